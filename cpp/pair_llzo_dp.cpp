@@ -1,0 +1,144 @@
+// pair_style llzo_dp: the recipe is pack (neighbor list on rebuilds, coordinates every
+// step), call the Rust core, unpack (energy, virial; forces and per-atom arrays are
+// written in place). Errors from the core arrive as rust::Error and become LAMMPS errors.
+
+#include "pair_llzo_dp.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+#include "utils.h"
+
+#include "llzo_dp/src/ffi.rs.h"
+#include "rust/cxx.h"
+
+#include <cstring>
+#include <string>
+
+using namespace LAMMPS_NS;
+
+struct PairLlzoDp::CoreHandle {
+  rust::Box<llzo_dp::Core> box;
+};
+
+PairLlzoDp::PairLlzoDp(LAMMPS *lmp) : Pair(lmp)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  no_virial_fdotr_compute = 1;  // the model returns the virial; fdotr would add it twice
+  centroidstressflag = CENTROID_AVAIL;
+}
+
+PairLlzoDp::~PairLlzoDp()
+{
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+  }
+}
+
+void PairLlzoDp::allocate()
+{
+  allocated = 1;
+  int n = atom->ntypes + 1;
+  memory->create(setflag, n, n, "pair:setflag");
+  memory->create(cutsq, n, n, "pair:cutsq");
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) setflag[i][j] = 0;
+}
+
+void PairLlzoDp::settings(int narg, char **arg)
+{
+  rust::Vec<rust::String> args;
+  for (int i = 0; i < narg; i++) args.push_back(rust::String(arg[i]));
+  try {
+    core = std::make_unique<CoreHandle>(
+        CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, comm->me)});
+  } catch (const rust::Error &e) {
+    error->all(FLERR, "pair_style llzo_dp: {}", e.what());
+  }
+  cutoff = llzo_dp::core_cutoff(*core->box);
+  if (comm->me == 0) utils::logmesg(lmp, std::string(llzo_dp::core_summary(*core->box)));
+}
+
+void PairLlzoDp::coeff(int narg, char **arg)
+{
+  if (!core) error->all(FLERR, "pair_coeff for llzo_dp needs pair_style llzo_dp <model> first");
+  if (narg < 2 || strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR, "pair_coeff for llzo_dp must start with '* *': pair_coeff * * <element or NULL per type>");
+  if (!allocated) allocate();
+  rust::Vec<rust::String> names;
+  for (int i = 2; i < narg; i++) names.push_back(rust::String(arg[i]));
+  try {
+    llzo_dp::core_set_type_names(*core->box, std::move(names), atom->ntypes);
+  } catch (const rust::Error &e) {
+    error->all(FLERR, "{}", e.what());
+  }
+  for (int i = 1; i <= atom->ntypes; i++)
+    for (int j = i; j <= atom->ntypes; j++)
+      setflag[i][j] = llzo_dp::core_maps_type(*core->box, i) && llzo_dp::core_maps_type(*core->box, j);
+}
+
+void PairLlzoDp::init_style()
+{
+  if (force->newton_pair == 0)
+    error->all(FLERR, "pair_style llzo_dp requires newton pair on (forces on ghost atoms are "
+                      "summed back by LAMMPS); remove 'newton off' from the input");
+  if (!atom->tag_enable) error->all(FLERR, "pair_style llzo_dp requires atom IDs");
+  neighbor->add_request(this, NeighConst::REQ_FULL);
+}
+
+double PairLlzoDp::init_one(int, int)
+{
+  return cutoff;
+}
+
+void PairLlzoDp::send_neighbor_list()
+{
+  const int inum = list->inum;
+  offsets.resize(inum + 1);
+  offsets[0] = 0;
+  for (int ii = 0; ii < inum; ii++) offsets[ii + 1] = offsets[ii] + list->numneigh[list->ilist[ii]];
+  neighbors.resize(offsets[inum]);
+  for (int ii = 0; ii < inum; ii++) {
+    const int i = list->ilist[ii];
+    const int *jlist = list->firstneigh[i];
+    int *dst = neighbors.data() + offsets[ii];
+    for (int jj = 0; jj < list->numneigh[i]; jj++) dst[jj] = jlist[jj] & NEIGHMASK;
+  }
+  const int nall = atom->nlocal + atom->nghost;
+  llzo_dp::core_rebuild_neighbors(*core->box, atom->nlocal, atom->nghost,
+                                  rust::Slice<const int>(atom->type, nall),
+                                  rust::Slice<const int>(list->ilist, inum),
+                                  rust::Slice<const int>(offsets.data(), offsets.size()),
+                                  rust::Slice<const int>(neighbors.data(), neighbors.size()));
+}
+
+void PairLlzoDp::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+  const int nall = atom->nlocal + atom->nghost;
+  auto view = [](double *p, bool on, size_t n) {
+    return on && p ? rust::Slice<double>(p, n) : rust::Slice<double>();
+  };
+  try {
+    if (neighbor->ago == 0) send_neighbor_list();
+    const llzo_dp::StepEnergy step = llzo_dp::core_compute(
+        *core->box, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
+        view(nall ? atom->f[0] : nullptr, true, 3 * nall), view(eatom, eflag_atom, nall),
+        view(vatom ? vatom[0] : nullptr, vflag_atom, 6 * nall),
+        view(cvatom ? cvatom[0] : nullptr, cvflag_atom, 9 * nall));
+    if (eflag_global) eng_vdwl += step.energy;
+    if (vflag_global)
+      for (int k = 0; k < 6; k++) virial[k] += step.virial[k];
+  } catch (const rust::Error &e) {
+    error->one(FLERR, "pair_style llzo_dp: {}", e.what());
+  }
+}

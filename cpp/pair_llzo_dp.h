@@ -1,0 +1,38 @@
+// pair_style llzo_dp: a DeePMD-kit (PyTorch) model evaluated by the llzo_dp Rust core.
+// This class only adapts LAMMPS data; all physics, parsing and checks live in Rust.
+
+#ifndef LMP_PAIR_LLZO_DP_H
+#define LMP_PAIR_LLZO_DP_H
+
+#include "pair.h"
+
+#include <memory>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class PairLlzoDp : public Pair {
+ public:
+  PairLlzoDp(class LAMMPS *);
+  ~PairLlzoDp() override;
+
+  void compute(int eflag, int vflag) override;
+  void settings(int narg, char **arg) override;
+  void coeff(int narg, char **arg) override;
+  void init_style() override;
+  double init_one(int i, int j) override;
+
+ private:
+  struct CoreHandle;  // holds the rust::Box; keeps cxx and torch out of this header
+  std::unique_ptr<CoreHandle> core;
+  double cutoff = 0.0;
+  // Compressed-row copy of the full list, refilled only when LAMMPS rebuilds it.
+  std::vector<int> offsets, neighbors;
+
+  void send_neighbor_list();
+  void allocate();
+};
+
+}  // namespace LAMMPS_NS
+
+#endif

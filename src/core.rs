@@ -1,0 +1,177 @@
+//! The core behind the pair style: one model, the LAMMPS→model atom mapping, and the
+//! per-step recipe gather → evaluate → scatter with buffers reused between steps.
+
+use tch::{Device, Tensor};
+
+use crate::error::{Error, Result};
+use crate::model::{resolve_device, Evaluation, Model};
+use crate::neighbors::{ExtendedAtoms, LammpsList};
+use crate::settings::{map_types, PairSettings};
+use crate::units::Units;
+
+/// Energy and global virial of one step on this rank, in LAMMPS units.
+/// Virial order: xx, yy, zz, xy, xz, yz.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTotals {
+    pub energy: f64,
+    pub virial: [f64; 6],
+}
+
+/// Per-atom output arrays of LAMMPS, each empty when not requested this step.
+pub struct AtomOutputs<'a> {
+    /// `[nall*3]`, added to.
+    pub force: &'a mut [f64],
+    /// `[nall]` per-atom energy (only locals receive energy).
+    pub energy: &'a mut [f64],
+    /// `[nall*6]` xx yy zz xy xz yz.
+    pub virial: &'a mut [f64],
+    /// `[nall*9]` xx yy zz xy xz yz yx zx zy.
+    pub centroid_virial: &'a mut [f64],
+}
+
+pub struct Core {
+    pub settings: PairSettings,
+    pub units: Units,
+    model: Model,
+    /// Model type of each LAMMPS type (index t-1); empty until pair_coeff.
+    type_map: Vec<Option<usize>>,
+    ext: ExtendedAtoms,
+    /// Tensors that change only when LAMMPS rebuilds its list.
+    atype: Option<Tensor>,
+    nlist: Option<Tensor>,
+    coords: Vec<f64>,
+    eval: Evaluation,
+}
+
+/// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
+const VOIGT: [usize; 6] = [0, 4, 8, 3, 6, 7];
+/// Model 3×3 → LAMMPS centroid order xx yy zz xy xz yz yx zx zy.
+const CENTROID: [usize; 9] = [0, 4, 8, 3, 6, 7, 1, 2, 5];
+
+impl Core {
+    pub fn new(args: &[String], unit_style: &str, rank: usize) -> Result<Core> {
+        let settings = PairSettings::parse(args)?;
+        let units = Units::from_lammps_style(unit_style)?;
+        let threads = match settings.threads {
+            0 => std::env::var("OMP_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0),
+            n => n,
+        };
+        if threads > 0 {
+            tch::set_num_threads(threads as i32);
+        }
+        let device = resolve_device(settings.device, rank)?;
+        let model = Model::load(&settings.models[0], device)?;
+        Ok(Core {
+            settings,
+            units,
+            model,
+            type_map: Vec::new(),
+            ext: ExtendedAtoms::default(),
+            atype: None,
+            nlist: None,
+            coords: Vec::new(),
+            eval: Evaluation::default(),
+        })
+    }
+
+    pub fn summary(&self) -> String {
+        let i = &self.model.info;
+        format!(
+            "llzo_dp: model {} | type map [{}] | rcut {} Å | sel [{}] | device {:?} | {} intra-op threads\n",
+            self.settings.models[0],
+            i.type_map.join(" "),
+            i.rcut,
+            i.sel.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" "),
+            self.model.device,
+            tch::get_num_threads()
+        )
+    }
+
+    /// Model cutoff in LAMMPS length units.
+    pub fn cutoff(&self) -> f64 {
+        self.model.info.rcut * self.units.length
+    }
+
+    pub fn type_map(&self) -> &[String] {
+        &self.model.info.type_map
+    }
+
+    pub fn set_type_names(&mut self, names: &[String], n_lammps_types: usize) -> Result<()> {
+        self.type_map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
+        Ok(())
+    }
+
+    /// Whether LAMMPS type `t` (1-based) is handled by the model.
+    pub fn maps_type(&self, t: usize) -> bool {
+        t >= 1 && self.type_map.get(t - 1).is_some_and(|m| m.is_some())
+    }
+
+    pub fn rebuild_neighbors(&mut self, list: &LammpsList) -> Result<()> {
+        if self.type_map.is_empty() {
+            return Err(Error::Input("pair_coeff * * <elements> must come before the run".into()));
+        }
+        self.ext.rebuild(list, &self.type_map)?;
+        let (nall, nloc, nnei) = (self.ext.nall() as i64, self.ext.nloc as i64, self.ext.nnei as i64);
+        let dev: Device = self.model.device;
+        self.atype = Some(Tensor::f_from_slice(&self.ext.atype)?.f_view([1, nall])?.f_to_device(dev)?);
+        self.nlist = Some(Tensor::f_from_slice(&self.ext.nlist)?.f_view([1, nloc, nnei])?.f_to_device(dev)?);
+        Ok(())
+    }
+
+    /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
+    pub fn compute(&mut self, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
+        let (Some(atype), Some(nlist)) = (&self.atype, &self.nlist) else {
+            return Err(Error::Internal("compute before the neighbor data was built".into()));
+        };
+        if self.ext.nloc == 0 {
+            return Ok(StepTotals::default()); // nothing of ours on this rank
+        }
+        let want_virial = !out.virial.is_empty() || !out.centroid_virial.is_empty();
+        self.ext.gather_coords(x, &mut self.coords)?;
+        self.model.evaluate(&self.coords, atype, nlist, want_virial, &mut self.eval)?;
+
+        let (eu, fu) = (self.units.energy, self.units.force());
+        let ev = &self.eval;
+        let lammps = &self.ext.lammps_index;
+        check_len("force", out.force.len(), 3 * (x.len() / 3))?;
+        for (e, &i) in lammps.iter().enumerate() {
+            for k in 0..3 {
+                out.force[3 * i + k] += fu * ev.force[3 * e + k];
+            }
+        }
+        if !out.energy.is_empty() {
+            check_len("per-atom energy", out.energy.len(), x.len() / 3)?;
+            for (e, &i) in lammps.iter().take(self.ext.nloc).enumerate() {
+                out.energy[i] += eu * ev.atom_energy[e];
+            }
+        }
+        if !out.virial.is_empty() {
+            check_len("per-atom virial", out.virial.len(), 6 * (x.len() / 3))?;
+            for (e, &i) in lammps.iter().enumerate() {
+                for (k, &m) in VOIGT.iter().enumerate() {
+                    out.virial[6 * i + k] += eu * ev.atom_virial[9 * e + m];
+                }
+            }
+        }
+        if !out.centroid_virial.is_empty() {
+            check_len("per-atom centroid virial", out.centroid_virial.len(), 9 * (x.len() / 3))?;
+            for (e, &i) in lammps.iter().enumerate() {
+                for (k, &m) in CENTROID.iter().enumerate() {
+                    out.centroid_virial[9 * i + k] += eu * ev.atom_virial[9 * e + m];
+                }
+            }
+        }
+        let mut totals = StepTotals { energy: eu * ev.energy, virial: [0.0; 6] };
+        for (k, &m) in VOIGT.iter().enumerate() {
+            totals.virial[k] = eu * ev.virial[m];
+        }
+        Ok(totals)
+    }
+}
+
+fn check_len(what: &str, got: usize, need: usize) -> Result<()> {
+    if got < need {
+        return Err(Error::Internal(format!("{what} array holds {got} values, needs {need}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! A frozen DeePMD-kit model (PyTorch backend, TorchScript `.pth`) loaded through
+//! `tch`: its self-description and one call of `forward_lower`.
+
+use std::path::Path;
+
+use tch::{CModule, Device, IValue, Kind, Tensor};
+
+use crate::custom_ops;
+use crate::error::{Error, Result};
+use crate::settings::DeviceChoice;
+
+/// What the model says about itself; the pair style takes cutoff and type map from here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub rcut: f64,
+    pub type_map: Vec<String>,
+    pub sel: Vec<i64>,
+    pub dim_fparam: i64,
+    pub dim_aparam: i64,
+    pub message_passing: bool,
+}
+
+/// The outputs of one evaluation, in model units (eV, Å), for `nall` extended atoms
+/// of which the first `nloc` are local. Buffers are reused from step to step.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub energy: f64,
+    /// `[nloc]`
+    pub atom_energy: Vec<f64>,
+    /// `[nall * 3]`, on local and ghost atoms
+    pub force: Vec<f64>,
+    /// `[9]`, row-major 3×3
+    pub virial: [f64; 9],
+    /// `[nall * 9]`, only when asked for
+    pub atom_virial: Vec<f64>,
+}
+
+pub struct Model {
+    module: CModule,
+    pub info: ModelInfo,
+    pub device: Device,
+}
+
+fn method(module: &CModule, name: &str, path: &str) -> Result<IValue> {
+    module.method_is::<IValue>(name, &[]).map_err(|e| {
+        Error::Model(format!(
+            "'{path}' is a TorchScript file but not a DeePMD-kit model: method {name}() failed ({})",
+            e.to_string().lines().next().unwrap_or("")
+        ))
+    })
+}
+
+fn as_int(v: IValue, what: &str) -> Result<i64> {
+    match v {
+        IValue::Int(i) => Ok(i),
+        other => Err(Error::Model(format!("{what}() returned {other:?}, expected an integer"))),
+    }
+}
+
+fn as_strings(v: IValue, what: &str) -> Result<Vec<String>> {
+    match v {
+        IValue::StringList(s) => Ok(s),
+        IValue::GenericList(items) => items
+            .into_iter()
+            .map(|i| match i {
+                IValue::String(s) => Ok(s),
+                other => Err(Error::Model(format!("{what}() holds {other:?}, expected strings"))),
+            })
+            .collect(),
+        other => Err(Error::Model(format!("{what}() returned {other:?}, expected a list of strings"))),
+    }
+}
+
+fn as_ints(v: IValue, what: &str) -> Result<Vec<i64>> {
+    match v {
+        IValue::IntList(s) => Ok(s),
+        IValue::GenericList(items) => items.into_iter().map(|i| as_int(i, what)).collect(),
+        other => Err(Error::Model(format!("{what}() returned {other:?}, expected a list of integers"))),
+    }
+}
+
+extern "C" {
+    fn dlopen(filename: *const std::ffi::c_char, flags: std::ffi::c_int) -> *mut std::ffi::c_void;
+}
+
+/// The linker drops libtorch_cuda (nothing names its symbols), and without it libtorch
+/// sees no GPU: load it by hand when a GPU may be wanted. Absent on CPU-only installs.
+fn load_cuda_backend() {
+    const RTLD_NOW_GLOBAL: std::ffi::c_int = 0x2 | 0x100;
+    // SAFETY: a constant NUL-terminated name; a null result just means "no CUDA build".
+    unsafe {
+        dlopen(c"libtorch_cuda.so".as_ptr(), RTLD_NOW_GLOBAL);
+    }
+}
+
+/// Picks the torch device: CUDA when asked (or `auto` and present), one GPU per rank.
+pub fn resolve_device(choice: DeviceChoice, rank: usize) -> Result<Device> {
+    if choice != DeviceChoice::Cpu {
+        load_cuda_backend();
+    }
+    let gpus = tch::Cuda::device_count().max(0) as usize;
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Auto if gpus == 0 => Ok(Device::Cpu),
+        DeviceChoice::Auto | DeviceChoice::Cuda(None) if gpus > 0 => Ok(Device::Cuda(rank % gpus)),
+        DeviceChoice::Cuda(Some(n)) if n < gpus => Ok(Device::Cuda(n)),
+        _ => Err(Error::Input(format!(
+            "pair_style llzo_dp: a CUDA device was asked for but libtorch sees {gpus} GPU(s); \
+             use 'device cpu' or 'device auto'"
+        ))),
+    }
+}
+
+impl Model {
+    pub fn load(path: &str, device: Device) -> Result<Model> {
+        if !Path::new(path).is_file() {
+            return Err(Error::Model(format!(
+                "model file '{path}' not found; give the path of a frozen DeePMD-kit .pth model"
+            )));
+        }
+        // The TorchScript graph names deepmd::tabulate_fusion_se_a; it must exist before loading.
+        custom_ops::register()?;
+        let module = CModule::load_on_device(path, device).map_err(|e| {
+            Error::Model(format!(
+                "cannot load '{path}' as a TorchScript DeePMD-kit model (PyTorch backend, \
+                 made by 'dp --pt freeze'): {}",
+                e.to_string().lines().next().unwrap_or("")
+            ))
+        })?;
+        let rcut = match method(&module, "get_rcut", path)? {
+            IValue::Double(r) => r,
+            other => return Err(Error::Model(format!("get_rcut() returned {other:?}"))),
+        };
+        let info = ModelInfo {
+            rcut,
+            type_map: as_strings(method(&module, "get_type_map", path)?, "get_type_map")?,
+            sel: as_ints(method(&module, "get_sel", path)?, "get_sel")?,
+            dim_fparam: as_int(method(&module, "get_dim_fparam", path)?, "get_dim_fparam")?,
+            dim_aparam: as_int(method(&module, "get_dim_aparam", path)?, "get_dim_aparam")?,
+            message_passing: matches!(method(&module, "has_message_passing", path)?, IValue::Bool(true)),
+        };
+        let model = Model { module, info, device };
+        model.check_supported(path)?;
+        Ok(model)
+    }
+
+    fn check_supported(&self, path: &str) -> Result<()> {
+        let i = &self.info;
+        let refuse = |what: &str| {
+            Err(Error::Model(format!("'{path}' {what}, which pair_style llzo_dp cannot run yet")))
+        };
+        if i.message_passing {
+            return refuse("is a message-passing model (needs ghost communication inside the model)");
+        }
+        if i.dim_fparam > 0 {
+            return refuse(&format!("needs {} frame parameters (fparam)", i.dim_fparam));
+        }
+        if i.dim_aparam > 0 {
+            return refuse(&format!("needs {} atomic parameters (aparam)", i.dim_aparam));
+        }
+        if !(i.rcut > 0.0) || i.type_map.is_empty() {
+            return Err(Error::Model(format!(
+                "'{path}' reports cutoff {} and {} types; not a usable model",
+                i.rcut,
+                i.type_map.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// One `forward_lower` call. `coord` is `[nall*3]` Å, `atype` `[nall]` model types,
+    /// `nlist` `[nloc*nnei]` extended indices padded with -1.
+    pub fn evaluate(
+        &self,
+        coord: &[f64],
+        atype: &Tensor,
+        nlist: &Tensor,
+        atomic_virial: bool,
+        out: &mut Evaluation,
+    ) -> Result<()> {
+        let nall = coord.len() / 3;
+        let coord = Tensor::f_from_slice(coord)?.f_view([1, nall as i64, 3])?.f_to_device(self.device)?;
+        let args = [
+            IValue::Tensor(coord),
+            IValue::Tensor(atype.shallow_clone()),
+            IValue::Tensor(nlist.shallow_clone()),
+            IValue::None,
+            IValue::None,
+            IValue::None,
+            IValue::Bool(atomic_virial),
+        ];
+        let result = self.module.method_is("forward_lower", &args)?;
+        let IValue::GenericDict(entries) = result else {
+            return Err(Error::Model(format!("forward_lower returned {result:?}, expected a dict")));
+        };
+        let take = |key: &str, dst: &mut Vec<f64>| -> Result<()> {
+            let t = entries
+                .iter()
+                .find_map(|(k, v)| match (k, v) {
+                    (IValue::String(s), IValue::Tensor(t)) if s == key => Some(t),
+                    _ => None,
+                })
+                .ok_or_else(|| Error::Model(format!("forward_lower output lacks '{key}'")))?;
+            let t = t.f_to_device(Device::Cpu)?.f_to_kind(Kind::Double)?.f_contiguous()?;
+            let n = t.numel();
+            dst.resize(n, 0.0);
+            t.f_copy_data(dst.as_mut_slice(), n)?;
+            Ok(())
+        };
+        let mut scalar = Vec::with_capacity(9);
+        take("energy", &mut scalar)?;
+        out.energy = scalar.first().copied().unwrap_or(0.0);
+        take("atom_energy", &mut out.atom_energy)?;
+        take("extended_force", &mut out.force)?;
+        take("virial", &mut scalar)?;
+        if scalar.len() != 9 || out.force.len() != nall * 3 {
+            return Err(Error::Internal(format!(
+                "unexpected output sizes: virial {}, force {} for {nall} atoms",
+                scalar.len(),
+                out.force.len()
+            )));
+        }
+        out.virial.copy_from_slice(&scalar);
+        if atomic_virial {
+            take("extended_virial", &mut out.atom_virial)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! LAMMPS atoms and full neighbor list -> the model's extended atoms and `nlist`.
+//!
+//! Convention (written once): LAMMPS holds `nlocal` owned atoms followed by `nghost`
+//! ghost images; its full list gives, for each owned atom, the indices of all atoms
+//! (owned or ghost) within cutoff + skin. The model takes `nall` extended atoms with
+//! the `nloc` local ones first, and `nlist[i]` = extended indices of neighbors of local
+//! atom `i`, padded with -1. Atoms whose LAMMPS type maps to `NULL` are left out, and so
+//! are ghosts that no local atom lists: they carry no force. This is rebuilt only when
+//! LAMMPS rebuilds its list; between rebuilds only coordinates change.
+
+use crate::error::{Error, Result};
+
+/// A LAMMPS full neighbor list in compressed rows, as the pair style packs it.
+pub struct LammpsList<'a> {
+    pub nlocal: usize,
+    pub nghost: usize,
+    /// LAMMPS type (1-based) of every owned and ghost atom, `[nlocal + nghost]`.
+    pub types: &'a [i32],
+    /// Owned atoms that have a list, in list order.
+    pub ilist: &'a [i32],
+    /// `ilist.len() + 1` offsets into `neighbors`.
+    pub offsets: &'a [i32],
+    /// Neighbor indices with the special-bond bits already masked off.
+    pub neighbors: &'a [i32],
+}
+
+#[derive(Debug, Default)]
+pub struct ExtendedAtoms {
+    /// LAMMPS index of each extended atom: model-local atoms first, then ghosts.
+    pub lammps_index: Vec<usize>,
+    /// How many of them are local.
+    pub nloc: usize,
+    /// Width of each `nlist` row.
+    pub nnei: usize,
+    /// Model type of each extended atom.
+    pub atype: Vec<i64>,
+    /// `[nloc * nnei]` extended indices, -1 padded.
+    pub nlist: Vec<i64>,
+    /// Scratch: extended index of each LAMMPS atom, or -1.
+    ext_of: Vec<i64>,
+}
+
+impl ExtendedAtoms {
+    pub fn nall(&self) -> usize {
+        self.lammps_index.len()
+    }
+
+    /// Rebuilds everything from a fresh LAMMPS list. `type_map[t-1]` is the model type
+    /// of LAMMPS type `t`, or `None` for atoms the model ignores.
+    pub fn rebuild(&mut self, list: &LammpsList, type_map: &[Option<usize>]) -> Result<()> {
+        let nall = list.nlocal + list.nghost;
+        if list.types.len() < nall || list.offsets.len() != list.ilist.len() + 1 {
+            return Err(Error::Internal(format!(
+                "neighbor data sizes disagree: {} types for {nall} atoms, {} offsets for {} rows",
+                list.types.len(),
+                list.offsets.len(),
+                list.ilist.len()
+            )));
+        }
+        let model_type = |i: usize| -> Result<Option<usize>> {
+            let t = list.types[i];
+            if t < 1 || t as usize > type_map.len() {
+                return Err(Error::Input(format!(
+                    "atom type {t} has no pair_coeff entry; pair_coeff * * needs {} names",
+                    type_map.len()
+                )));
+            }
+            Ok(type_map[t as usize - 1])
+        };
+
+        self.ext_of.clear();
+        self.ext_of.resize(nall, -1);
+        self.lammps_index.clear();
+        self.atype.clear();
+        // Locals in list order; the model sees them first.
+        let mut rows: Vec<usize> = Vec::with_capacity(list.ilist.len());
+        for (row, &i) in list.ilist.iter().enumerate() {
+            let i = i as usize;
+            if i >= list.nlocal {
+                continue;
+            }
+            if let Some(t) = model_type(i)? {
+                self.ext_of[i] = self.lammps_index.len() as i64;
+                self.lammps_index.push(i);
+                self.atype.push(t as i64);
+                rows.push(row);
+            }
+        }
+        self.nloc = self.lammps_index.len();
+
+        // Ghosts enter in the order they are first seen.
+        let mut width = 0;
+        for &row in &rows {
+            let (a, b) = (list.offsets[row] as usize, list.offsets[row + 1] as usize);
+            if b < a || b > list.neighbors.len() {
+                return Err(Error::Internal(format!("bad neighbor offsets {a}..{b}")));
+            }
+            let mut count = 0;
+            for &j in &list.neighbors[a..b] {
+                let j = j as usize;
+                if j >= nall {
+                    return Err(Error::Internal(format!("neighbor index {j} beyond {nall} atoms")));
+                }
+                let Some(t) = model_type(j)? else { continue };
+                if self.ext_of[j] < 0 {
+                    self.ext_of[j] = self.lammps_index.len() as i64;
+                    self.lammps_index.push(j);
+                    self.atype.push(t as i64);
+                }
+                count += 1;
+            }
+            width = width.max(count);
+        }
+        self.nnei = width.max(1);
+
+        self.nlist.clear();
+        self.nlist.resize(self.nloc * self.nnei, -1);
+        for (k, &row) in rows.iter().enumerate() {
+            let (a, b) = (list.offsets[row] as usize, list.offsets[row + 1] as usize);
+            let dst = &mut self.nlist[k * self.nnei..(k + 1) * self.nnei];
+            let mut n = 0;
+            for &j in &list.neighbors[a..b] {
+                let e = self.ext_of[j as usize];
+                if e >= 0 {
+                    dst[n] = e;
+                    n += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gathers the coordinates of the extended atoms from LAMMPS's `x` (`[nall*3]`).
+    pub fn gather_coords(&self, x: &[f64], out: &mut Vec<f64>) -> Result<()> {
+        out.clear();
+        for &i in &self.lammps_index {
+            let p = x.get(3 * i..3 * i + 3).ok_or_else(|| {
+                Error::Internal(format!("atom {i} beyond the coordinate array; was the list rebuilt?"))
+            })?;
+            out.extend_from_slice(p);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two owned atoms (types 1, 2), three ghosts (types 1, 3, 2); type 3 is NULL.
+    #[test]
+    fn locals_first_unseen_ghosts_and_null_types_dropped() {
+        let types = [1, 2, 1, 3, 2];
+        let ilist = [1, 0];
+        // atom 1 sees 0, 2, 3; atom 0 sees 1, 3. Ghost 4 is seen by nobody.
+        let offsets = [0, 3, 5];
+        let neighbors = [0, 2, 3, 1, 3];
+        let list = LammpsList { nlocal: 2, nghost: 3, types: &types, ilist: &ilist, offsets: &offsets, neighbors: &neighbors };
+        let mut ext = ExtendedAtoms::default();
+        ext.rebuild(&list, &[Some(0), Some(1), None]).unwrap();
+        assert_eq!(ext.nloc, 2);
+        assert_eq!(ext.lammps_index, vec![1, 0, 2]);
+        assert_eq!(ext.atype, vec![1, 0, 0]);
+        assert_eq!(ext.nnei, 2);
+        // row 0 = LAMMPS atom 1: neighbors 0 (ext 1), 2 (ext 2); row 1 = atom 0: neighbor 1 (ext 0)
+        assert_eq!(ext.nlist, vec![1, 2, 0, -1]);
+        let x: Vec<f64> = (0..15).map(|v| v as f64).collect();
+        let mut c = Vec::new();
+        ext.gather_coords(&x, &mut c).unwrap();
+        assert_eq!(c, vec![3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
+    }
+
+    #[test]
+    fn a_type_without_pair_coeff_is_an_input_error() {
+        let types = [1, 5];
+        let list = LammpsList { nlocal: 2, nghost: 0, types: &types, ilist: &[0, 1], offsets: &[0, 1, 2], neighbors: &[1, 0] };
+        let e = ExtendedAtoms::default().rebuild(&list, &[Some(0), Some(1)]).unwrap_err();
+        assert!(matches!(e, Error::Input(_)), "{e}");
+    }
+}

