@@ -1,0 +1,90 @@
+"""Time per atom-step of pair_style llzo_dp against DeePMD-kit's pair_style deepmd on the
+same model, the same LAMMPS binary (the reference LAMMPS both can run in, see
+scripts/env.sh) and the same thread count, in ONE LAMMPS run: warm-up first, then
+interleaved timed blocks A B A B ..., median and spread. Prints a table and the ratio and
+writes bench/results/<name>.csv.
+
+    python bench/bench_vs_deepmd.py [--cells 2 2 2] [--steps 20] [--repeats 3] [--threads 1]
+                                    [--model tests/data/test_model/test_model.pth]
+"""
+
+import argparse
+import csv
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from lammps_run import lammps, tllzo, write_data  # noqa: E402
+
+STYLES = {"deepmd": "pair_style deepmd {model}\npair_coeff * *",
+          "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", type=int, nargs=3, default=[2, 2, 2])
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--model", default=str(ROOT / "tests/data/test_model/test_model.pth"))
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="llzo_bench_"))
+    cell, pos, types = tllzo(*a.cells)
+    write_data(work / "system.data", cell, pos, types)
+    natoms = len(pos)
+    lines = ["units metal", "atom_style atomic", "read_data system.data",
+             "velocity all create 600 4242 mom yes rot no", "fix nve all nve", "timestep 0.001",
+             "thermo 1000"]
+    order = []
+    for style in STYLES:  # warm-up of each (TorchScript profiling runs, allocations)
+        lines += [STYLES[style].format(model=a.model), f"run {a.warmup}"]
+    for r in range(a.repeats):
+        for style in (STYLES if r % 2 == 0 else reversed(list(STYLES))):
+            lines += [STYLES[style].format(model=a.model), f"run {a.steps}"]
+            order.append(style)
+    env = {"OMP_NUM_THREADS": str(a.threads), "DP_INTRA_OP_PARALLELISM_THREADS": str(a.threads),
+           "DP_INTER_OP_PARALLELISM_THREADS": "1"}
+    t0 = time.time()
+    run = lammps(work, "\n".join(lines) + "\n", env=env, reference=True, timeout=3600)
+    if run.returncode != 0:
+        sys.exit(f"LAMMPS failed:\n{run.output[-3000:]}")
+    loops = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run.log)]
+    timed = loops[len(STYLES):]
+    per = {s: [] for s in STYLES}
+    for style, t in zip(order, timed):
+        per[style].append(t / (a.steps * natoms) * 1e6)  # µs per atom-step
+    med = {s: statistics.median(v) for s, v in per.items()}
+    print(f"t-LLZO {a.cells[0]}x{a.cells[1]}x{a.cells[2]} ({natoms} atoms), {a.threads} thread(s), "
+          f"{a.steps} steps x {a.repeats} interleaved repeats, model {Path(a.model).name}, "
+          f"wall {time.time() - t0:.0f} s")
+    print(f"{'pair style':<10} {'us/atom-step (median)':>22} {'min':>8} {'max':>8} {'ns/day':>8}")
+    for s in STYLES:
+        nsday = 86400 * 1e-6 / (med[s] * 1e-6 * natoms) if med[s] else 0
+        print(f"{s:<10} {med[s]:>22.2f} {min(per[s]):>8.2f} {max(per[s]):>8.2f} {nsday:>8.3f}")
+    ratio = med["deepmd"] / med["llzo_dp"]
+    print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x")
+    out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_t{a.threads}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["style", "atoms", "threads", "steps", "repeat", "us_per_atom_step"])
+        for s in STYLES:
+            for k, v in enumerate(per[s]):
+                w.writerow([s, natoms, a.threads, a.steps, k, f"{v:.4f}"])
+        w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.threads, a.steps, "", f"{ratio:.4f}"])
+    tmp.replace(out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Rebuild the shipped LLZO DP model from scratch: dataset -> input.json -> train -> freeze -> evaluate.
+#
+#   examples/model/rebuild.sh              # everything, from scratch (old data/checkpoints moved aside)
+#   KEEP=1 examples/model/rebuild.sh       # resume: keep finished dataset families and the latest checkpoint
+#   MAX_MINUTES=60 examples/model/rebuild.sh   # bound the training time (default: numb_steps in input.json)
+#
+# Costs measured on the development machine, one CPU thread: see README.md.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+# shellcheck disable=SC1091
+source ../../scripts/env.sh
+export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1
+mkdir -p logs
+if [ -z "${KEEP:-}" ]; then
+  stamp="$(date +%Y%m%d-%H%M%S)"
+  for d in data checkpoints; do [ -e "$d" ] && mv "$d" "old-$d-$stamp"; done
+  rm -f lcurve.out
+fi
+[ -d data ] || { [ -f data.tar.gz ] && [ -n "${KEEP:-}" ] && tar xzf data.tar.gz; } || true
+python build_dataset.py 2>&1 | tee -a logs/build_dataset.log
+python make_input.py
+./train.sh
+python evaluate.py
+python rdf.py || echo "rdf.py failed (optional)"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Train (or resume) the LLZO DP model, then freeze it to llzo_dp_model.pth.
+#
+#   examples/model/train.sh            # resume from checkpoints/model.ckpt.pt if present, else start
+#   MAX_MINUTES=50 examples/model/train.sh   # stop after 50 min (checkpoint every 1000 steps), then freeze
+#   FREEZE_ONLY=1 examples/model/train.sh    # just freeze the latest checkpoint
+#
+# One CPU thread (shared machine). Checkpoints: checkpoints/model.ckpt-<step>.pt plus the
+# symlink checkpoints/model.ckpt.pt -> latest (max_ckpt_keep 1); learning curve: lcurve.out.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+# shellcheck disable=SC1091
+source ../../scripts/env.sh
+export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1
+mkdir -p checkpoints logs
+
+latest_ckpt() {  # newest real checkpoint file (the symlink may be missing after a copy)
+  ls -1 checkpoints/model.ckpt-*.pt 2>/dev/null | sed 's/.*model.ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
+}
+
+if [ -z "${FREEZE_ONLY:-}" ]; then
+  ck="$(latest_ckpt || true)"
+  if [ -n "$ck" ]; then
+    echo "resuming from $ck"
+    cmd=(dp --pt train input.json --restart "$ck")
+  else
+    echo "starting from scratch"
+    cmd=(dp --pt train input.json)
+  fi
+  if [ -n "${MAX_MINUTES:-}" ]; then
+    timeout --signal=TERM "$((MAX_MINUTES * 60))" "${cmd[@]}" >>logs/train.log 2>&1 || true
+  else
+    "${cmd[@]}" >>logs/train.log 2>&1
+  fi
+  # keep only the newest checkpoint
+  ck="$(latest_ckpt)"
+  for f in checkpoints/model.ckpt-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
+  ln -sfn "$(basename "$ck")" checkpoints/model.ckpt.pt
+fi
+
+ck="$(latest_ckpt)"
+echo "freezing $ck"
+dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
+mv -f .freeze_tmp.pth llzo_dp_model.pth
+echo "wrote $HERE/llzo_dp_model.pth from $ck"
