@@ -80,6 +80,7 @@ fn as_ints(v: IValue, what: &str) -> Result<Vec<i64>> {
 }
 
 extern "C" {
+    fn llzo_dp_set_graph_executor_optimize(on: bool) -> bool;
     fn dlopen(filename: *const std::ffi::c_char, flags: std::ffi::c_int) -> *mut std::ffi::c_void;
 }
 
@@ -189,7 +190,15 @@ impl Model {
             IValue::None,
             IValue::Bool(atomic_virial),
         ];
-        let result = self.module.method_is("forward_lower", &args)?;
+        // The optimising graph executor profiles the first calls (1-2 s each) and is slower
+        // afterwards for these graphs (measured: 42 ms vs 65 ms per 192-atom call); run our
+        // calls without it and restore the thread's setting for anyone else.
+        // SAFETY: plain flag setter in cpp/jit_settings.cpp.
+        let old = unsafe { llzo_dp_set_graph_executor_optimize(false) };
+        let result = self.module.method_is("forward_lower", &args);
+        // SAFETY: as above.
+        unsafe { llzo_dp_set_graph_executor_optimize(old) };
+        let result = result?;
         let IValue::GenericDict(entries) = result else {
             return Err(Error::Model(format!("forward_lower returned {result:?}, expected a dict")));
         };
