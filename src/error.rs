@@ -37,10 +37,34 @@ impl std::error::Error for Error {}
 
 impl From<tch::TchError> for Error {
     fn from(e: tch::TchError) -> Self {
-        // libtorch messages carry a long C++ backtrace; the first lines say what went wrong.
-        let text = e.to_string();
-        let short: Vec<&str> = text.lines().take(4).collect();
-        Error::Torch(short.join(" | "))
+        Error::Torch(torch_message(&e.to_string()))
+    }
+}
+
+/// libtorch messages carry a C++ backtrace, and TorchScript errors a traceback of the
+/// serialized model before the cause; keep the cause (the last "...Error: " line of the
+/// traceback) or else the first lines.
+fn torch_message(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if let Some(pos) = lines.iter().rposition(|l| l.split_once(": ").is_some_and(|(head, _)| head.ends_with("Error"))) {
+        let cause = lines[pos].split_once(": ").map_or(lines[pos], |(_, m)| m);
+        return cause.to_string();
+    }
+    lines.iter().take(3).copied().collect::<Vec<_>>().join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::torch_message;
+
+    #[test]
+    fn torchscript_errors_keep_the_cause() {
+        let text = "The following operation failed in the TorchScript interpreter.\n\
+                    Traceback of TorchScript, serialized code (most recent call last):\n  \
+                    File \"code/x.py\", line 9, in forward\n    y = ops.deepmd.f(x)\n\n\
+                    RuntimeError: this model is compressed; use the uncompressed model\n";
+        assert_eq!(torch_message(text), "this model is compressed; use the uncompressed model");
+        assert_eq!(torch_message("plain failure\nmore\nmore\nignored"), "plain failure | more | more");
     }
 }
 

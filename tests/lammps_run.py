@@ -80,6 +80,9 @@ def lammps(workdir: Path, script: str, np_ranks: int = 1, timeout: int = 900,
         full_env["LLZO_DP_PLUGIN_DIR"] = str(REF_PLUGIN_DIR)
     else:
         launcher = [str(lmp or LMP)]
+        # Test this checkout's build (plugin load above), not the copy that scripts/setup.sh
+        # installed for the launcher's entry point.
+        full_env["LLZO_DP_PLUGIN_DIR"] = str(workdir / "no-autoload")
     cmd = launcher + ["-in", "in.lammps", "-log", "log.lammps"]
     if np_ranks > 1:
         cmd = [str(MPIRUN), "-np", str(np_ranks)] + cmd

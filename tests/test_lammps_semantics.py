@@ -102,7 +102,12 @@ def test_raw_binary_plugin_load(system):
 
 
 def test_launcher_entry_point_loads_without_plugin_load(system):
+    """The launcher loads *plugin.so from the entry point's directory (here one holding
+    this checkout's build under the installed name)."""
+    autoload = system / "autoload"
+    autoload.mkdir()
+    (autoload / "llzo_dp_plugin.so").symlink_to(PLUGIN)
     r = lammps(system / "ep", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + "run 0\n",
-               plugin_line=False)
+               plugin_line=False, env={"LLZO_DP_PLUGIN_DIR": str(autoload)})
     assert r.returncode == 0, r.output[-2000:]
     assert np.isfinite(r.runs[0]["PotEng"][0])
