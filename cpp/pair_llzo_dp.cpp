@@ -60,7 +60,7 @@ void PairLlzoDp::settings(int narg, char **arg)
   for (int i = 0; i < narg; i++) args.push_back(rust::String(arg[i]));
   try {
     core = std::make_unique<CoreHandle>(
-        CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, comm->me)});
+        CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, comm->me, comm->nthreads)});
   } catch (const rust::Error &e) {
     error->all(FLERR, "{}", e.what());
   }

@@ -52,16 +52,16 @@ const VOIGT: [usize; 6] = [0, 4, 8, 3, 6, 7];
 const CENTROID: [usize; 9] = [0, 4, 8, 3, 6, 7, 1, 2, 5];
 
 impl Core {
-    pub fn new(args: &[String], unit_style: &str, rank: usize) -> Result<Core> {
+    /// `lammps_threads`: LAMMPS's OpenMP threads per rank (from OMP_NUM_THREADS or
+    /// `package omp`), used unless the `threads` keyword overrides it.
+    pub fn new(args: &[String], unit_style: &str, rank: usize, lammps_threads: usize) -> Result<Core> {
         let settings = PairSettings::parse(args)?;
         let units = Units::from_lammps_style(unit_style)?;
         let threads = match settings.threads {
-            0 => std::env::var("OMP_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0),
+            0 => lammps_threads.max(1),
             n => n,
         };
-        if threads > 0 {
-            tch::set_num_threads(threads as i32);
-        }
+        tch::set_num_threads(threads as i32);
         let device = resolve_device(settings.device, rank)?;
         let model = Model::load(&settings.models[0], device)?;
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;

@@ -17,8 +17,9 @@ mod bridge {
     extern "Rust" {
         type Core;
 
-        /// `pair_style llzo_dp` arguments (after the style name) and `update->unit_style`.
-        fn new_core(args: Vec<String>, unit_style: &str, rank: i32) -> Result<Box<Core>>;
+        /// `pair_style llzo_dp` arguments (after the style name), `update->unit_style`,
+        /// the MPI rank and LAMMPS's OpenMP thread count (`comm->nthreads`).
+        fn new_core(args: Vec<String>, unit_style: &str, rank: i32, nthreads: i32) -> Result<Box<Core>>;
         /// One line for the LAMMPS log: model, type map, cutoff, device, threads.
         fn core_summary(core: &Core) -> String;
         /// Model cutoff in LAMMPS length units.
@@ -51,8 +52,8 @@ mod bridge {
 
 use bridge::StepEnergy;
 
-fn new_core(args: Vec<String>, unit_style: &str, rank: i32) -> Result<Box<Core>> {
-    Core::new(&args, unit_style, rank.max(0) as usize).map(Box::new)
+fn new_core(args: Vec<String>, unit_style: &str, rank: i32, nthreads: i32) -> Result<Box<Core>> {
+    Core::new(&args, unit_style, rank.max(0) as usize, nthreads.max(1) as usize).map(Box::new)
 }
 
 fn core_summary(core: &Core) -> String {

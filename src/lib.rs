@@ -5,6 +5,7 @@
 //! `lammps-plugin/` the registration that LAMMPS's `plugin load` calls.
 
 pub mod core;
+pub mod coverage;
 pub mod custom_ops;
 pub mod error;
 mod ffi;

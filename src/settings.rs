@@ -4,7 +4,7 @@
 //! ```text
 //! pair_style llzo_dp model.pth [more.pth ...] [keyword value ...]
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
-//!   threads N                            (intra-op threads per rank; 0 = from OMP_NUM_THREADS)
+//!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
 //! ```
 
@@ -23,7 +23,7 @@ pub enum DeviceChoice {
 pub struct PairSettings {
     pub models: Vec<String>,
     pub device: DeviceChoice,
-    /// Intra-op threads per rank; 0 = take OMP_NUM_THREADS (or libtorch's default).
+    /// Intra-op threads per rank; 0 = LAMMPS's own thread count (OMP_NUM_THREADS, `package omp`).
     pub threads: usize,
 }
 

@@ -65,7 +65,9 @@ def check_against_deeppot(r, d, ref):
     assert np.abs(cv - av[:, [0, 4, 8, 3, 6, 7, 1, 2, 5]]).max() < TOL
     # the per-atom quantities add up to the totals
     assert abs(d["c_pe"].sum() - e) < 1e-9
-    return np.abs(lf - f).max()
+    print(f"\nvs DeepPot: |dE| {abs(thermo['PotEng'][0] - e):.1e} eV, max |dF| {np.abs(lf - f).max():.1e} eV/Å, "
+          f"max |dW| {np.abs(lammps_virial - deepmd_order).max():.1e} eV, max |de_i| {np.abs(d['c_pe'] - ae).max():.1e}, "
+          f"max |dw_i| {np.abs(cv - av[:, [0, 4, 8, 3, 6, 7, 1, 2, 5]]).max():.1e} eV")
 
 
 def test_orthogonal_cell(tmp_path, deeppot):

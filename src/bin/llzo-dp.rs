@@ -3,25 +3,25 @@
 //! ```text
 //! llzo-dp info MODEL                      model metadata (cutoff, type map, sel, ...)
 //! llzo-dp eval MODEL DATA [--device D]    energy, forces and virial of a LAMMPS data file
+//! llzo-dp coverage build ... -o REF.json SYSTEM...   PCA coverage reference from deepmd/npy data
+//! llzo-dp coverage check REF.json SYSTEM...          coverage of frames by that reference
+//! llzo-dp coverage bench DATA                        time the coverage features
 //! ```
 //! `eval` builds the periodic images itself (brute force, for small cells) and calls the
 //! same model code as the pair style; it exists to check a model or a device (CUDA)
 //! without LAMMPS.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
+use llzo_dp::coverage::frames::{extend, Extended, Frame};
+use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
 use llzo_dp::model::{resolve_device, Evaluation, Model};
 use llzo_dp::settings::DeviceChoice;
 use tch::Tensor;
-
-struct Frame {
-    /// cell rows a, b, c (Å)
-    cell: [[f64; 3]; 3],
-    pos: Vec<[f64; 3]>,
-    /// 1-based LAMMPS types
-    types: Vec<usize>,
-}
 
 fn read_lammps_data(path: &str) -> Result<Frame> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
@@ -59,72 +59,23 @@ fn read_lammps_data(path: &str) -> Result<Frame> {
         return Err(Error::Input(format!("{path}: {} atom lines for {natoms} atoms", rows.len())));
     }
     rows.sort_by_key(|r| r.0);
+    if let Some(r) = rows.iter().find(|r| r.1 == 0) {
+        return Err(Error::Input(format!("{path}: atom {} has type 0", r.0)));
+    }
     Ok(Frame {
         cell: [[len[0], 0.0, 0.0], [xy, len[1], 0.0], [xz, yz, len[2]]],
         pos: rows.iter().map(|r| r.2).collect(),
-        types: rows.iter().map(|r| r.1).collect(),
+        types: rows.iter().map(|r| r.1 - 1).collect(),
+        periodic: true,
     })
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-}
-
-fn norm(a: [f64; 3]) -> f64 {
-    (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt()
-}
-
-/// Extended atoms (locals first, then images within `rcut` of a local) and the nlist.
-fn extend(f: &Frame, rcut: f64) -> (Vec<f64>, Vec<usize>, Vec<i64>, usize) {
-    let [a, b, c] = f.cell;
-    let vol = a[0] * b[1] * c[2];
-    let widths = [vol / norm(cross(b, c)), vol / norm(cross(c, a)), vol / norm(cross(a, b))];
-    let reps: Vec<i64> = widths.iter().map(|w| (rcut / w).ceil() as i64).collect();
-    let n = f.pos.len();
-    let mut coords: Vec<f64> = f.pos.iter().flatten().copied().collect();
-    let mut owner: Vec<usize> = (0..n).collect();
-    let mut rows: Vec<Vec<i64>> = vec![Vec::new(); n];
-    let rc2 = rcut * rcut;
-    for i in -reps[0]..=reps[0] {
-        for j in -reps[1]..=reps[1] {
-            for k in -reps[2]..=reps[2] {
-                let s: Vec<f64> = (0..3).map(|d| i as f64 * a[d] + j as f64 * b[d] + k as f64 * c[d]).collect();
-                for (m, p) in f.pos.iter().enumerate() {
-                    let q = [p[0] + s[0], p[1] + s[1], p[2] + s[2]];
-                    let mut ext = None;
-                    for (l, x) in f.pos.iter().enumerate() {
-                        let d2 = (q[0] - x[0]).powi(2) + (q[1] - x[1]).powi(2) + (q[2] - x[2]).powi(2);
-                        if d2 >= rc2 || (i, j, k, m) == (0, 0, 0, l) {
-                            continue;
-                        }
-                        let e = *ext.get_or_insert_with(|| {
-                            if (i, j, k) == (0, 0, 0) {
-                                return m as i64;
-                            }
-                            coords.extend_from_slice(&q);
-                            owner.push(m);
-                            (owner.len() - 1) as i64
-                        });
-                        rows[l].push(e);
-                    }
-                }
-            }
-        }
-    }
-    let width = rows.iter().map(Vec::len).max().unwrap_or(1).max(1);
-    let mut nlist = vec![-1i64; n * width];
-    for (l, r) in rows.iter().enumerate() {
-        nlist[l * width..l * width + r.len()].copy_from_slice(r);
-    }
-    (coords, owner, nlist, width)
 }
 
 fn eval(model_path: &str, data: &str, device: DeviceChoice) -> Result<()> {
     let model = Model::load(model_path, resolve_device(device, 0)?)?;
     let frame = read_lammps_data(data)?;
-    let (coords, owner, nlist, width) = extend(&frame, model.info.rcut);
+    let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
-    let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64 - 1).collect();
+    let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
     let atype = Tensor::f_from_slice(&types)?.f_view([1, owner.len() as i64])?.f_to_device(model.device)?;
     let nl = Tensor::f_from_slice(&nlist)?.f_view([1, n as i64, width as i64])?.f_to_device(model.device)?;
     let mut out = Evaluation::default();
@@ -168,9 +119,285 @@ fn info(model_path: &str) -> Result<()> {
     Ok(())
 }
 
-fn run(args: &[String]) -> Result<()> {
-    let usage = || Error::Input("usage: llzo-dp info MODEL | llzo-dp eval MODEL DATA [--device auto|cpu|cuda|cuda:N]".into());
+
+/// Writes a file whole: temp file in the same directory, then rename.
+fn write_whole(path: &str, text: &str) -> Result<()> {
+    let p = Path::new(path);
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = p.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io(format!("{path}: {e}"))
+    })
+}
+
+/// Options `--name value` (from `valued`) and flags, the rest positional.
+fn parse_opts(args: &[String], valued: &[&str]) -> Result<(HashMap<String, String>, Vec<String>)> {
+    let mut opts = HashMap::new();
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if valued.contains(&a.as_str()) {
+            let v = it.next().ok_or_else(|| Error::Input(format!("{a} needs a value")))?;
+            opts.insert(a.clone(), v.clone());
+        } else if a.starts_with("--") {
+            return Err(Error::Input(format!("unknown option {a}")));
+        } else {
+            pos.push(a.clone());
+        }
+    }
+    Ok((opts, pos))
+}
+
+fn num_opt<T: std::str::FromStr>(opts: &HashMap<String, String>, key: &str, default: T) -> Result<T> {
+    match opts.get(key) {
+        Some(v) => v.parse().map_err(|_| Error::Input(format!("{key}: bad value '{v}'"))),
+        None => Ok(default),
+    }
+}
+
+fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for r in roots {
+        let found = coverage::frames::find_systems(Path::new(r))?;
+        if found.is_empty() {
+            return Err(Error::Input(format!("{r}: no deepmd/npy system (no type.raw) found")));
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn model_type_map_rcut(path: &str) -> Result<(Vec<String>, f64)> {
+    let model = Model::load(path, tch::Device::Cpu)?;
+    Ok((model.info.type_map.clone(), model.info.rcut))
+}
+
+fn coverage_build(args: &[String]) -> Result<()> {
+    let (opts, roots) =
+        parse_opts(args, &["--type-map", "--rcut", "--model", "-o", "--grid", "--threshold", "--radial", "--rmin", "--max-components"])?;
+    let model = opts.get("--model").map(|m| model_type_map_rcut(m)).transpose()?;
+    let type_map: Vec<String> = match (opts.get("--type-map"), &model) {
+        (Some(t), _) => t.split(',').map(|s| s.trim().to_string()).collect(),
+        (None, Some((t, _))) => t.clone(),
+        (None, None) => return Err(Error::Input("coverage build needs --type-map (e.g. Li,La,Zr,O) or --model".into())),
+    };
+    let rcut: f64 = num_opt(&opts, "--rcut", model.as_ref().map(|m| m.1).unwrap_or(f64::NAN))?;
+    let out = opts.get("-o").ok_or_else(|| Error::Input("coverage build needs -o REFERENCE.json".into()))?;
+    if roots.is_empty() {
+        return Err(Error::Input("coverage build needs training systems".into()));
+    }
+    let mut params = BuildParams::new(type_map.clone(), rcut);
+    params.grid_size = num_opt(&opts, "--grid", params.grid_size)?;
+    params.threshold = num_opt(&opts, "--threshold", params.threshold)?;
+    params.max_components = opts.get("--max-components").map(|_| num_opt(&opts, "--max-components", 0usize)).transpose()?;
+    params.features.n_radial = num_opt(&opts, "--radial", params.features.n_radial)?;
+    params.features.r_min = num_opt(&opts, "--rmin", params.features.r_min)?;
+    params.features.validate()?;
+    let mut train = TrainingSet::new(&params);
+    let mut buf = Vec::new();
+    let t0 = Instant::now();
+    let mut feat_s = 0.0;
+    let mut atoms = 0usize;
+    for sys in systems_of(&roots)? {
+        let frames = coverage::frames::read_system(&sys, &type_map)?;
+        eprintln!("coverage build: {} ({} frames)", sys.display(), frames.len());
+        for f in &frames {
+            let t = Instant::now();
+            let types = coverage::frames::frame_features(f, &params.features, &mut buf)?;
+            feat_s += t.elapsed().as_secs_f64();
+            atoms += types.len();
+            train.add_frame(&buf, &types)?;
+        }
+        train.source.push(sys.display().to_string());
+    }
+    eprintln!(
+        "coverage build: {} frames, {atoms} atoms, {} features per atom ({:.1} s, images + features)",
+        train.n_frames,
+        params.features.len(),
+        feat_s
+    );
+    let reference = Reference::build(&params, &train)?;
+    if let Some((t, r)) = &model {
+        reference.check_model(t, *r)?;
+    }
+    for (name, e) in type_map.iter().zip(&reference.elements) {
+        match e {
+            Some(e) => {
+                let c: f64 = e.pca.contributions()[..e.pca.m].iter().sum();
+                eprintln!(
+                    "coverage build: {name:>3}: {} atoms, m = {} components ({:.2} % of the variance), {} planes",
+                    e.n_train,
+                    e.pca.m,
+                    100.0 * c,
+                    e.grid.n_planes()
+                );
+            }
+            None => eprintln!("coverage build: {name:>3}: no training atoms (its atoms will count as uncovered)"),
+        }
+    }
+    reference.save(Path::new(out))?;
+    eprintln!("coverage build: wrote {out} ({:.1} s)", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn fmt_cov(c: Option<f64>) -> String {
+    c.map(|c| format!("{:.4}", 100.0 * c)).unwrap_or_else(|| "nan".into())
+}
+
+fn coverage_check(args: &[String]) -> Result<()> {
+    let (opts, pos) = parse_opts(args, &["--csv", "--pcs-csv", "--model"])?;
+    let (ref_path, roots) = pos.split_first().ok_or_else(|| Error::Input("coverage check needs REFERENCE.json and systems".into()))?;
+    if roots.is_empty() {
+        return Err(Error::Input("coverage check needs systems to check".into()));
+    }
+    let reference = Reference::load(Path::new(ref_path))?;
+    if let Some(m) = opts.get("--model") {
+        let (t, r) = model_type_map_rcut(m)?;
+        reference.check_model(&t, r)?;
+    }
+    let tm = &reference.type_map;
+    let cols: Vec<String> = tm.iter().map(|e| format!("cov_{e}")).collect();
+    let header = format!("system,frame,atoms,{},overall,flagged_atoms", cols.join(","));
+    println!("{}", header.replace(',', " "));
+    let mut csv = vec![header];
+    let mut pcs = vec!["set,element,system,frame,atom,pc1,pc2,atom_coverage".to_string()];
+    for (er, name) in reference.elements.iter().zip(tm) {
+        let Some(er) = er else { continue };
+        for p in &er.train_pc12 {
+            pcs.push(format!("train,{name},,,,{:.6e},{:.6e},", p[0], p[1]));
+        }
+    }
+    let mut all = reference.new_occupancy();
+    let (mut feat_s, mut cov_s, mut atoms) = (0.0, 0.0, 0usize);
+    let mut buf = Vec::new();
+    let mut proj = Vec::new();
+    let mm = reference.elements.iter().flatten().map(|e| e.pca.m).max().unwrap_or(1);
+    for sys in systems_of(roots)? {
+        let frames = coverage::frames::read_system(&sys, tm)?;
+        eprintln!("coverage check: {} ({} frames)", sys.display(), frames.len());
+        for (k, f) in frames.iter().enumerate() {
+            let t = Instant::now();
+            let types = coverage::frames::frame_features(f, &reference.features, &mut buf)?;
+            feat_s += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let mut occ = reference.new_occupancy();
+            let mut ac = vec![0.0; types.len()];
+            reference.add_atoms(&buf, &types, &mut occ, &mut ac)?;
+            let c = reference.summarize(&occ);
+            cov_s += t.elapsed().as_secs_f64();
+            atoms += types.len();
+            all.merge(&occ)?;
+            let flagged = ac.iter().filter(|&&x| x < 1.0).count();
+            let per: Vec<String> = c.per_element.iter().map(|&x| fmt_cov(x)).collect();
+            let line = format!("{},{k},{},{},{},{flagged}", sys.display(), types.len(), per.join(","), fmt_cov(c.overall));
+            println!("{}", line.replace(',', " "));
+            csv.push(line);
+            if opts.contains_key("--pcs-csv") {
+                reference.project(&buf, &types, &mut proj)?;
+                for (a, (&ty, row)) in types.iter().zip(proj.chunks(mm)).enumerate() {
+                    if reference.elements[ty as usize].is_some() {
+                        pcs.push(format!("test,{},{},{k},{a},{:.6e},{:.6e},{:.4}", tm[ty as usize], sys.display(), row[0], row[1], ac[a]));
+                    }
+                }
+            }
+        }
+    }
+    let c = reference.summarize(&all);
+    let per: Vec<String> = c.per_element.iter().map(|&x| fmt_cov(x)).collect();
+    let line = format!("ALL,,{atoms},{},{},", per.join(","), fmt_cov(c.overall));
+    println!("{}", line.replace(',', " "));
+    csv.push(line);
+    eprintln!(
+        "coverage check: {atoms} atoms, {} features; images + features {:.2} us/atom, PCA + grids {:.2} us/atom",
+        reference.features.len(),
+        1e6 * feat_s / atoms.max(1) as f64,
+        1e6 * cov_s / atoms.max(1) as f64
+    );
+    if let Some(p) = opts.get("--csv") {
+        write_whole(p, &(csv.join("\n") + "\n"))?;
+    }
+    if let Some(p) = opts.get("--pcs-csv") {
+        write_whole(p, &(pcs.join("\n") + "\n"))?;
+    }
+    Ok(())
+}
+
+/// Times the features alone (images built once, outside the timing) on a LAMMPS data file.
+fn coverage_bench(args: &[String]) -> Result<()> {
+    let (opts, pos) = parse_opts(args, &["--type-map", "--rcut", "--repeat", "--reference"])?;
+    let [data] = pos.as_slice() else {
+        return Err(Error::Input("coverage bench DATA --type-map Li,La,Zr,O --rcut 6.0".into()));
+    };
+    let n_types = opts.get("--type-map").map(|t| t.split(',').count()).unwrap_or(4);
+    let params = coverage::FeatureParams::new(n_types, num_opt(&opts, "--rcut", 6.0)?);
+    let repeat: usize = num_opt(&opts, "--repeat", 20)?;
+    let mut frame = read_lammps_data(data)?;
+    coverage::frames::wrap(&mut frame)?;
+    let t = Instant::now();
+    let ext = extend(&frame, params.rcut)?;
+    let images_s = t.elapsed().as_secs_f64();
+    let atype: Vec<i64> = ext.owner.iter().map(|&o| frame.types[o] as i64).collect();
+    let nb = coverage::Neighborhood { coords: &ext.coords, types: &atype, nloc: frame.pos.len(), nlist: &ext.nlist };
+    let mut out = Vec::new();
+    coverage::features::compute(&params, &nb, &mut out)?;
+    let t = Instant::now();
+    for _ in 0..repeat.max(1) {
+        coverage::features::compute(&params, &nb, &mut out)?;
+    }
+    let each = t.elapsed().as_secs_f64() / repeat.max(1) as f64;
+    let n = frame.pos.len();
+    // optionally the rest of the monitor: projection, grids, per-atom coverage
+    let mut extra = String::new();
+    if let Some(r) = opts.get("--reference") {
+        let reference = Reference::load(Path::new(r))?;
+        reference.check_model(&reference.type_map, params.rcut)?;
+        let types = &atype[..n];
+        let mut proj = Vec::new();
+        let t = Instant::now();
+        for _ in 0..repeat.max(1) {
+            reference.project(&out, types, &mut proj)?;
+        }
+        let project_s = t.elapsed().as_secs_f64() / repeat.max(1) as f64;
+        let t = Instant::now();
+        let mut c = reference.coverage(&out, types)?;
+        for _ in 1..repeat.max(1) {
+            c = reference.coverage(&out, types)?;
+        }
+        let cov_s = t.elapsed().as_secs_f64() / repeat.max(1) as f64;
+        extra = format!(
+            ", \"project_us_per_atom\": {:.3}, \"coverage_us_per_atom\": {:.3}, \"coverage\": {:.6}, \"m\": {:?}",
+            1e6 * project_s / n as f64,
+            1e6 * cov_s / n as f64,
+            c.overall.unwrap_or(f64::NAN),
+            reference.elements.iter().map(|e| e.as_ref().map(|e| e.pca.m).unwrap_or(0)).collect::<Vec<_>>()
+        );
+    }
+    println!(
+        "{{\"atoms\": {n}, \"features\": {}, \"max_neighbors\": {}, \"threads\": {}, \"seconds_per_frame\": {each:.6}, \"us_per_atom\": {:.3}, \"images_seconds\": {images_s:.3}{extra}}}",
+        params.len(),
+        ext.width,
+        rayon::current_num_threads(),
+        1e6 * each / n as f64
+    );
+    Ok(())
+}
+
+fn coverage_cmd(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
+        Some("build") => coverage_build(&args[1..]),
+        Some("check") => coverage_check(&args[1..]),
+        Some("bench") => coverage_bench(&args[1..]),
+        _ => Err(Error::Input(
+            "usage: llzo-dp coverage build (--type-map Li,La,Zr,O --rcut 6.0 | --model M) [--grid 20] [--threshold 0.95] [--max-components M] [--radial 8] [--rmin 1.0] -o REF.json SYSTEM...\n       llzo-dp coverage check REF.json SYSTEM... [--model M] [--csv FILE] [--pcs-csv FILE]\n       llzo-dp coverage bench DATA [--type-map ...] [--rcut 6.0] [--repeat 20] [--reference REF.json]".into(),
+        )),
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let usage = || Error::Input("usage: llzo-dp info MODEL | llzo-dp eval MODEL DATA [--device auto|cpu|cuda|cuda:N] | llzo-dp coverage build|check|bench ...".into());
+    match args.first().map(String::as_str) {
+        Some("coverage") => coverage_cmd(&args[1..]),
         Some("info") if args.len() == 2 => info(&args[1]),
         Some("eval") if args.len() == 3 || args.len() == 5 => {
             let device = if args.len() == 5 && args[3] == "--device" {
