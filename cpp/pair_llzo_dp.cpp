@@ -6,6 +6,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -19,6 +20,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace LAMMPS_NS;
 
@@ -38,6 +40,9 @@ PairLlzoDp::PairLlzoDp(LAMMPS *lmp) : Pair(lmp)
 
 PairLlzoDp::~PairLlzoDp()
 {
+  delete[] pvector;
+  pvector = nullptr;
+  memory->destroy(atom_coverage);
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -66,6 +71,11 @@ void PairLlzoDp::settings(int narg, char **arg)
   }
   cutoff = llzo_dp::core_cutoff(*core->box);
   if (comm->me == 0) utils::logmesg(lmp, std::string(llzo_dp::core_summary(*core->box)));
+  // coverage values for `compute pair llzo_dp`: overall, then one per element
+  delete[] pvector;
+  nextra = llzo_dp::core_coverage_nvalues(*core->box);
+  pvector = nextra ? new double[nextra] : nullptr;
+  for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
 
 void PairLlzoDp::coeff(int narg, char **arg)
@@ -100,6 +110,13 @@ double PairLlzoDp::init_one(int, int)
   return cutoff;
 }
 
+void *PairLlzoDp::extract_peratom(const char *name, int &ncol)
+{
+  if (strcmp(name, "coverage") != 0 || !nextra) return nullptr;
+  ncol = 0;
+  return atom_coverage;
+}
+
 void PairLlzoDp::send_neighbor_list()
 {
   const int inum = list->inum;
@@ -130,15 +147,68 @@ void PairLlzoDp::compute(int eflag, int vflag)
   };
   try {
     if (neighbor->ago == 0) send_neighbor_list();
+    const bigint ntimestep = update->ntimestep;
     const llzo_dp::StepEnergy step = llzo_dp::core_compute(
-        *core->box, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
+        *core->box, ntimestep, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
         view(nall ? atom->f[0] : nullptr, true, 3 * nall), view(eatom, eflag_atom, nall),
         view(vatom ? vatom[0] : nullptr, vflag_atom, 6 * nall),
         view(cvatom ? cvatom[0] : nullptr, cvflag_atom, 9 * nall));
     if (eflag_global) eng_vdwl += step.energy;
     if (vflag_global)
       for (int k = 0; k < 6; k++) virial[k] += step.virial[k];
+    if (llzo_dp::core_coverage_due(*core->box, ntimestep)) monitor_coverage(ntimestep);
   } catch (const rust::Error &e) {
     error->one(FLERR, "pair_style llzo_dp: {}", e.what());
   }
+}
+
+// Coverage of the frame over all ranks: the core filled this rank's grid occupancy during
+// compute; merge it (bitmaps OR, counts sum), let the core decide, publish the values.
+void PairLlzoDp::monitor_coverage(bigint step)
+{
+  rust::Slice<uint64_t> bits = llzo_dp::core_coverage_bits(*core->box);
+  MPI_Allreduce(MPI_IN_PLACE, bits.data(), bits.size(), MPI_UINT64_T, MPI_BOR, world);
+  rust::Slice<uint64_t> counts = llzo_dp::core_coverage_counts(*core->box);
+  MPI_Allreduce(MPI_IN_PLACE, counts.data(), counts.size(), MPI_UINT64_T, MPI_SUM, world);
+  const llzo_dp::CoverageVerdict verdict = llzo_dp::core_coverage_finish(*core->box, step, comm->me == 0);
+  if (comm->me == 0 && !verdict.message.empty()) utils::logmesg(lmp, std::string(verdict.message));
+  if (verdict.dump) write_uncertain_frame(step);
+  // compute pair sums pvector over ranks: the frame's values live on rank 0 only
+  for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
+  if (comm->me == 0) llzo_dp::core_coverage_values(*core->box, rust::Slice<double>(pvector, nextra));
+  if (atom->nmax > atom_coverage_max) {
+    atom_coverage_max = atom->nmax;
+    memory->grow(atom_coverage, atom_coverage_max, "pair:atom_coverage");
+  }
+  llzo_dp::core_atom_coverage(*core->box, rust::Slice<double>(atom_coverage, atom->nlocal));
+}
+
+// Gathers IDs, types and positions of all atoms on rank 0, which writes the frame.
+void PairLlzoDp::write_uncertain_frame(bigint step)
+{
+  const int n = atom->nlocal;
+  std::vector<int> counts(comm->nprocs), displs(comm->nprocs);
+  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  int total = 0;
+  for (int p = 0; p < comm->nprocs; p++) {
+    displs[p] = total;
+    total += counts[p];
+  }
+  std::vector<int> ids(comm->me == 0 ? total : 0), types(ids.size());
+  std::vector<double> x(3 * ids.size());
+  std::vector<int> ltag(atom->tag, atom->tag + n);
+  MPI_Gatherv(ltag.data(), n, MPI_INT, ids.data(), counts.data(), displs.data(), MPI_INT, 0, world);
+  MPI_Gatherv(atom->type, n, MPI_INT, types.data(), counts.data(), displs.data(), MPI_INT, 0, world);
+  std::vector<int> counts3(counts), displs3(displs);
+  for (int p = 0; p < comm->nprocs; p++) counts3[p] *= 3, displs3[p] *= 3;
+  MPI_Gatherv(n ? atom->x[0] : nullptr, 3 * n, MPI_DOUBLE, x.data(), counts3.data(), displs3.data(),
+              MPI_DOUBLE, 0, world);
+  if (comm->me != 0) return;
+  const double cell[9] = {domain->xprd, 0.0, 0.0, domain->xy, domain->yprd, 0.0,
+                          domain->xz, domain->yz, domain->zprd};
+  const rust::String msg = llzo_dp::core_coverage_write_frame(
+      *core->box, step, rust::Slice<const double>(cell, 9), rust::Slice<const double>(domain->boxlo, 3),
+      rust::Slice<const int>(ids.data(), ids.size()), rust::Slice<const int>(types.data(), types.size()),
+      rust::Slice<const double>(x.data(), x.size()));
+  utils::logmesg(lmp, std::string(msg));
 }

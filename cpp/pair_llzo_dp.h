@@ -21,6 +21,7 @@ class PairLlzoDp : public Pair {
   void coeff(int narg, char **arg) override;
   void init_style() override;
   double init_one(int i, int j) override;
+  void *extract_peratom(const char *name, int &ncol) override;
 
  private:
   struct CoreHandle;  // holds the rust::Box; keeps cxx and torch out of this header
@@ -29,8 +30,14 @@ class PairLlzoDp : public Pair {
   // Compressed-row copy of the full list, refilled only when LAMMPS rebuilds it.
   std::vector<int> offsets, neighbors;
 
+  // Coverage monitor: per-atom coverage for `fix pair` (grown with atom->nmax).
+  double *atom_coverage = nullptr;
+  int atom_coverage_max = 0;
+
   void send_neighbor_list();
   void allocate();
+  void monitor_coverage(bigint step);
+  void write_uncertain_frame(bigint step);
 };
 
 }  // namespace LAMMPS_NS

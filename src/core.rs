@@ -5,6 +5,7 @@ use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{resolve_device, Evaluation, Model};
+use crate::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
 use crate::settings::{map_types, PairSettings};
 use crate::units::Units;
@@ -44,6 +45,8 @@ pub struct Core {
     nlist: Vec<i64>,
     nlist_scratch: Vec<i64>,
     eval: Evaluation,
+    /// The PCA coverage monitor, when `coverage` is given.
+    pub monitor: Option<Monitor>,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -65,6 +68,10 @@ impl Core {
         let device = resolve_device(settings.device, rank)?;
         let model = Model::load(&settings.models[0], device)?;
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
+        let monitor = match &settings.coverage {
+            Some(c) => Some(Monitor::new(c.clone(), &model.info.type_map, model.info.rcut)?),
+            None => None,
+        };
         Ok(Core {
             settings,
             units,
@@ -77,6 +84,7 @@ impl Core {
             nlist: Vec::new(),
             nlist_scratch: Vec::new(),
             eval: Evaluation::default(),
+            monitor,
         })
     }
 
@@ -102,6 +110,24 @@ impl Core {
         &self.model.info.type_map
     }
 
+    /// Model type of LAMMPS type `t` (1-based), or None (NULL / unknown).
+    pub fn model_type(&self, t: usize) -> Option<usize> {
+        self.type_map.get(t.checked_sub(1)?).copied().flatten()
+    }
+
+    /// Per-atom coverage of the last evaluation into a LAMMPS-indexed array of owned
+    /// atoms; atoms the model ignores get -1.
+    pub fn atom_coverage(&self, out: &mut [f64]) {
+        out.fill(-1.0);
+        if let Some(m) = &self.monitor {
+            for (&i, &c) in self.ext.lammps_index.iter().zip(&m.atom_coverage) {
+                if let Some(o) = out.get_mut(i) {
+                    *o = c;
+                }
+            }
+        }
+    }
+
     pub fn set_type_names(&mut self, names: &[String], n_lammps_types: usize) -> Result<()> {
         self.type_map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
         Ok(())
@@ -124,17 +150,22 @@ impl Core {
     }
 
     /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
-    pub fn compute(&mut self, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
+    /// On the monitor's steps this rank's coverage occupancy is filled as well.
+    pub fn compute(&mut self, step: i64, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
         let Some(atype) = &self.atype else {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
         };
-        if self.ext.nloc == 0 {
-            return Ok(StepTotals::default()); // nothing of ours on this rank
-        }
         let want_virial = !out.virial.is_empty() || !out.centroid_virial.is_empty();
         self.ext.gather_coords(x, &mut self.coords)?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
+        if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
+            // every rank takes part in the reductions, also one without atoms of ours
+            m.add_local(&self.coords, &self.ext.atype, self.ext.nloc, &self.nlist)?;
+        }
+        if self.ext.nloc == 0 {
+            return Ok(StepTotals::default()); // nothing of ours on this rank
+        }
         let nlist = Tensor::f_from_slice(&self.nlist)?
             .f_view([1, self.ext.nloc as i64, width as i64])?
             .f_to_device(self.model.device)?;

@@ -14,6 +14,13 @@ mod bridge {
         virial: [f64; 6],
     }
 
+    /// The monitor's verdict on a frame, the same on every rank.
+    struct CoverageVerdict {
+        dump: bool,
+        /// A line for the LAMMPS log (empty when there is nothing to say).
+        message: String,
+    }
+
     extern "Rust" {
         type Core;
 
@@ -41,16 +48,43 @@ mod bridge {
         /// One step. Empty `eatom`/`vatom`/`cvatom` slices mean "not requested".
         fn core_compute(
             core: &mut Core,
+            step: i64,
             x: &[f64],
             f: &mut [f64],
             eatom: &mut [f64],
             vatom: &mut [f64],
             cvatom: &mut [f64],
         ) -> Result<StepEnergy>;
+
+        /// Number of monitor values for `compute pair` (overall + one per element), 0 if off.
+        fn core_coverage_nvalues(core: &Core) -> i32;
+        /// Whether the monitor evaluated this step (then the reductions below follow).
+        fn core_coverage_due(core: &Core, step: i64) -> bool;
+        /// This rank's occupancy bitmaps: reduce in place with bitwise OR over ranks.
+        fn core_coverage_bits(core: &mut Core) -> &mut [u64];
+        /// This rank's counts: reduce in place with a sum over ranks.
+        fn core_coverage_counts(core: &mut Core) -> &mut [u64];
+        /// After the reductions: frame coverage, dump decision; rank 0 appends the CSV.
+        fn core_coverage_finish(core: &mut Core, step: i64, rank0: bool) -> Result<CoverageVerdict>;
+        /// Overall coverage then per element (NaN when absent), for `compute pair`.
+        fn core_coverage_values(core: &Core, out: &mut [f64]);
+        /// Per-atom coverage (LAMMPS-indexed owned atoms; -1 where not monitored).
+        fn core_atom_coverage(core: &Core, out: &mut [f64]);
+        /// Rank 0: writes the gathered frame; `cell` a,b,c rows (9), `origin` (3).
+        fn core_coverage_write_frame(
+            core: &Core,
+            step: i64,
+            cell: &[f64],
+            origin: &[f64],
+            ids: &[i32],
+            lammps_types: &[i32],
+            coords: &[f64],
+        ) -> Result<String>;
     }
 }
 
-use bridge::StepEnergy;
+use bridge::{CoverageVerdict, StepEnergy};
+use crate::error::Error;
 
 fn new_core(args: Vec<String>, unit_style: &str, rank: i32, nthreads: i32) -> Result<Box<Core>> {
     Core::new(&args, unit_style, rank.max(0) as usize, nthreads.max(1) as usize).map(Box::new)
@@ -94,6 +128,7 @@ fn core_rebuild_neighbors(
 
 fn core_compute(
     core: &mut Core,
+    step: i64,
     x: &[f64],
     f: &mut [f64],
     eatom: &mut [f64],
@@ -101,6 +136,67 @@ fn core_compute(
     cvatom: &mut [f64],
 ) -> Result<StepEnergy> {
     let out = AtomOutputs { force: f, energy: eatom, virial: vatom, centroid_virial: cvatom };
-    let t = core.compute(x, out)?;
+    let t = core.compute(step, x, out)?;
     Ok(StepEnergy { energy: t.energy, virial: t.virial })
+}
+
+fn core_coverage_nvalues(core: &Core) -> i32 {
+    core.monitor.as_ref().map_or(0, |m| m.values.len() as i32)
+}
+
+fn core_coverage_due(core: &Core, step: i64) -> bool {
+    core.monitor.as_ref().is_some_and(|m| m.due(step))
+}
+
+fn core_coverage_bits(core: &mut Core) -> &mut [u64] {
+    core.monitor.as_mut().map_or(&mut [], |m| m.bits.as_mut_slice())
+}
+
+fn core_coverage_counts(core: &mut Core) -> &mut [u64] {
+    core.monitor.as_mut().map_or(&mut [], |m| m.counts.as_mut_slice())
+}
+
+fn core_coverage_finish(core: &mut Core, step: i64, rank0: bool) -> Result<CoverageVerdict> {
+    let m = core.monitor.as_mut().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+    let (dump, message) = m.finish(step, rank0)?;
+    Ok(CoverageVerdict { dump, message })
+}
+
+fn core_coverage_values(core: &Core, out: &mut [f64]) {
+    if let Some(m) = &core.monitor {
+        out.iter_mut().zip(&m.values).for_each(|(o, v)| *o = *v);
+    }
+}
+
+fn core_atom_coverage(core: &Core, out: &mut [f64]) {
+    core.atom_coverage(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn core_coverage_write_frame(
+    core: &Core,
+    step: i64,
+    cell: &[f64],
+    origin: &[f64],
+    ids: &[i32],
+    lammps_types: &[i32],
+    coords: &[f64],
+) -> Result<String> {
+    let m = core.monitor.as_ref().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+    if cell.len() != 9 || origin.len() != 3 || coords.len() != 3 * ids.len() || lammps_types.len() != ids.len() {
+        return Err(Error::Internal("gathered frame arrays disagree in size".into()));
+    }
+    // only atoms the model handles go into a frame for labeling
+    let (mut keep_ids, mut keep_x, mut keep_t) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, (&id, &t)) in ids.iter().zip(lammps_types).enumerate() {
+        if let Some(mt) = core.model_type(t.max(0) as usize) {
+            keep_ids.push(id as i64);
+            keep_t.push(mt as i64);
+            keep_x.extend_from_slice(&coords[3 * k..3 * k + 3]);
+        }
+    }
+    let c = [[cell[0], cell[1], cell[2]], [cell[3], cell[4], cell[5]], [cell[6], cell[7], cell[8]]];
+    let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], &keep_ids, &keep_x, &keep_t)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    Ok(format!("llzo_dp coverage: step {step} written: {}\n", names.join(", ")))
 }

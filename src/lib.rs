@@ -7,9 +7,11 @@
 pub mod core;
 pub mod coverage;
 pub mod custom_ops;
+pub mod dump;
 pub mod error;
 mod ffi;
 pub mod model;
+pub mod monitor;
 pub mod neighbors;
 pub mod settings;
 pub mod units;

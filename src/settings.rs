@@ -5,9 +5,17 @@
 //! pair_style llzo_dp model.pth [more.pth ...] [keyword value ...]
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
+//!   coverage REF.json                    (switch the PCA coverage monitor on)
+//!   coverage_every N                     (steps between coverage evaluations, default 10)
+//!   coverage_threshold X                 (dump frames with coverage below X, default 0.9)
+//!   coverage_dir DIR                     (dumped frames and coverage.csv, default uncertain_frames)
+//!   coverage_formats npy,extxyz,data     (formats of dumped frames, default all three)
+//!   coverage_max_frames N                (stop dumping after N frames, default 50)
+//!   coverage_min_gap N                   (at least N steps between dumps, default 100)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
 //! ```
 
+use crate::dump::Format;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +33,52 @@ pub struct PairSettings {
     pub device: DeviceChoice,
     /// Intra-op threads per rank; 0 = LAMMPS's own thread count (OMP_NUM_THREADS, `package omp`).
     pub threads: usize,
+    pub coverage: Option<CoverageSettings>,
 }
 
-const KEYWORDS: &[&str] = &["device", "threads"];
+/// The in-run coverage monitor (`coverage*` keywords).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageSettings {
+    pub reference: String,
+    pub every: usize,
+    pub threshold: f64,
+    pub dir: String,
+    pub formats: Vec<Format>,
+    pub max_frames: usize,
+    pub min_gap: usize,
+}
+
+impl CoverageSettings {
+    fn new(reference: &str) -> Self {
+        CoverageSettings {
+            reference: reference.to_string(),
+            every: 10,
+            threshold: 0.9,
+            dir: "uncertain_frames".into(),
+            formats: vec![Format::DeepmdNpy, Format::Extxyz, Format::LammpsData],
+            max_frames: 50,
+            min_gap: 100,
+        }
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "device",
+    "threads",
+    "coverage",
+    "coverage_every",
+    "coverage_threshold",
+    "coverage_dir",
+    "coverage_formats",
+    "coverage_max_frames",
+    "coverage_min_gap",
+];
+
+fn count(key: &str, v: &str, min: usize) -> Result<usize> {
+    v.parse::<usize>().ok().filter(|n| *n >= min).ok_or_else(|| {
+        Error::Input(format!("pair_style llzo_dp: '{key}' expects an integer >= {min}, got '{v}'"))
+    })
+}
 
 fn is_keyword(word: &str) -> bool {
     KEYWORDS.contains(&word)
@@ -57,7 +108,8 @@ impl PairSettings {
             ));
         }
         let models: Vec<String> = args[..n_models].to_vec();
-        let mut s = PairSettings { models, device: DeviceChoice::Auto, threads: 0 };
+        let mut s = PairSettings { models, device: DeviceChoice::Auto, threads: 0, coverage: None };
+        let mut cov_options: Vec<(&str, &str)> = Vec::new();
         let mut i = n_models;
         while i < args.len() {
             let key = args[i].as_str();
@@ -74,6 +126,12 @@ impl PairSettings {
                         ))
                     })?;
                 }
+                "coverage" => {
+                    s.coverage = Some(CoverageSettings::new(value_of(args, i, key, "a coverage reference file")?));
+                }
+                k if k.starts_with("coverage_") && is_keyword(k) => {
+                    cov_options.push((k, value_of(args, i, key, "a value")?));
+                }
                 other => {
                     return Err(Error::Input(format!(
                         "pair_style llzo_dp: unknown keyword '{other}'; the known keywords are {}",
@@ -82,6 +140,29 @@ impl PairSettings {
                 }
             }
             i += 2;
+        }
+        if let Some((k, _)) = cov_options.first().filter(|_| s.coverage.is_none()) {
+            return Err(Error::Input(format!(
+                "pair_style llzo_dp: '{k}' needs the monitor switched on: add 'coverage reference.json'"
+            )));
+        }
+        if let Some(c) = s.coverage.as_mut() {
+            for (k, v) in cov_options {
+                match k {
+                    "coverage_every" => c.every = count(k, v, 1)?,
+                    "coverage_max_frames" => c.max_frames = count(k, v, 0)?,
+                    "coverage_min_gap" => c.min_gap = count(k, v, 0)?,
+                    "coverage_dir" => c.dir = v.to_string(),
+                    "coverage_formats" => c.formats = Format::parse_list(v)?,
+                    _ => {
+                        c.threshold = v.parse::<f64>().ok().filter(|x| (0.0..=1.0).contains(x)).ok_or_else(|| {
+                            Error::Input(format!(
+                                "pair_style llzo_dp: 'coverage_threshold' expects a number in [0, 1], got '{v}'"
+                            ))
+                        })?
+                    }
+                }
+            }
         }
         if s.models.len() > 1 {
             return Err(Error::Input(format!(
@@ -180,6 +261,24 @@ mod tests {
         for (a, want) in cases {
             let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
             assert!(e.contains(want), "args '{a}': '{e}' lacks '{want}'");
+        }
+    }
+
+    #[test]
+    fn coverage_keywords() {
+        let s = PairSettings::parse(&args("m.pth coverage r.json coverage_every 5 coverage_threshold 0.8 coverage_formats npy,data coverage_dir out coverage_max_frames 3 coverage_min_gap 0")).unwrap();
+        let c = s.coverage.unwrap();
+        assert_eq!((c.reference.as_str(), c.every, c.threshold, c.dir.as_str(), c.max_frames, c.min_gap), ("r.json", 5, 0.8, "out", 3, 0));
+        assert_eq!(c.formats, vec![Format::DeepmdNpy, Format::LammpsData]);
+        assert!(PairSettings::parse(&args("m.pth")).unwrap().coverage.is_none());
+        for (a, want) in [
+            ("m.pth coverage_every 5", "needs the monitor switched on"),
+            ("m.pth coverage r.json coverage_every 0", "'coverage_every' expects an integer >= 1, got '0'"),
+            ("m.pth coverage r.json coverage_threshold 1.5", "got '1.5'"),
+            ("m.pth coverage r.json coverage_formats npy,pdb", "unknown frame format 'pdb'"),
+        ] {
+            let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
+            assert!(e.contains(want), "{a}: {e}");
         }
     }
 
