@@ -71,6 +71,8 @@ void PairLlzoDp::settings(int narg, char **arg)
   }
   cutoff = llzo_dp::core_cutoff(*core->box);
   if (comm->me == 0) utils::logmesg(lmp, std::string(llzo_dp::core_summary(*core->box)));
+  // model deviation: every model's forces travel in one reverse communication
+  comm_reverse = llzo_dp::core_devi_width(*core->box);
   // coverage values for `compute pair llzo_dp`: overall, then one per element
   delete[] pvector;
   nextra = llzo_dp::core_coverage_nvalues(*core->box);
@@ -157,6 +159,7 @@ void PairLlzoDp::compute(int eflag, int vflag)
     if (vflag_global)
       for (int k = 0; k < 6; k++) virial[k] += step.virial[k];
     if (llzo_dp::core_coverage_due(*core->box, ntimestep)) monitor_coverage(ntimestep);
+    if (llzo_dp::core_devi_due(*core->box, ntimestep)) write_model_deviation(ntimestep);
   } catch (const rust::Error &e) {
     error->one(FLERR, "pair_style llzo_dp: {}", e.what());
   }
@@ -211,4 +214,39 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
       rust::Slice<const int>(ids.data(), ids.size()), rust::Slice<const int>(types.data(), types.size()),
       rust::Slice<const double>(x.data(), x.size()));
   utils::logmesg(lmp, std::string(msg));
+}
+
+// Model deviation: sum ghost forces of every model onto their owners, reduce the
+// per-rank partials (max, min, sums) and let rank 0 write the line.
+void PairLlzoDp::write_model_deviation(bigint step)
+{
+  comm->reverse_comm(this);
+  rust::Vec<double> part = llzo_dp::core_devi_partials(
+      *core->box, atom->nlocal, rust::Slice<const int>(atom->type, atom->nlocal));
+  std::vector<double> red(part.size());
+  MPI_Allreduce(&part[0], &red[0], 1, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(&part[1], &red[1], 1, MPI_DOUBLE, MPI_MIN, world);
+  MPI_Allreduce(&part[2], &red[2], (int) part.size() - 2, MPI_DOUBLE, MPI_SUM, world);
+  if (comm->me == 0)
+    llzo_dp::core_devi_write(*core->box, step, rust::Slice<const double>(red.data(), red.size()),
+                             (double) atom->natoms);
+}
+
+int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)
+{
+  rust::Slice<double> f = llzo_dp::core_devi_forces(*core->box);
+  const int w = comm_reverse;
+  int m = 0;
+  for (int i = first; i < first + n; i++)
+    for (int k = 0; k < w; k++) buf[m++] = f[(size_t) i * w + k];
+  return m;
+}
+
+void PairLlzoDp::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  rust::Slice<double> f = llzo_dp::core_devi_forces(*core->box);
+  const int w = comm_reverse;
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < w; k++) f[(size_t) list[i] * w + k] += buf[m++];
 }

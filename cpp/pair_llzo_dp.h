@@ -22,6 +22,8 @@ class PairLlzoDp : public Pair {
   void init_style() override;
   double init_one(int i, int j) override;
   void *extract_peratom(const char *name, int &ncol) override;
+  int pack_reverse_comm(int n, int first, double *buf) override;
+  void unpack_reverse_comm(int n, int *list, double *buf) override;
 
  private:
   struct CoreHandle;  // holds the rust::Box; keeps cxx and torch out of this header
@@ -37,6 +39,7 @@ class PairLlzoDp : public Pair {
   void send_neighbor_list();
   void allocate();
   void monitor_coverage(bigint step);
+  void write_model_deviation(bigint step);
   void write_uncertain_frame(bigint step);
 };
 

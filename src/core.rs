@@ -4,6 +4,7 @@
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
+use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model};
 use crate::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
@@ -47,6 +48,10 @@ pub struct Core {
     eval: Evaluation,
     /// The PCA coverage monitor, when `coverage` is given.
     pub monitor: Option<Monitor>,
+    /// Models 2.. for the model deviation (evaluated on output steps only).
+    extra_models: Vec<Model>,
+    extra_eval: Evaluation,
+    pub deviation: Option<Deviation>,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -67,6 +72,19 @@ impl Core {
         tch::set_num_threads(threads as i32);
         let device = resolve_device(settings.device, rank)?;
         let model = Model::load(&settings.models[0], device)?;
+        let mut extra_models = Vec::new();
+        for path in &settings.models[1..] {
+            let m = Model::load(path, device)?;
+            if m.info.type_map != model.info.type_map || m.info.rcut != model.info.rcut {
+                return Err(Error::Model(format!(
+                    "model deviation needs models with the same type map and cutoff: '{path}' has [{}] and {} Å, '{}' has [{}] and {} Å",
+                    m.info.type_map.join(" "), m.info.rcut, settings.models[0], model.info.type_map.join(" "), model.info.rcut
+                )));
+            }
+            extra_models.push(m);
+        }
+        let deviation = (!extra_models.is_empty())
+            .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()));
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
         let monitor = match &settings.coverage {
             Some(c) => Some(Monitor::new(c.clone(), &model.info.type_map, model.info.rcut)?),
@@ -85,6 +103,9 @@ impl Core {
             nlist_scratch: Vec::new(),
             eval: Evaluation::default(),
             monitor,
+            extra_models,
+            extra_eval: Evaluation::default(),
+            deviation,
         })
     }
 
@@ -163,6 +184,10 @@ impl Core {
             // every rank takes part in the reductions, also one without atoms of ours
             m.add_local(&self.coords, &self.ext.atype, self.ext.nloc, &self.nlist)?;
         }
+        let deviation_step = self.deviation.as_ref().is_some_and(|d| d.due(step));
+        if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
+            d.start(x.len() / 3); // on every rank: the reverse communication follows
+        }
         if self.ext.nloc == 0 {
             return Ok(StepTotals::default()); // nothing of ours on this rank
         }
@@ -172,6 +197,14 @@ impl Core {
         self.model.evaluate(&self.coords, atype, &nlist, want_virial, &mut self.eval)?;
 
         let (eu, fu) = (self.units.energy, self.units.force());
+        if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
+            let lammps = &self.ext.lammps_index;
+            d.add_model(0, lammps, &self.eval.force, &self.eval.virial, fu, eu);
+            for (k, m) in self.extra_models.iter().enumerate() {
+                m.evaluate(&self.coords, atype, &nlist, false, &mut self.extra_eval)?;
+                d.add_model(k + 1, lammps, &self.extra_eval.force, &self.extra_eval.virial, fu, eu);
+            }
+        }
         let ev = &self.eval;
         let lammps = &self.ext.lammps_index;
         check_len("force", out.force.len(), 3 * (x.len() / 3))?;

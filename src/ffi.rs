@@ -56,6 +56,17 @@ mod bridge {
             cvatom: &mut [f64],
         ) -> Result<StepEnergy>;
 
+        /// Model deviation: values per atom in the reverse communication (3 × models), 0 if off.
+        fn core_devi_width(core: &Core) -> i32;
+        /// Whether this step writes a model deviation line (reverse comm + reductions follow).
+        fn core_devi_due(core: &Core, step: i64) -> bool;
+        /// `[nall][width]` forces of every model, LAMMPS-indexed, for the reverse communication.
+        fn core_devi_forces(core: &mut Core) -> &mut [f64];
+        /// This rank's partials over owned atoms of mapped types: [max ε, min ε, sum ε, count, virials...].
+        fn core_devi_partials(core: &Core, nlocal: i32, types: &[i32]) -> Vec<f64>;
+        /// Rank 0, after reducing the partials (max, min, then sums): writes the line.
+        fn core_devi_write(core: &mut Core, step: i64, reduced: &[f64], natoms: f64) -> Result<()>;
+
         /// Number of monitor values for `compute pair` (overall + one per element), 0 if off.
         fn core_coverage_nvalues(core: &Core) -> i32;
         /// Whether the monitor evaluated this step (then the reductions below follow).
@@ -138,6 +149,29 @@ fn core_compute(
     let out = AtomOutputs { force: f, energy: eatom, virial: vatom, centroid_virial: cvatom };
     let t = core.compute(step, x, out)?;
     Ok(StepEnergy { energy: t.energy, virial: t.virial })
+}
+
+fn core_devi_width(core: &Core) -> i32 {
+    core.deviation.as_ref().map_or(0, |d| 3 * d.n_models as i32)
+}
+
+fn core_devi_due(core: &Core, step: i64) -> bool {
+    core.deviation.as_ref().is_some_and(|d| d.due(step))
+}
+
+fn core_devi_forces(core: &mut Core) -> &mut [f64] {
+    core.deviation.as_mut().map_or(&mut [], |d| d.forces.as_mut_slice())
+}
+
+fn core_devi_partials(core: &Core, nlocal: i32, types: &[i32]) -> Vec<f64> {
+    let Some(d) = &core.deviation else { return Vec::new() };
+    let n = (nlocal.max(0) as usize).min(types.len());
+    d.partials(n, |i| core.model_type(types[i].max(0) as usize).is_some())
+}
+
+fn core_devi_write(core: &mut Core, step: i64, reduced: &[f64], natoms: f64) -> Result<()> {
+    let d = core.deviation.as_mut().ok_or_else(|| Error::Internal("model deviation is off".into()))?;
+    d.write(step, reduced, natoms)
 }
 
 fn core_coverage_nvalues(core: &Core) -> i32 {

@@ -7,6 +7,7 @@
 pub mod core;
 pub mod coverage;
 pub mod custom_ops;
+pub mod deviation;
 pub mod dump;
 pub mod error;
 mod ffi;

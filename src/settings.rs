@@ -3,6 +3,10 @@
 //!
 //! ```text
 //! pair_style llzo_dp model.pth [more.pth ...] [keyword value ...]
+//!   (with several models the first drives the dynamics; the others are evaluated on
+//!    output steps for DeePMD-kit's model deviation)
+//!   out_file FILE                        (model deviation output, default model_devi.out)
+//!   out_freq N                           (steps between model deviation lines, default 100)
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
 //!   coverage REF.json                    (switch the PCA coverage monitor on)
@@ -34,6 +38,9 @@ pub struct PairSettings {
     /// Intra-op threads per rank; 0 = LAMMPS's own thread count (OMP_NUM_THREADS, `package omp`).
     pub threads: usize,
     pub coverage: Option<CoverageSettings>,
+    /// Model deviation output (used with several models).
+    pub out_file: String,
+    pub out_freq: usize,
 }
 
 /// The in-run coverage monitor (`coverage*` keywords).
@@ -65,6 +72,8 @@ impl CoverageSettings {
 const KEYWORDS: &[&str] = &[
     "device",
     "threads",
+    "out_file",
+    "out_freq",
     "coverage",
     "coverage_every",
     "coverage_threshold",
@@ -108,7 +117,14 @@ impl PairSettings {
             ));
         }
         let models: Vec<String> = args[..n_models].to_vec();
-        let mut s = PairSettings { models, device: DeviceChoice::Auto, threads: 0, coverage: None };
+        let mut s = PairSettings {
+            models,
+            device: DeviceChoice::Auto,
+            threads: 0,
+            coverage: None,
+            out_file: "model_devi.out".into(),
+            out_freq: 100,
+        };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
         let mut i = n_models;
         while i < args.len() {
@@ -126,6 +142,8 @@ impl PairSettings {
                         ))
                     })?;
                 }
+                "out_file" => s.out_file = value_of(args, i, key, "a file name")?.to_string(),
+                "out_freq" => s.out_freq = count(key, value_of(args, i, key, "a positive integer")?, 1)?,
                 "coverage" => {
                     s.coverage = Some(CoverageSettings::new(value_of(args, i, key, "a coverage reference file")?));
                 }
@@ -163,13 +181,6 @@ impl PairSettings {
                     }
                 }
             }
-        }
-        if s.models.len() > 1 {
-            return Err(Error::Input(format!(
-                "pair_style llzo_dp: {} model files given, but model deviation (several models) \
-                 is not available yet; give one model file",
-                s.models.len()
-            )));
         }
         Ok(s)
     }
@@ -255,13 +266,22 @@ mod tests {
             ("m.pth threads -1", "got '-1'"),
             ("m.pth device tpu", "got 'tpu'"),
             ("m.pth device cuda:x", "got 'cuda:x'"),
-            ("a.pth b.pth", "model deviation"),
+            ("m.pth out_freq 0", "'out_freq' expects an integer >= 1, got '0'"),
             ("m.pth 3.0", "unknown keyword '3.0'"),
         ];
         for (a, want) in cases {
             let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
             assert!(e.contains(want), "args '{a}': '{e}' lacks '{want}'");
         }
+    }
+
+    #[test]
+    fn several_models_and_deviation_output() {
+        let s = PairSettings::parse(&args("a.pth b.pth c.pth out_file md.out out_freq 10")).unwrap();
+        assert_eq!(s.models, vec!["a.pth", "b.pth", "c.pth"]);
+        assert_eq!((s.out_file.as_str(), s.out_freq), ("md.out", 10));
+        let d = PairSettings::parse(&args("a.pth")).unwrap();
+        assert_eq!((d.out_file.as_str(), d.out_freq), ("model_devi.out", 100));
     }
 
     #[test]
