@@ -29,7 +29,7 @@ pub struct Monitor {
     last_dump: Option<i64>,
     csv_path: PathBuf,
     csv: String,
-    /// Steps up to this one are already in the CSV (restarted run).
+    /// Steps up to this one are already in the CSV (earlier evaluations or a restarted run).
     csv_last_step: Option<i64>,
 }
 
@@ -135,7 +135,13 @@ impl Monitor {
             self.frames_dumped += 1;
             self.last_dump = Some(step);
         }
-        if write_csv && self.csv_last_step.is_none_or(|l| step > l) {
+        // a step is recorded once: not again after a restart, nor when a new `run` (or a
+        // minimization) evaluates the same timestep a second time
+        let new_step = self.csv_last_step.is_none_or(|l| step > l);
+        if new_step {
+            self.csv_last_step = Some(step);
+        }
+        if write_csv && new_step {
             let fmt = |v: f64| if v.is_nan() { String::new() } else { format!("{v:.6}") };
             let per: Vec<String> = self.values.iter().map(|&v| fmt(v)).collect();
             self.csv.push_str(&format!("{step},{},{}\n", per.join(","), dump as u8));
