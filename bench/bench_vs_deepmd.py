@@ -33,6 +33,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ranks", type=int, default=1, help="MPI ranks")
     ap.add_argument("--model", default=str(ROOT / "tests/data/test_model/test_model.pth"))
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -54,7 +55,7 @@ def main():
     env = {"OMP_NUM_THREADS": str(a.threads), "DP_INTRA_OP_PARALLELISM_THREADS": str(a.threads),
            "DP_INTER_OP_PARALLELISM_THREADS": "1"}
     t0 = time.time()
-    run = lammps(work, "\n".join(lines) + "\n", env=env, reference=True, timeout=3600)
+    run = lammps(work, "\n".join(lines) + "\n", env=env, reference=True, timeout=3600, np_ranks=a.ranks)
     if run.returncode != 0:
         sys.exit(f"LAMMPS failed:\n{run.output[-3000:]}")
     loops = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run.log)]
@@ -63,7 +64,7 @@ def main():
     for style, t in zip(order, timed):
         per[style].append(t / (a.steps * natoms) * 1e6)  # µs per atom-step
     med = {s: statistics.median(v) for s, v in per.items()}
-    print(f"t-LLZO {a.cells[0]}x{a.cells[1]}x{a.cells[2]} ({natoms} atoms), {a.threads} thread(s), "
+    print(f"t-LLZO {a.cells[0]}x{a.cells[1]}x{a.cells[2]} ({natoms} atoms), {a.ranks} rank(s) x {a.threads} thread(s), "
           f"{a.steps} steps x {a.repeats} interleaved repeats, model {Path(a.model).name}, "
           f"wall {time.time() - t0:.0f} s")
     print(f"{'pair style':<10} {'us/atom-step (median)':>22} {'min':>8} {'max':>8} {'ns/day':>8}")
@@ -72,16 +73,16 @@ def main():
         print(f"{s:<10} {med[s]:>22.2f} {min(per[s]):>8.2f} {max(per[s]):>8.2f} {nsday:>8.3f}")
     ratio = med["deepmd"] / med["llzo_dp"]
     print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x")
-    out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_t{a.threads}.csv")
+    out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_r{a.ranks}_t{a.threads}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["style", "atoms", "threads", "steps", "repeat", "us_per_atom_step"])
+        w.writerow(["style", "atoms", "ranks", "threads", "steps", "repeat", "us_per_atom_step"])
         for s in STYLES:
             for k, v in enumerate(per[s]):
-                w.writerow([s, natoms, a.threads, a.steps, k, f"{v:.4f}"])
-        w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.threads, a.steps, "", f"{ratio:.4f}"])
+                w.writerow([s, natoms, a.ranks, a.threads, a.steps, k, f"{v:.4f}"])
+        w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.ranks, a.threads, a.steps, "", f"{ratio:.4f}"])
     tmp.replace(out)
     print(f"wrote {out}")
 
