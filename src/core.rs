@@ -112,13 +112,21 @@ impl Core {
     pub fn summary(&self) -> String {
         let i = &self.model.info;
         format!(
-            "llzo_dp: model {} | type map [{}] | rcut {} Å | sel [{}] | device {:?} | {} intra-op threads\n",
+            "llzo_dp: model {}{} | type map [{}] | rcut {} Å | sel [{}] | device {:?} | {} intra-op threads{}\n",
             self.settings.models[0],
+            match self.extra_models.len() {
+                0 => String::new(),
+                n => format!(" (+{n} for model deviation every {} steps)", self.settings.out_freq),
+            },
             i.type_map.join(" "),
             i.rcut,
             i.sel.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" "),
             self.model.device,
-            tch::get_num_threads()
+            tch::get_num_threads(),
+            match &self.monitor {
+                Some(m) => format!(" | coverage monitor every {} steps, reference {}", m.settings.every, m.settings.reference),
+                None => String::new(),
+            }
         )
     }
 
@@ -156,7 +164,7 @@ impl Core {
 
     /// Whether LAMMPS type `t` (1-based) is handled by the model.
     pub fn maps_type(&self, t: usize) -> bool {
-        t >= 1 && self.type_map.get(t - 1).is_some_and(|m| m.is_some())
+        self.model_type(t).is_some()
     }
 
     pub fn rebuild_neighbors(&mut self, list: &LammpsList) -> Result<()> {

@@ -114,7 +114,7 @@ fn core_set_type_names(core: &mut Core, names: Vec<String>, ntypes: i32) -> Resu
 }
 
 fn core_maps_type(core: &Core, t: i32) -> bool {
-    t > 0 && core.maps_type(t as usize)
+    core.maps_type(t.max(0) as usize)
 }
 
 fn core_rebuild_neighbors(
