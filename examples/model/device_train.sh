@@ -5,6 +5,12 @@
 # from the venv; compiled ops omitted, not needed by se_e2_a training; mendeleev and lmdb
 # stubbed, used only by features not used here). Checkpoints come back through $OUT and
 # CPU training (train.sh) resumes from them.
+# Making .devpy/site (in the repo root; add /.devpy/ to .git/info/exclude and pass it in `carry`):
+#   SP=$LLZO_DP_VENV/lib/python3.11/site-packages; mkdir -p .devpy/site
+#   for p in deepmd dargs typeguard wcmatch bracex array_api_compat einops deepmd_kit-3.2.0.dist-info; do cp -r $SP/$p .devpy/site/; done
+#   rm -f .devpy/site/deepmd/lib/*.so; wrap load_mpi_library() at the end of .devpy/site/deepmd/pt/cxx_op.py
+#   in try/except; stub lmdb (classes Environment, Transaction; open() raising) and mendeleev
+#   (element(symbol).atomic_number from a symbol list).
 #   usage (on the device, from the repo root): examples/model/device_train.sh SECONDS
 set -u
 SECS="${1:-420}"

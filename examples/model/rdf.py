@@ -97,6 +97,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps-1200", type=int, default=200)
     ap.add_argument("--steps-3000", type=int, default=300)
     ap.add_argument("--ref-only", action="store_true")
+    ap.add_argument("--out", default=HERE)
     args = ap.parse_args(argv)
     import torch
 
@@ -163,8 +164,8 @@ def main(argv=None) -> int:
     fig.tight_layout()
     from evaluate import atomic_save_fig
 
-    atomic_save_fig(fig, os.path.join(HERE, "rdf.png"))
-    L._atomic_write_text(os.path.join(HERE, "rdf_summary.json"), json.dumps(summary, indent=2) + "\n")
+    atomic_save_fig(fig, os.path.join(args.out, "rdf.png"))
+    L._atomic_write_text(os.path.join(args.out, "rdf_summary.json"), json.dumps(summary, indent=2) + "\n")
     return 0
 
 

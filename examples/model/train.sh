@@ -33,6 +33,7 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   else
     "${cmd[@]}" >>logs/train.log 2>&1
   fi
+  rm -f out.json input_v2_compat.json  # dp's echo of the input, regenerated every run
   # keep only the newest checkpoint
   ck="$(latest_ckpt)"
   for f in checkpoints/model.ckpt-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
