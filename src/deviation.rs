@@ -116,9 +116,7 @@ impl Deviation {
             "{step:>12}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}",
             vmax, vmin, vavg, reduced[MAX_F], reduced[MIN_F], reduced[SUM_F] / count
         );
-        let tmp = self.path.with_extension("tmp~");
-        std::fs::write(&tmp, &self.text).map_err(|e| Error::Io(format!("{}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| Error::Io(format!("{}: {e}", self.path.display())))
+        crate::dump::write_whole(&self.path, self.text.as_bytes())
     }
 }
 

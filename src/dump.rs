@@ -43,10 +43,15 @@ impl Format {
     }
 }
 
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::Io(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+/// Writes a file whole: a temporary file beside it, then a rename, so a reader (or a
+/// crash) never sees half a file. Every file the plugin and its tools write goes through here.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io(format!("{}: {e}", path.display()))
+    })
 }
 
 /// A `.npy` file (format 1.0, little-endian) of float64 or int32 data.

@@ -146,9 +146,7 @@ impl Monitor {
             let per: Vec<String> = self.values.iter().map(|&v| fmt(v)).collect();
             self.csv.push_str(&format!("{step},{},{}\n", per.join(","), dump as u8));
             std::fs::create_dir_all(&self.settings.dir).map_err(|e| Error::Io(format!("{}: {e}", self.settings.dir)))?;
-            let tmp = self.csv_path.with_extension("csv.tmp");
-            std::fs::write(&tmp, &self.csv).map_err(|e| Error::Io(format!("{}: {e}", tmp.display())))?;
-            std::fs::rename(&tmp, &self.csv_path).map_err(|e| Error::Io(format!("{}: {e}", self.csv_path.display())))?;
+            dump::write_whole(&self.csv_path, self.csv.as_bytes())?;
         }
         let msg = if dump {
             format!(

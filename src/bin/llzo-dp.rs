@@ -120,15 +120,9 @@ fn info(model_path: &str) -> Result<()> {
 }
 
 
-/// Writes a file whole: temp file in the same directory, then rename.
+/// Writes a file whole (temp file, then rename).
 fn write_whole(path: &str, text: &str) -> Result<()> {
-    let p = Path::new(path);
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = p.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p)).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io(format!("{path}: {e}"))
-    })
+    llzo_dp::dump::write_whole(Path::new(path), text.as_bytes())
 }
 
 /// Options `--name value` (from `valued`) and flags, the rest positional.

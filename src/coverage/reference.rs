@@ -1,7 +1,6 @@
 //! The coverage reference file: everything needed to judge new frames against a training
 //! set, as JSON. Floats round-trip exactly (serde_json writes the shortest exact form).
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -60,15 +59,7 @@ impl Reference {
     /// reader never sees half a reference.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string(self).map_err(|e| Error::Internal(format!("coverage reference: {e}")))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-        let io = |e: std::io::Error| Error::Io(format!("{}: {e}", path.display()));
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        crate::dump::write_whole(path, text.as_bytes())
     }
 
     /// Reads and validates a reference file.
