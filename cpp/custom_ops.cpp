@@ -1,6 +1,6 @@
-// Registers the TorchScript schema of deepmd::tabulate_fusion_se_a so that frozen
-// DeePMD-kit models load without DeePMD-kit's op library. Only compressed models call
-// it; until the tabulated kernel is implemented, a call raises a clear error.
+// Registers deepmd::tabulate_fusion_se_a (schema and kernel, cpp/tabulate_fusion.cpp) so
+// that frozen DeePMD-kit models, compressed ones included, load and run without DeePMD-kit's
+// op library.
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
@@ -12,16 +12,13 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-std::vector<at::Tensor> tabulate_fusion_se_a_missing(const at::Tensor &, const at::Tensor &,
-                                                     const at::Tensor &, const at::Tensor &,
-                                                     int64_t) {
-  TORCH_CHECK(false,
-              "this model is compressed ('dp --pt compress'): its tabulated embedding "
-              "(deepmd::tabulate_fusion_se_a) is not implemented in llzo_dp yet; "
-              "use the uncompressed frozen model");
+namespace llzo_dp {
+std::vector<at::Tensor> tabulate_fusion_se_a(const at::Tensor &table, const at::Tensor &table_info,
+                                             const at::Tensor &em_x, const at::Tensor &em,
+                                             int64_t last_layer_size);
 }
+
+namespace {
 
 bool schema_exists(const char *name) {
   return c10::Dispatcher::singleton().findSchema({name, ""}).has_value();
@@ -43,7 +40,7 @@ extern "C" int llzo_dp_register_deepmd_ops(char *message, size_t capacity) {
       library->def(
           "tabulate_fusion_se_a(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "int last_layer_size) -> Tensor[]",
-          &tabulate_fusion_se_a_missing);
+          &llzo_dp::tabulate_fusion_se_a);
     } catch (const std::exception &e) {
       failure = e.what();
     }

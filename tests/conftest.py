@@ -12,3 +12,14 @@ def pytest_sessionstart(session):
     missing = [str(p) for p in (LMP, PLUGIN, TEST_MODEL) if not p.exists()]
     if missing:
         raise pytest.UsageError(f"missing {missing}: run scripts/setup.sh first (README)")
+
+
+@pytest.fixture(scope="session")
+def compressed_model(tmp_path_factory):
+    """The test model compressed by DeePMD-kit ('dp --pt compress', default table settings)."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("compressed")
+    subprocess.run(["dp", "--pt", "compress", "-i", str(TEST_MODEL), "-o", str(d / "compressed.pth")],
+                   cwd=d, check=True, capture_output=True, timeout=900)
+    return d / "compressed.pth"

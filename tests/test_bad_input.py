@@ -1,7 +1,6 @@
 """Bad input gives a LAMMPS ERROR line that names the problem, never a crash or hang."""
 
 import signal
-import subprocess
 
 import pytest
 
@@ -30,9 +29,6 @@ def data(tmp_path_factory):
             return 2 * x
 
     torch.jit.script(Plain()).save(str(d / "plain_torchscript.pth"))
-    # a compressed model calls deepmd::tabulate_fusion_se_a (not implemented yet)
-    subprocess.run(["dp", "--pt", "compress", "-i", str(TEST_MODEL), "-o", str(d / "compressed.pth"), "-s", "0.05"],
-                   cwd=d, check=True, capture_output=True, timeout=600)
     return d
 
 
@@ -50,7 +46,6 @@ CASES = {
     "missing_value": (dict(style_args="{model} device"), "keyword 'device' needs a value"),
     "bad_device": (dict(style_args="{model} device tpu"), "got 'tpu'"),
     "newton_off": (dict(newton="newton off"), "requires newton pair on"),
-    "compressed_model": (dict(style_args="{d}/compressed.pth"), "this model is compressed"),
 }
 
 

@@ -33,10 +33,10 @@ def deeppot():
     return DeepPot(str(TEST_MODEL))
 
 
-def run_both(tmp_path, deeppot, cell, pos, types, periodic=True):
+def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODEL):
     write_data(tmp_path / "system.data", cell, pos, types)
     boundary = "p p p" if periodic else "f f f"
-    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=TEST_MODEL))
+    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=model))
     assert r.returncode == 0, r.output[-3000:]
     d = read_dump(tmp_path / "dump.txt")[0]
     x = np.stack([d["x"], d["y"], d["z"]], axis=1)

@@ -4,6 +4,8 @@
 #   examples/model/train.sh            # resume from checkpoints/model.ckpt.pt if present, else start
 #   MAX_MINUTES=50 examples/model/train.sh   # stop after 50 min (checkpoint every 1000 steps), then freeze
 #   FREEZE_ONLY=1 examples/model/train.sh    # just freeze the latest checkpoint
+#   STAGE=2 examples/model/train.sh          # stage 2 (input_stage2.json): starts with --init-model from
+#                                            # the newest stage-1 checkpoint, resumes its own checkpoints
 #
 # One CPU thread (shared machine). Checkpoints: checkpoints/model.ckpt-<step>.pt plus the
 # symlink checkpoints/model.ckpt.pt -> latest (max_ckpt_keep 1); learning curve: lcurve.out.
@@ -15,18 +17,25 @@ source ../../scripts/env.sh
 export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1
 mkdir -p checkpoints logs
 
-latest_ckpt() {  # newest real checkpoint file (the symlink may be missing after a copy)
-  ls -1 checkpoints/model.ckpt-*.pt 2>/dev/null | sed 's/.*model.ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
+STAGE="${STAGE:-1}"
+if [ "$STAGE" = 2 ]; then input=input_stage2.json prefix=stage2.ckpt; else input=input.json prefix=model.ckpt; fi
+
+latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be missing after a copy)
+  ls -1 checkpoints/"$1"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
 }
 
 if [ -z "${FREEZE_ONLY:-}" ]; then
-  ck="$(latest_ckpt || true)"
+  ck="$(latest_ckpt "$prefix" || true)"
   if [ -n "$ck" ]; then
     echo "resuming from $ck"
-    cmd=(dp --pt train input.json --restart "$ck")
+    cmd=(dp --pt train "$input" --restart "$ck")
+  elif [ "$STAGE" = 2 ]; then
+    ck="$(latest_ckpt model.ckpt)"
+    echo "stage 2: starting from the stage-1 weights $ck"
+    cmd=(dp --pt train "$input" --init-model "$ck")
   else
     echo "starting from scratch"
-    cmd=(dp --pt train input.json)
+    cmd=(dp --pt train "$input")
   fi
   if [ -n "${MAX_MINUTES:-}" ]; then
     timeout --signal=TERM "$((MAX_MINUTES * 60))" "${cmd[@]}" >>logs/train.log 2>&1 || true
@@ -35,12 +44,14 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   fi
   rm -f out.json input_v2_compat.json  # dp's echo of the input, regenerated every run
   # keep only the newest checkpoint
-  ck="$(latest_ckpt)"
-  for f in checkpoints/model.ckpt-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
-  ln -sfn "$(basename "$ck")" checkpoints/model.ckpt.pt
+  ck="$(latest_ckpt "$prefix")"
+  for f in checkpoints/"$prefix"-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
+  ln -sfn "$(basename "$ck")" checkpoints/"$prefix".pt
 fi
 
-ck="$(latest_ckpt)"
+# freeze the newest checkpoint of the newest stage
+ck="$(latest_ckpt stage2.ckpt || true)"
+[ -n "$ck" ] || ck="$(latest_ckpt model.ckpt)"
 echo "freezing $ck"
 dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
 mv -f .freeze_tmp.pth llzo_dp_model.pth

@@ -1,0 +1,135 @@
+"""Regression runs of the shipped LLZO model on tetragonal LLZO supercells.
+
+- step 0 on displaced 1x1x1 and 2x1x1 cells: energy, forces and pressure against golden values
+  computed by DeePMD-kit's DeepPot (tests/golden/make_golden.py), within 1e-8 relative;
+- NPT at 300 K keeps the cell tetragonal, NPT at 1500 K (well above the transition) turns it
+  cubic; thresholds from measured runs (see the constants);
+- NVE energy conservation on the 192-atom cell.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from lammps_run import NKTV2P_METAL, ROOT, lammps, read_dump, tllzo, write_data
+
+MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
+GOLDEN = ROOT / "tests" / "golden"
+REL = 1e-8
+
+# NPT thresholds. Measured with this model on 192 atoms (1000 steps, mean over the last 500):
+# 300 K c/a = C_OVER_A_300K_MEASURED; 1500 K |1 - c/a| = CUBIC_1500K_MEASURED (see test output).
+# The 300 K run must stay clearly tetragonal: c/a below 0.975 (the 0 K value is ~0.95, cubic is 1);
+# the 1500 K run must be cubic within 0.01, about three times the fluctuation of c/a there.
+TETRAGONAL_MAX = 0.975
+CUBIC_TOL = 0.01
+
+STEP0 = """
+units metal
+atom_style atomic
+read_data {data}
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+dump d all custom 1 dump.txt id fx fy fz
+dump_modify d format float %.17g sort id
+thermo_style custom step pe pxx pyy pzz pxy pxz pyz
+thermo_modify format float %.17g
+run 0
+"""
+
+NPT = """
+units metal
+atom_style atomic
+read_data system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+velocity all create {T} 4711 mom yes rot yes dist gaussian
+fix npt all npt temp {T} {T} 0.1 aniso 1.0 1.0 0.2
+timestep 0.001
+thermo_style custom step temp pe lx ly lz
+thermo_modify format float %.10g
+thermo 10
+run {steps}
+"""
+
+NVE = """
+units metal
+atom_style atomic
+read_data system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+velocity all create 1000.0 12345 mom yes rot yes dist gaussian
+fix nve all nve
+timestep 0.001
+thermo_style custom step temp pe etotal
+thermo_modify format float %.15g
+thermo 10
+run {steps}
+"""
+
+
+@pytest.fixture(scope="module")
+def golden():
+    g = json.loads((GOLDEN / "shipped_model.json").read_text())
+    sha = hashlib.sha256(MODEL.read_bytes()).hexdigest()
+    assert g["model_sha256"] == sha, "the shipped model changed: rerun tests/golden/make_golden.py and commit"
+    return g
+
+
+@pytest.mark.parametrize("case", ["1x1x1", "2x1x1"])
+def test_step0_against_golden(tmp_path, golden, case):
+    g = golden["cases"][case]
+    r = lammps(tmp_path, STEP0.format(data=GOLDEN / g["data"], model=MODEL))
+    assert r.returncode == 0, r.output[-3000:]
+    t = r.runs[0]
+    e = t["PotEng"][0]
+    f = np.stack([read_dump(tmp_path / "dump.txt")[0][k] for k in ("fx", "fy", "fz")], axis=1)
+    p = np.array([t[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")])
+    fg, pg = np.array(g["forces"]), np.array(g["pressure"])
+    de = abs(e - g["energy"]) / abs(g["energy"])
+    df = np.abs(f - fg).max() / np.abs(fg).max()
+    dp = np.abs(p - pg).max() / np.abs(pg).max()
+    print(f"\n{case}: relative |dE| {de:.1e}, max |dF| / max |F| {df:.1e}, max |dP| / max |P| {dp:.1e}")
+    assert de < REL and df < REL and dp < REL
+
+
+def c_over_a(run, natoms_half):
+    lx, ly, lz = (run[k][len(run[k]) // 2:].mean() for k in ("Lx", "Ly", "Lz"))
+    return lz / (0.5 * (lx + ly))
+
+
+def npt(tmp_path, T, steps=1000):
+    write_data(tmp_path / "system.data", *tllzo())
+    r = lammps(tmp_path, NPT.format(model=MODEL, T=T, steps=steps), timeout=1500)
+    assert r.returncode == 0, r.output[-3000:]
+    return r.runs[0]
+
+
+def test_npt_300K_stays_tetragonal(tmp_path):
+    t = npt(tmp_path, 300)
+    ca = c_over_a(t, 0)
+    print(f"\nNPT 300 K, 192 atoms, 1 ps: c/a = {ca:.4f} (mean over the last 0.5 ps), T = {t['Temp'][50:].mean():.0f} K")
+    assert ca < TETRAGONAL_MAX
+
+
+def test_npt_1500K_turns_cubic(tmp_path):
+    t = npt(tmp_path, 1500)
+    ca = c_over_a(t, 0)
+    print(f"\nNPT 1500 K, 192 atoms, 1 ps: c/a = {ca:.4f} (mean over the last 0.5 ps), T = {t['Temp'][50:].mean():.0f} K")
+    assert abs(1 - ca) < CUBIC_TOL
+
+
+def test_nve_conserves_energy(tmp_path):
+    write_data(tmp_path / "system.data", *tllzo())
+    r = lammps(tmp_path, NVE.format(model=MODEL, steps=1000), timeout=1500)
+    assert r.returncode == 0, r.output[-3000:]
+    t = r.runs[0]
+    etot, time_ps = t["TotEng"], t["Step"] * 0.001
+    drift = abs(np.polyfit(time_ps, etot, 1)[0]) / 192 * (time_ps[-1] - time_ps[0])
+    spread = (etot.max() - etot.min()) / 192
+    print(f"\nNVE 1 ps (shipped model): drift {drift:.2e} eV/atom, max excursion {spread:.2e} eV/atom, "
+          f"mean T {t['Temp'][50:].mean():.0f} K")
+    assert drift < 1e-4
+    assert spread < 1e-3
