@@ -5,7 +5,13 @@ interleaved timed blocks A B A B ..., median and spread. Prints a table and the 
 writes bench/results/<name>.csv.
 
     python bench/bench_vs_deepmd.py [--cells 2 2 2] [--steps 20] [--repeats 3] [--threads 1]
-                                    [--model tests/data/test_model/test_model.pth]
+                                    [--model tests/data/test_model/test_model.pth] [--compressed]
+
+--compressed compresses the model first (`dp --pt compress`, default table) and times both
+styles on the compressed model. In that shared run DeePMD-kit's op library is loaded first
+and owns deepmd::tabulate_fusion_se_a, so both styles use its kernel there; a second run with
+llzo_dp alone times llzo_dp with its own kernel (cpp/tabulate_fusion.cpp), reported as
+"llzo_dp_own".
 """
 
 import argparse
@@ -36,9 +42,16 @@ def main():
     ap.add_argument("--ranks", type=int, default=1, help="MPI ranks")
     ap.add_argument("--model", default=str(ROOT / "tests/data/test_model/test_model.pth"))
     ap.add_argument("--out", default=None)
+    ap.add_argument("--compressed", action="store_true", help="time the compressed model (see above)")
     a = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="llzo_bench_"))
+    if a.compressed:
+        import subprocess
+        comp = work / "compressed.pth"
+        subprocess.run(["dp", "--pt", "compress", "-i", str(Path(a.model).resolve()), "-o", str(comp)], cwd=work,
+                       check=True, capture_output=True)
+        a.model = str(comp)
     cell, pos, types = tllzo(*a.cells)
     write_data(work / "system.data", cell, pos, types)
     natoms = len(pos)
@@ -63,23 +76,34 @@ def main():
     per = {s: [] for s in STYLES}
     for style, t in zip(order, timed):
         per[style].append(t / (a.steps * natoms) * 1e6)  # µs per atom-step
+    if a.compressed:  # llzo_dp alone: its own tabulate kernel
+        own = ["units metal", "atom_style atomic", "read_data system.data",
+               "velocity all create 600 4242 mom yes rot no", "fix nve all nve", "timestep 0.001", "thermo 1000",
+               STYLES["llzo_dp"].format(model=a.model), f"run {a.warmup}"] + [f"run {a.steps}"] * a.repeats
+        run2 = lammps(work, "\n".join(own) + "\n", env=env, reference=True, timeout=3600, np_ranks=a.ranks)
+        if run2.returncode != 0:
+            sys.exit(f"LAMMPS failed:\n{run2.output[-3000:]}")
+        loops2 = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run2.log)][1:]
+        per["llzo_dp_own"] = [t / (a.steps * natoms) * 1e6 for t in loops2]
     med = {s: statistics.median(v) for s, v in per.items()}
     print(f"t-LLZO {a.cells[0]}x{a.cells[1]}x{a.cells[2]} ({natoms} atoms), {a.ranks} rank(s) x {a.threads} thread(s), "
           f"{a.steps} steps x {a.repeats} interleaved repeats, model {Path(a.model).name}, "
           f"wall {time.time() - t0:.0f} s")
     print(f"{'pair style':<10} {'us/atom-step (median)':>22} {'min':>8} {'max':>8} {'ns/day':>8}")
-    for s in STYLES:
+    for s in per:
         nsday = 86400 * 1e-6 / (med[s] * 1e-6 * natoms) if med[s] else 0
         print(f"{s:<10} {med[s]:>22.2f} {min(per[s]):>8.2f} {max(per[s]):>8.2f} {nsday:>8.3f}")
     ratio = med["deepmd"] / med["llzo_dp"]
     print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x")
-    out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_r{a.ranks}_t{a.threads}.csv")
+    if "llzo_dp_own" in med:
+        print(f"speed-up llzo_dp (own kernel, separate run) vs deepmd: {med['deepmd'] / med['llzo_dp_own']:.2f}x")
+    out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_r{a.ranks}_t{a.threads}{'_compressed' if a.compressed else ''}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["style", "atoms", "ranks", "threads", "steps", "repeat", "us_per_atom_step"])
-        for s in STYLES:
+        for s in per:
             for k, v in enumerate(per[s]):
                 w.writerow([s, natoms, a.ranks, a.threads, a.steps, k, f"{v:.4f}"])
         w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.ranks, a.threads, a.steps, "", f"{ratio:.4f}"])

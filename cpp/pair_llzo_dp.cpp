@@ -98,6 +98,14 @@ void PairLlzoDp::coeff(int narg, char **arg)
       setflag[i][j] = llzo_dp::core_maps_type(*core->box, i) && llzo_dp::core_maps_type(*core->box, j);
 }
 
+// End of a run: rank 0's time per phase (neighbour data, model, unpack, monitor).
+void PairLlzoDp::finish()
+{
+  if (!core) return;
+  const std::string line(llzo_dp::core_timing_report(*core->box));
+  if (comm->me == 0 && !line.empty()) utils::logmesg(lmp, line);
+}
+
 void PairLlzoDp::init_style()
 {
   if (force->newton_pair == 0)

@@ -24,6 +24,7 @@ class PairLlzoDp : public Pair {
   void *extract_peratom(const char *name, int &ncol) override;
   int pack_reverse_comm(int n, int first, double *buf) override;
   void unpack_reverse_comm(int n, int *list, double *buf) override;
+  void finish() override;
 
  private:
   struct CoreHandle;  // holds the rust::Box; keeps cxx and torch out of this header

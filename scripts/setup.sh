@@ -33,8 +33,12 @@ echo "setup: building the plugin (cargo build --release)"
 cargo build --release --quiet
 
 # The lmp launcher loads *plugin.so from the entry point's directory at start-up.
-"$LLZO_DP_VENV/bin/python" -c "import llzo_dp_lammps" 2>/dev/null \
-  || "$LLZO_DP_VENV/bin/pip" install -q ./lammps-plugin/python
+# (reinstalled when the checkout's entry point module differs from the installed one)
+installed=$("$LLZO_DP_VENV/bin/python" -c "import llzo_dp_lammps; print(llzo_dp_lammps.__file__)" 2>/dev/null || true)
+if [ -z "$installed" ] || ! cmp -s "$installed" lammps-plugin/python/llzo_dp_lammps/__init__.py; then
+  "$LLZO_DP_VENV/bin/pip" install -q --force-reinstall --no-deps ./lammps-plugin/python
+  rm -rf lammps-plugin/python/build lammps-plugin/python/*.egg-info
+fi
 plugin_dir=$("$LLZO_DP_VENV/bin/python" -c "import llzo_dp_lammps; print(llzo_dp_lammps.plugin_dir())")
 mkdir -p "$plugin_dir"
 cp target/release/libllzo_dp.so "$plugin_dir/.llzo_dp_plugin.so.tmp"

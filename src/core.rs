@@ -1,6 +1,8 @@
 //! The core behind the pair style: one model, the LAMMPS→model atom mapping, and the
 //! per-step recipe gather → evaluate → scatter with buffers reused between steps.
 
+use std::time::Instant;
+
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
@@ -9,6 +11,7 @@ use crate::model::{resolve_device, Evaluation, Model};
 use crate::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
 use crate::settings::{map_types, PairSettings};
+use crate::timing::{lap, Timing};
 use crate::units::Units;
 
 /// Energy and global virial of one step on this rank, in LAMMPS units.
@@ -52,6 +55,7 @@ pub struct Core {
     extra_models: Vec<Model>,
     extra_eval: Evaluation,
     pub deviation: Option<Deviation>,
+    pub timing: Timing,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -106,6 +110,7 @@ impl Core {
             extra_models,
             extra_eval: Evaluation::default(),
             deviation,
+            timing: Timing::default(),
         })
     }
 
@@ -127,7 +132,7 @@ impl Core {
                 Some(m) => format!(" | coverage monitor every {} steps, reference {}", m.settings.every, m.settings.reference),
                 None => String::new(),
             }
-        )
+        ) + &crate::blas::interposition_warning().unwrap_or_default()
     }
 
     /// Model cutoff in LAMMPS length units.
@@ -171,10 +176,13 @@ impl Core {
         if self.type_map.is_empty() {
             return Err(Error::Input("pair_coeff * * <elements> must come before the run".into()));
         }
+        let mut t = Instant::now();
         self.ext.rebuild(list, &self.type_map)?;
         let nall = self.ext.nall() as i64;
         let dev: Device = self.model.device;
         self.atype = Some(Tensor::f_from_slice(&self.ext.atype)?.f_view([1, nall])?.f_to_device(dev)?);
+        self.timing.rebuild += lap(&mut t);
+        self.timing.rebuilds += 1;
         Ok(())
     }
 
@@ -185,12 +193,16 @@ impl Core {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
         };
         let want_virial = !out.virial.is_empty() || !out.centroid_virial.is_empty();
+        let mut t = Instant::now();
+        self.timing.steps += 1;
         self.ext.gather_coords(x, &mut self.coords)?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
+        self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
             // every rank takes part in the reductions, also one without atoms of ours
             m.add_local(&self.coords, &self.ext.atype, self.ext.nloc, &self.nlist)?;
+            self.timing.coverage += lap(&mut t);
         }
         let deviation_step = self.deviation.as_ref().is_some_and(|d| d.due(step));
         if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
@@ -203,6 +215,7 @@ impl Core {
             .f_view([1, self.ext.nloc as i64, width as i64])?
             .f_to_device(self.model.device)?;
         self.model.evaluate(&self.coords, atype, &nlist, want_virial, &mut self.eval)?;
+        self.timing.model += lap(&mut t);
 
         let (eu, fu) = (self.units.energy, self.units.force());
         if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
@@ -212,6 +225,7 @@ impl Core {
                 m.evaluate(&self.coords, atype, &nlist, false, &mut self.extra_eval)?;
                 d.add_model(k + 1, lammps, &self.extra_eval.force, &self.extra_eval.virial, fu, eu);
             }
+            self.timing.deviation += lap(&mut t);
         }
         let ev = &self.eval;
         let lammps = &self.ext.lammps_index;
@@ -247,7 +261,14 @@ impl Core {
         for (k, &m) in VOIGT.iter().enumerate() {
             totals.virial[k] = eu * ev.virial[m];
         }
+        self.timing.unpack += lap(&mut t);
         Ok(totals)
+    }
+
+    /// The timing line for the log (see `timing.rs`), then the counters restart.
+    pub fn timing_report(&mut self) -> String {
+        let (nloc, nall) = (self.ext.nloc, self.ext.nall());
+        self.timing.report(nloc, nall)
     }
 }
 

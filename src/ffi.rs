@@ -56,6 +56,9 @@ mod bridge {
             cvatom: &mut [f64],
         ) -> Result<StepEnergy>;
 
+        /// Time per phase of the steps since the last call, one log line (empty if none ran).
+        fn core_timing_report(core: &mut Core) -> String;
+
         /// Model deviation: values per atom in the reverse communication (3 × models), 0 if off.
         fn core_devi_width(core: &Core) -> i32;
         /// Whether this step writes a model deviation line (reverse comm + reductions follow).
@@ -149,6 +152,10 @@ fn core_compute(
     let out = AtomOutputs { force: f, energy: eatom, virial: vatom, centroid_virial: cvatom };
     let t = core.compute(step, x, out)?;
     Ok(StepEnergy { energy: t.energy, virial: t.virial })
+}
+
+fn core_timing_report(core: &mut Core) -> String {
+    core.timing_report()
 }
 
 fn core_devi_width(core: &Core) -> i32 {

@@ -4,6 +4,7 @@
 //! model's inputs and back; `cpp/` holds the thin `pair_style llzo_dp` and
 //! `lammps-plugin/` the registration that LAMMPS's `plugin load` calls.
 
+pub mod blas;
 pub mod core;
 pub mod coverage;
 pub mod custom_ops;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod monitor;
 pub mod neighbors;
 pub mod settings;
+pub mod timing;
 pub mod units;
 
 pub use crate::core::Core;

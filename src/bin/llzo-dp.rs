@@ -97,8 +97,9 @@ fn eval(model_path: &str, data: &str, device: DeviceChoice) -> Result<()> {
     let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.17e}")).collect::<Vec<_>>().join(", ");
     let forces: Vec<String> = force.iter().map(|f| format!("[{}]", fmt(f))).collect();
     println!(
-        "{{\"device\": \"{:?}\", \"atoms\": {n}, \"energy\": {:.17e}, \"virial\": [{}], \"seconds_first\": {first:.4}, \"seconds_per_call\": {each:.5}, \"forces\": [{}]}}",
+        "{{\"device\": \"{:?}\", \"atoms\": {n}, \"atoms_with_ghosts\": {}, \"energy\": {:.17e}, \"virial\": [{}], \"seconds_first\": {first:.4}, \"seconds_per_call\": {each:.5}, \"forces\": [{}]}}",
         model.device,
+        owner.len(),
         out.energy,
         fmt(&out.virial),
         forces.join(", ")
