@@ -113,3 +113,26 @@ def test_reference_must_match_the_model(reference, tmp_path):
     run("coverage", "build", "--type-map", "La,Li,Zr,O", "--rcut", 6.0, "-o", swapped, DATA / "training" / "md96")
     out = run("coverage", "check", swapped, DATA / "validation" / "md96", "--model", TEST_MODEL, check=False)
     assert out.returncode == 1 and "type map [La Li Zr O], the model has [Li La Zr O]" in out.stderr
+
+
+def test_extxyz_input_gives_the_same_coverage_as_deepmd_npy(tmp_path, reference):
+    """`coverage check` reads extended XYZ: the validation frames written as .extxyz (with an
+    extra per-atom column) give the same per-frame coverage as the deepmd/npy system."""
+    sysdir = DATA / "validation" / "md96"
+    names = (sysdir / "type_map.raw").read_text().split()
+    types = [names[int(t)] for t in (sysdir / "type.raw").read_text().split()]
+    coords = np.load(sysdir / "set.000" / "coord.npy").reshape(-1, len(types), 3)
+    boxes = np.load(sysdir / "set.000" / "box.npy").reshape(-1, 9)
+    lines = []
+    for c, b in zip(coords, boxes):
+        lines += [str(len(types)), f'Lattice="{" ".join(f"{x:.17g}" for x in b)}" '
+                  'Properties=species:S:1:pos:R:3:charge:R:1 pbc="T T T"']
+        lines += [f"{t} {x:.17g} {y:.17g} {z:.17g} 0.0" for t, (x, y, z) in zip(types, c)]
+    xyz = tmp_path / "md96.extxyz"
+    xyz.write_text("\n".join(lines) + "\n")
+    run("coverage", "check", reference, sysdir, "--csv", tmp_path / "npy.csv")
+    run("coverage", "check", reference, xyz, "--csv", tmp_path / "xyz.csv")
+    a, b = rows(tmp_path / "npy.csv"), rows(tmp_path / "xyz.csv")
+    assert len(a) == len(b) == len(coords) + 1
+    for ra, rb in zip(a, b):
+        assert {k: v for k, v in ra.items() if k != "system"} == {k: v for k, v in rb.items() if k != "system"}

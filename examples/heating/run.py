@@ -59,6 +59,8 @@ def main():
     ap.add_argument("--model", type=Path, default=MODEL)
     ap.add_argument("--training", type=Path, default=TRAINING, help="deepmd/npy training set of the model")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default: a new one under /tmp)")
+    ap.add_argument("--compressed", action="store_true",
+                    help="run the model compressed by 'dp --pt compress' (written into the run directory; ~1.5x faster)")
     ap.add_argument("--seed", type=int, default=4928459)
     a = ap.parse_args()
     if a.quick:
@@ -71,7 +73,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
 
     meta = dict(cells=a.cells, temps=a.temps, equil=a.equil, prod=a.prod, every=a.every, xrd_every=a.xrd_every,
-                threshold=a.threshold, model=str(os.path.relpath(a.model, ROOT)), timestep_fs=1.0,
+                threshold=a.threshold, model=str(os.path.relpath(a.model.resolve(), ROOT)) + (" (compressed)" if a.compressed else ""),
+                timestep_fs=1.0,
                 barostat="Nose-Hoover NPT, aniso, Tdamp 0.1 ps, Pdamp 1 ps, 1 bar", rung_seconds={})
     old = out / "meta.json"
     if old.exists():
@@ -82,6 +85,15 @@ def main():
         meta["rung_seconds"] = prev.get("rung_seconds", {})
     write_json_whole(out / "meta.json", meta)
 
+    model = a.model.resolve()
+    if a.compressed:
+        model = out / "model_compressed.pth"
+        if not model.exists():
+            print(f"compressing {a.model} (dp --pt compress)", flush=True)
+            tmp = out / ".model_compressed.tmp.pth"
+            subprocess.run(["dp", "--pt", "compress", "-i", str(a.model.resolve()), "-o", str(tmp)], cwd=out,
+                           check=True, capture_output=True)
+            os.replace(tmp, model)
     reference = out / "coverage_reference.json"
     if not reference.exists():
         print(f"building the coverage reference from {a.training}", flush=True)
@@ -111,7 +123,7 @@ def main():
         coverage = (f"coverage {reference} coverage_every {a.every} coverage_threshold {a.threshold} "
                     f"coverage_dir uncertain coverage_max_frames 5 coverage_min_gap {a.prod}")
         cmd = [str(LMP), "-in", str(HERE / "in.heating"), "-log", "log.lammps", "-screen", "none",
-               "-var", "model", str(a.model.resolve()), "-var", "start", str(start), "-var", "first", str(first),
+               "-var", "model", str(model), "-var", "start", str(start), "-var", "first", str(first),
                "-var", "T", f"{t:g}", "-var", "equil", str(a.equil), "-var", "prod", str(a.prod),
                "-var", "every", str(a.every), "-var", "xrd_every", str(a.xrd_every), "-var", "step0", str(step0),
                "-var", "coverage", coverage, "-var", "seed", str(a.seed)]

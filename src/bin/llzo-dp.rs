@@ -4,7 +4,7 @@
 //! llzo-dp info MODEL                      model metadata (cutoff, type map, sel, ...)
 //! llzo-dp eval MODEL DATA [--device D]    energy, forces and virial of a LAMMPS data file
 //! llzo-dp coverage build ... -o REF.json SYSTEM...   PCA coverage reference from deepmd/npy data
-//! llzo-dp coverage check REF.json SYSTEM...          coverage of frames by that reference
+//! llzo-dp coverage check REF.json SYSTEM...          coverage of frames (deepmd/npy or .xyz/.extxyz)
 //! llzo-dp coverage bench DATA                        time the coverage features
 //! ```
 //! `eval` builds the periodic images itself (brute force, for small cells) and calls the
@@ -154,6 +154,10 @@ fn num_opt<T: std::str::FromStr>(opts: &HashMap<String, String>, key: &str, defa
 fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for r in roots {
+        if coverage::frames::is_extxyz(Path::new(r)) {
+            out.push(PathBuf::from(r));
+            continue;
+        }
         let found = coverage::frames::find_systems(Path::new(r))?;
         if found.is_empty() {
             return Err(Error::Input(format!("{r}: no deepmd/npy system (no type.raw) found")));
@@ -195,7 +199,7 @@ fn coverage_build(args: &[String]) -> Result<()> {
     let mut feat_s = 0.0;
     let mut atoms = 0usize;
     for sys in systems_of(&roots)? {
-        let frames = coverage::frames::read_system(&sys, &type_map)?;
+        let frames = coverage::frames::read_frames(&sys, &type_map)?;
         eprintln!("coverage build: {} ({} frames)", sys.display(), frames.len());
         for f in &frames {
             let t = Instant::now();
@@ -269,7 +273,7 @@ fn coverage_check(args: &[String]) -> Result<()> {
     let mut proj = Vec::new();
     let mm = reference.elements.iter().flatten().map(|e| e.pca.m).max().unwrap_or(1);
     for sys in systems_of(roots)? {
-        let frames = coverage::frames::read_system(&sys, tm)?;
+        let frames = coverage::frames::read_frames(&sys, tm)?;
         eprintln!("coverage check: {} ({} frames)", sys.display(), frames.len());
         for (k, f) in frames.iter().enumerate() {
             let t = Instant::now();

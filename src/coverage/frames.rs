@@ -306,3 +306,111 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// All frames of an extended-XYZ file (ASE's format, as the coverage monitor writes it):
+/// `Lattice="ax ay az bx by bz cx cy cz"` (absent: not periodic), `Properties=` with a
+/// `species:S:1` and a `pos:R:3` column; species are mapped onto `type_map` by name.
+pub fn read_extxyz(path: &Path, type_map: &[String]) -> Result<Vec<Frame>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let bad = |line: usize, what: &str| Error::Input(format!("{}:{}: {what}", path.display(), line + 1));
+    let lines: Vec<&str> = text.lines().collect();
+    let mut frames = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim().is_empty() {
+            i += 1;
+            continue;
+        }
+        let n: usize = lines[i].trim().parse().map_err(|_| bad(i, "expected the atom count"))?;
+        let comment = *lines.get(i + 1).ok_or_else(|| bad(i, "missing comment line"))?;
+        let value = |key: &str| -> Option<String> {
+            let start = comment.find(&format!("{key}="))? + key.len() + 1;
+            let rest = &comment[start..];
+            Some(match rest.strip_prefix('"') {
+                Some(q) => q[..q.find('"').unwrap_or(q.len())].to_string(),
+                None => rest.split_whitespace().next().unwrap_or("").to_string(),
+            })
+        };
+        let (mut species_col, mut pos_col, mut col) = (None, None, 0usize);
+        let props = value("Properties").unwrap_or_else(|| "species:S:1:pos:R:3".into());
+        let parts: Vec<&str> = props.split(':').collect();
+        for p in parts.chunks(3) {
+            let [name, _, count] = p else { return Err(bad(i + 1, "malformed Properties")) };
+            match *name {
+                "species" => species_col = Some(col),
+                "pos" => pos_col = Some(col),
+                _ => {}
+            }
+            col += count.parse::<usize>().map_err(|_| bad(i + 1, "malformed Properties"))?;
+        }
+        let (Some(sc), Some(pc)) = (species_col, pos_col) else {
+            return Err(bad(i + 1, "Properties needs species and pos columns"));
+        };
+        let (cell, periodic) = match value("Lattice") {
+            Some(l) => {
+                let v: Vec<f64> = l.split_whitespace().map(|x| x.parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| bad(i + 1, "bad Lattice"))?;
+                let [ax, ay, az, bx, by, bz, cx, cy, cz] = v[..] else { return Err(bad(i + 1, "Lattice needs 9 numbers")) };
+                let pbc = value("pbc").unwrap_or_else(|| "T T T".into());
+                ([[ax, ay, az], [bx, by, bz], [cx, cy, cz]], !pbc.contains('F'))
+            }
+            None => ([[0.0; 3]; 3], false),
+        };
+        let mut frame = Frame { cell, pos: Vec::with_capacity(n), types: Vec::with_capacity(n), periodic };
+        for k in 0..n {
+            let li = i + 2 + k;
+            let f: Vec<&str> = lines.get(li).ok_or_else(|| bad(li, "file ends inside a frame"))?.split_whitespace().collect();
+            let name = *f.get(sc).ok_or_else(|| bad(li, "missing species"))?;
+            let t = type_map.iter().position(|e| e == name).ok_or_else(|| {
+                bad(li, &format!("element {name} is not in the type map [{}]", type_map.join(" ")))
+            })?;
+            let mut p = [0.0; 3];
+            for (d, v) in p.iter_mut().enumerate() {
+                *v = f.get(pc + d).and_then(|x| x.parse().ok()).ok_or_else(|| bad(li, "bad position"))?;
+            }
+            frame.types.push(t);
+            frame.pos.push(p);
+        }
+        frames.push(frame);
+        i += 2 + n;
+    }
+    Ok(frames)
+}
+
+/// Frames of a deepmd/npy system directory or an extended-XYZ file (`.xyz`, `.extxyz`).
+pub fn read_frames(path: &Path, type_map: &[String]) -> Result<Vec<Frame>> {
+    if is_extxyz(path) {
+        read_extxyz(path, type_map)
+    } else {
+        read_system(path, type_map)
+    }
+}
+
+pub fn is_extxyz(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == "xyz" || e == "extxyz")
+}
+
+#[cfg(test)]
+mod extxyz_tests {
+    use super::*;
+
+    #[test]
+    fn reads_cell_species_and_positions_of_each_frame() {
+        let dir = std::env::temp_dir().join(format!("llzo_dp_extxyz_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("two.extxyz");
+        let one = "2\nLattice=\"5.0 0.0 0.0 0.5 6.0 0.0 0.0 0.0 7.0\" Properties=species:S:1:pos:R:3:forces:R:3 pbc=\"T T T\"\nO 0.1 0.2 0.3 9 9 9\nLi 1.0 2.0 3.0 9 9 9\n";
+        std::fs::write(&p, format!("{one}1\nProperties=id:I:1:species:S:1:pos:R:3\n7 Zr -1.5 0 2\n")).unwrap();
+        let tm: Vec<String> = ["Li", "La", "Zr", "O"].iter().map(|s| s.to_string()).collect();
+        let f = read_frames(&p, &tm).unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].types, vec![3, 0]);
+        assert_eq!(f[0].pos[1], [1.0, 2.0, 3.0]);
+        assert_eq!(f[0].cell[1], [0.5, 6.0, 0.0]);
+        assert!(f[0].periodic && !f[1].periodic);
+        assert_eq!((f[1].types[0], f[1].pos[0]), (2, [-1.5, 0.0, 2.0]));
+        std::fs::write(&p, "1\nProperties=species:S:1:pos:R:3\nXx 0 0 0\n").unwrap();
+        let e = read_frames(&p, &tm).err().unwrap().to_string();
+        assert!(e.contains("Xx is not in the type map"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
