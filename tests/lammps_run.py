@@ -104,13 +104,26 @@ def read_dump(path: Path) -> list[dict]:
             n = int(lines[i + 3])
             cols = lines[i + 8].split()[2:]
             data = np.array([[float(v) for v in l.split()] for l in lines[i + 9:i + 9 + n]])
-            frame = {"step": step, **{c: data[:, k] for k, c in enumerate(cols)}}
+            frame = {"step": step, "box": dump_box(lines[i + 4:i + 8]),
+                     **{c: data[:, k] for k, c in enumerate(cols)}}
             order = np.argsort(frame["id"])
             frames.append({k: (v[order] if isinstance(v, np.ndarray) else v) for k, v in frame.items()})
             i += 9 + n
         else:
             i += 1
     return frames
+
+
+def dump_box(lines: list[str]) -> np.ndarray:
+    """Cell rows a, b, c from a dump's "ITEM: BOX BOUNDS" header and its three lines."""
+    b = np.array([[float(v) for v in l.split()] for l in lines[1:4]])
+    if b.shape[1] == 2:
+        return np.diag(b[:, 1] - b[:, 0])
+    xy, xz, yz = b[:, 2]
+    xlo = b[0, 0] - min(0.0, xy, xz, xy + xz)
+    xhi = b[0, 1] - max(0.0, xy, xz, xy + xz)
+    ylo, yhi = b[1, 0] - min(0.0, yz), b[1, 1] - max(0.0, yz)
+    return np.array([[xhi - xlo, 0, 0], [xy, yhi - ylo, 0], [xz, yz, b[2, 1] - b[2, 0]]])
 
 
 def read_data(path: Path):
