@@ -104,10 +104,10 @@ def read_dump(path: Path) -> list[dict]:
             n = int(lines[i + 3])
             cols = lines[i + 8].split()[2:]
             data = np.array([[float(v) for v in l.split()] for l in lines[i + 9:i + 9 + n]])
-            frame = {"step": step, "box": dump_box(lines[i + 4:i + 8]),
-                     **{c: data[:, k] for k, c in enumerate(cols)}}
+            frame = {c: data[:, k] for k, c in enumerate(cols)}
             order = np.argsort(frame["id"])
-            frames.append({k: (v[order] if isinstance(v, np.ndarray) else v) for k, v in frame.items()})
+            frames.append({"step": step, "box": dump_box(lines[i + 4:i + 8]),
+                           **{k: v[order] for k, v in frame.items()}})
             i += 9 + n
         else:
             i += 1
