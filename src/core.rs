@@ -91,7 +91,7 @@ impl Core {
             .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()));
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
         let monitor = match &settings.coverage {
-            Some(c) => Some(Monitor::new(c.clone(), &model.info.type_map, model.info.rcut)?),
+            Some(c) => Some(Monitor::new(c.clone(), &model.info.type_map, model.info.rcut, threads)?),
             None => None,
         };
         Ok(Core {

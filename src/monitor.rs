@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::settings::CoverageSettings;
 
 pub struct Monitor {
+    pool: rayon::ThreadPool,
     pub settings: CoverageSettings,
     reference: Reference,
     type_map: Vec<String>,
@@ -34,7 +35,10 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    pub fn new(settings: CoverageSettings, type_map: &[String], rcut: f64) -> Result<Monitor> {
+    /// `threads`: the rank's thread budget (the pair style's intra-op threads); the monitor's
+    /// parallel loops run in a pool of that size, not in rayon's machine-wide default, so
+    /// ranks × threads never oversubscribe the cores.
+    pub fn new(settings: CoverageSettings, type_map: &[String], rcut: f64, threads: usize) -> Result<Monitor> {
         let reference = Reference::load(Path::new(&settings.reference))?;
         reference.check_model(type_map, rcut)?;
         let csv_path = Path::new(&settings.dir).join("coverage.csv");
@@ -60,7 +64,12 @@ impl Monitor {
         };
         let occ = reference.new_occupancy();
         let n_values = 1 + type_map.len();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map_err(|e| Error::Internal(format!("coverage monitor thread pool: {e}")))?;
         Ok(Monitor {
+            pool,
             settings,
             reference,
             type_map: type_map.to_vec(),
@@ -86,11 +95,14 @@ impl Monitor {
     /// their cells on the grids, and the flat buffers for the reductions.
     pub fn add_local(&mut self, coords: &[f64], types: &[i64], nloc: usize, nlist: &[i64]) -> Result<()> {
         let nb = Neighborhood { coords, types, nloc, nlist };
-        features::compute(&self.reference.features, &nb, &mut self.features)?;
-        self.occ.clear();
-        self.atom_coverage.clear();
-        self.atom_coverage.resize(nloc, 0.0);
-        self.reference.add_atoms(&self.features, &types[..nloc], &mut self.occ, &mut self.atom_coverage)?;
+        let (reference, features, occ, atom_coverage) = (&self.reference, &mut self.features, &mut self.occ, &mut self.atom_coverage);
+        self.pool.install(|| -> Result<()> {
+            features::compute(&reference.features, &nb, features)?;
+            occ.clear();
+            atom_coverage.clear();
+            atom_coverage.resize(nloc, 0.0);
+            reference.add_atoms(features, &types[..nloc], occ, atom_coverage)
+        })?;
         self.bits.clear();
         self.counts.clear();
         for o in self.occ.per_element.iter().flatten() {
