@@ -19,6 +19,7 @@ import csv
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from lammps_run import lammps, tllzo, write_data  # noqa: E402
+from lammps_run import REF_LAMMPS, REF_PLUGIN_DIR, lammps, tllzo, write_data  # noqa: E402
 
 STYLES = {"deepmd": "pair_style deepmd {model}\npair_coeff * *",
           "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O"}
@@ -43,11 +44,12 @@ def main():
     ap.add_argument("--model", default=str(ROOT / "tests/data/test_model/test_model.pth"))
     ap.add_argument("--out", default=None)
     ap.add_argument("--compressed", action="store_true", help="time the compressed model (see above)")
+    ap.add_argument("--memory", action="store_true",
+                    help="also the peak resident memory of each style alone (a short separate run each)")
     a = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="llzo_bench_"))
     if a.compressed:
-        import subprocess
         comp = work / "compressed.pth"
         subprocess.run(["dp", "--pt", "compress", "-i", str(Path(a.model).resolve()), "-o", str(comp)], cwd=work,
                        check=True, capture_output=True)
@@ -85,6 +87,18 @@ def main():
             sys.exit(f"LAMMPS failed:\n{run2.output[-3000:]}")
         loops2 = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run2.log)][1:]
         per["llzo_dp_own"] = [t / (a.steps * natoms) * 1e6 for t in loops2]
+    peak = {}
+    if a.memory:  # one style per process: ru_maxrss of the reaped LAMMPS process tree
+        for style in STYLES:
+            mem_lines = lines[:7] + [STYLES[style].format(model=a.model), f"run {a.warmup}"]
+            (work / f"in.mem_{style}").write_text("\n".join(mem_lines) + "\n")
+            probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+                     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            full_env = dict(os.environ, **env, PYTHONPATH=str(REF_LAMMPS), LLZO_DP_PLUGIN_DIR=str(REF_PLUGIN_DIR))
+            out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-c",
+                                  "from lammps.executable import lmp; lmp()", "-in", f"in.mem_{style}", "-log", "none",
+                                  "-screen", "none"], cwd=work, env=full_env, capture_output=True, text=True, check=True)
+            peak[style] = int(out.stdout.split()[-1]) / 1024  # MiB
     med = {s: statistics.median(v) for s, v in per.items()}
     print(f"t-LLZO {a.cells[0]}x{a.cells[1]}x{a.cells[2]} ({natoms} atoms), {a.ranks} rank(s) x {a.threads} thread(s), "
           f"{a.steps} steps x {a.repeats} interleaved repeats, model {Path(a.model).name}, "
@@ -93,6 +107,8 @@ def main():
     for s in per:
         nsday = 86400 * 1e-6 / (med[s] * 1e-6 * natoms) if med[s] else 0
         print(f"{s:<10} {med[s]:>22.2f} {min(per[s]):>8.2f} {max(per[s]):>8.2f} {nsday:>8.3f}")
+    for style, mib in peak.items():
+        print(f"peak resident memory, {style} alone: {mib:.0f} MiB")
     ratio = med["deepmd"] / med["llzo_dp"]
     print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x")
     if "llzo_dp_own" in med:
@@ -107,6 +123,8 @@ def main():
             for k, v in enumerate(per[s]):
                 w.writerow([s, natoms, a.ranks, a.threads, a.steps, k, f"{v:.4f}"])
         w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.ranks, a.threads, a.steps, "", f"{ratio:.4f}"])
+        for style, mib in peak.items():
+            w.writerow([f"peak_rss_MiB_{style}", natoms, a.ranks, a.threads, a.warmup, "", f"{mib:.0f}"])
     tmp.replace(out)
     print(f"wrote {out}")
 
