@@ -10,7 +10,7 @@ exponential decay from 1e-3, energy prefactor 0.02 -> 1, force 1000 -> 1, no vir
 Learning rate: the paper decays by 0.996 every 2000 steps over 6,000,000 steps.  Here the
 decay is compressed (x0.75 every 1000 steps, floor 3e-6; the first 4000 steps, run on a GPU, used x0.85) so that the lr, and with it the
 loss prefactors, reach their final values within the ~30-40k steps one CPU/GPU session
-can run; numb_steps is large (200000) so later sessions resume and continue at the floor.
+can run (numb_steps 24000); stage 2 (input_stage2.json) then refines it.
 """
 import glob
 import json
@@ -55,7 +55,7 @@ def main():
         "training": {
             "training_data": {"systems": systems("training"), "batch_size": "auto"},
             "validation_data": {"systems": systems("validation"), "batch_size": "auto", "numb_btch": 2},
-            "numb_steps": 200000,
+            "numb_steps": 24000,
             "seed": 10,
             "disp_file": "lcurve.out",
             "disp_freq": 200,

@@ -21,6 +21,7 @@ fi
 [ -d data ] || { [ -f data.tar.gz ] && [ -n "${KEEP:-}" ] && tar xzf data.tar.gz; } || true
 python build_dataset.py 2>&1 | tee -a logs/build_dataset.log
 python make_input.py
-./train.sh
+./train.sh                 # stage 1 (24000 steps)
+STAGE=2 ./train.sh         # stage 2 (12000 steps; the shipped model)
 python evaluate.py
 python rdf.py || echo "rdf.py failed (optional)"
