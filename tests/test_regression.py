@@ -19,12 +19,14 @@ MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
 GOLDEN = ROOT / "tests" / "golden"
 REL = 1e-8
 
-# NPT thresholds. Measured with this model on 192 atoms (1000 steps, mean over the last 500):
-# 300 K c/a = C_OVER_A_300K_MEASURED; 1500 K |1 - c/a| = CUBIC_1500K_MEASURED (see test output).
-# The 300 K run must stay clearly tetragonal: c/a below 0.975 (the 0 K value is ~0.95, cubic is 1);
-# the 1500 K run must be cubic within 0.01, about three times the fluctuation of c/a there.
+# NPT thresholds, from measured runs (192 atoms, 1000 steps, mean over the last 500; Pdamp 0.2 ps):
+# 300 K: c/a = 0.9563 (shipped model), 0.9564 (its stage-1 predecessor); 1500 K: c/a = 1.0066 and
+# 0.9912, i.e. |1 - c/a| <= 0.009 once cubic. In the 1,536-atom heating ladder the tetragonal
+# cell still has c/a = 0.97-0.98 at 900-1000 K. So: tetragonal means c/a < 0.975 (0.02 above
+# the 300 K value), cubic means |1 - c/a| < 0.015 (between the cubic scatter, <= 0.009, and the
+# hottest tetragonal values, >= 0.02 off).
 TETRAGONAL_MAX = 0.975
-CUBIC_TOL = 0.01
+CUBIC_TOL = 0.015
 
 STEP0 = """
 units metal
@@ -95,7 +97,7 @@ def test_step0_against_golden(tmp_path, golden, case):
     assert de < REL and df < REL and dp < REL
 
 
-def c_over_a(run, natoms_half):
+def c_over_a(run):
     lx, ly, lz = (run[k][len(run[k]) // 2:].mean() for k in ("Lx", "Ly", "Lz"))
     return lz / (0.5 * (lx + ly))
 
@@ -109,14 +111,14 @@ def npt(tmp_path, T, steps=1000):
 
 def test_npt_300K_stays_tetragonal(tmp_path):
     t = npt(tmp_path, 300)
-    ca = c_over_a(t, 0)
+    ca = c_over_a(t)
     print(f"\nNPT 300 K, 192 atoms, 1 ps: c/a = {ca:.4f} (mean over the last 0.5 ps), T = {t['Temp'][50:].mean():.0f} K")
     assert ca < TETRAGONAL_MAX
 
 
 def test_npt_1500K_turns_cubic(tmp_path):
     t = npt(tmp_path, 1500)
-    ca = c_over_a(t, 0)
+    ca = c_over_a(t)
     print(f"\nNPT 1500 K, 192 atoms, 1 ps: c/a = {ca:.4f} (mean over the last 0.5 ps), T = {t['Temp'][50:].mean():.0f} K")
     assert abs(1 - ca) < CUBIC_TOL
 
