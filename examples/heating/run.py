@@ -32,7 +32,8 @@ import analyze  # noqa: E402  (examples/heating/analyze.py)
 MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
 TRAINING = ROOT / "examples" / "model" / "data" / "training"
 CLI = ROOT / "target" / "release" / "llzo-dp"
-QUICK = dict(cells=[1, 1, 1], temps=[300, 900, 1500, 2500], equil=200, prod=300, every=10, xrd_every=100)
+# The quick ladder is short (0.5 ps per rung), so its barostat period is short too (0.2 ps).
+QUICK = dict(cells=[1, 1, 1], temps=[300, 900, 1500, 2500], equil=200, prod=300, every=10, xrd_every=100, pdamp=0.2)
 
 
 def rung_name(t):
@@ -56,6 +57,8 @@ def main():
     ap.add_argument("--every", type=int, default=20, help="sampling interval (steps)")
     ap.add_argument("--xrd-every", type=int, default=200, help="steps between XRD snapshots")
     ap.add_argument("--threshold", type=float, default=0.9, help="coverage threshold for dumping frames")
+    ap.add_argument("--pdamp", type=float, default=1.0,
+                    help="barostat period (ps); keep the rungs several periods long, or the cell lags behind T")
     ap.add_argument("--model", type=Path, default=MODEL)
     ap.add_argument("--training", type=Path, default=TRAINING, help="deepmd/npy training set of the model")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default: a new one under /tmp)")
@@ -75,11 +78,11 @@ def main():
     meta = dict(cells=a.cells, temps=a.temps, equil=a.equil, prod=a.prod, every=a.every, xrd_every=a.xrd_every,
                 threshold=a.threshold, model=str(os.path.relpath(a.model.resolve(), ROOT)) + (" (compressed)" if a.compressed else ""),
                 timestep_fs=1.0,
-                barostat="Nose-Hoover NPT, aniso, Tdamp 0.1 ps, Pdamp 1 ps, 1 bar", rung_seconds={})
+                barostat=f"Nose-Hoover NPT, aniso, Tdamp 0.1 ps, Pdamp {a.pdamp:g} ps, 1 bar", rung_seconds={})
     old = out / "meta.json"
     if old.exists():
         prev = json.loads(old.read_text())
-        for k in ("cells", "equil", "prod", "every"):
+        for k in ("cells", "equil", "prod", "every", "barostat"):
             if prev.get(k) != meta[k]:
                 sys.exit(f"{out} holds a run with {k} = {prev.get(k)}, not {meta[k]}: use another --out")
         meta["rung_seconds"] = prev.get("rung_seconds", {})
@@ -125,7 +128,7 @@ def main():
         cmd = [str(LMP), "-in", str(HERE / "in.heating"), "-log", "log.lammps", "-screen", "none",
                "-var", "model", str(model), "-var", "start", str(start), "-var", "first", str(first),
                "-var", "T", f"{t:g}", "-var", "equil", str(a.equil), "-var", "prod", str(a.prod),
-               "-var", "every", str(a.every), "-var", "xrd_every", str(a.xrd_every), "-var", "step0", str(step0),
+               "-var", "every", str(a.every), "-var", "xrd_every", str(a.xrd_every), "-var", "pdamp", f"{a.pdamp:g}", "-var", "step0", str(step0),
                "-var", "coverage", coverage, "-var", "seed", str(a.seed)]
         t0 = time.time()
         p = subprocess.run(cmd, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL)
