@@ -125,7 +125,9 @@ def main():
         step0 = a.prod * math.ceil(a.equil / a.prod) - a.equil
         coverage = (f"coverage {reference} coverage_every {a.every} coverage_threshold {a.threshold} "
                     f"coverage_dir uncertain coverage_max_frames 5 coverage_min_gap {a.prod}")
-        cmd = [str(LMP), "-in", str(HERE / "in.heating"), "-log", "log.lammps", "-screen", "none",
+        # LAMMPS reads its input while it runs: give it a private copy (also a record of the rung)
+        shutil.copy(HERE / "in.heating", work / "in.heating")
+        cmd = [str(LMP), "-in", "in.heating", "-log", "log.lammps", "-screen", "none",
                "-var", "model", str(model), "-var", "start", str(start), "-var", "first", str(first),
                "-var", "T", f"{t:g}", "-var", "equil", str(a.equil), "-var", "prod", str(a.prod),
                "-var", "every", str(a.every), "-var", "xrd_every", str(a.xrd_every), "-var", "pdamp", f"{a.pdamp:g}", "-var", "step0", str(step0),
