@@ -11,9 +11,13 @@ Definitions (also written into summary.md):
   block-average error (NBLOCKS blocks, standard error of the block means).
 - c/a: the shortest mean axis over the mean of the other two (the tetragonal c axis can switch
   direction in a small cell); error from the same blocks.
-- melted: La mean-squared displacement at the end of production above MSD_MELT A^2 (the La/Zr
-  framework does not diffuse in the crystal).
-- cubic: not melted and |1 - c/a| <= 3 sigma + CUBIC_TOL.
+- anisotropy d: |difference of the two longer axes| / their mean. They are equal by symmetry in
+  both phases, so d measures how far the cell's slow barostat oscillation leaves the axes apart.
+- melted: the La mean-squared displacement over production exceeds MSD_MELT_FACTOR times the
+  crystal's MSD/T (median over the rungs at or below 900 K) times T: above that the La/Zr
+  framework diffuses instead of vibrating.
+- cubic: not melted and the short axis's deficit 1 - c/a is within 2 d + CUBIC_TOL: one axis is
+  not shorter than the oscillation already makes the two equal ones differ.
 - Tc: midpoint between the last tetragonal rung and the first cubic rung above it; uncertainty
   half that interval (the ladder's resolution).
 - thermal expansion: least-squares line of V and of the mean lattice constant over the cubic,
@@ -30,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 NBLOCKS = 5
-MSD_MELT = 1.0  # A^2
+MSD_MELT_FACTOR = 2.0
 CUBIC_TOL = 0.003
 RDF_PAIRS = ["Li-O", "La-O", "Zr-O", "O-O", "La-La"]
 # Literature (../shared/reference/llzo.md)
@@ -77,10 +81,8 @@ def rung(dirpath, cells):
              c_over_a=blocks(ratio), short_axis="xyz"[short], V=blocks(d[:, 6] / math.prod(cells)),
              coverage_mean=float(np.mean(d[:, 9])), coverage_min=float(np.min(d[:, 9])),
              msd_La=float(d[-1, 10]), pe=blocks(d[:, 7]))
-    r["melted"] = r["msd_La"] > MSD_MELT
-    ca, err = r["c_over_a"]
-    r["cubic"] = (not r["melted"]) and abs(1 - ca) <= 3 * (0 if math.isnan(err) else err) + CUBIC_TOL
-    r["phase"] = "melted" if r["melted"] else ("cubic" if r["cubic"] else "tetragonal")
+    long_axes = abc[:, others].mean(axis=0)
+    r["anisotropy"] = float(abs(long_axes[0] - long_axes[1]) / long_axes.mean())
     r["rdf"] = read_vector_file(dirpath / "rdf.dat") if (dirpath / "rdf.dat").exists() else None
     r["xrd"] = read_vector_file(dirpath / "xrd.dat") if (dirpath / "xrd.dat").exists() else None
     frames = dirpath / "uncertain" / "coverage.csv"
@@ -89,6 +91,18 @@ def rung(dirpath, cells):
         lines = frames.read_text().splitlines()[1:]
         r["dumped_frames"] = sum(1 for l in lines if l.split(",")[-1].strip() == "1")
     return r
+
+
+def classify(rows):
+    """Melted / cubic / tetragonal per rung (definitions in the module docstring)."""
+    cold = [r["msd_La"] / r["T"] for r in rows if r["T"] <= 900]
+    k = float(np.median(cold)) if cold else float("nan")
+    for r in rows:
+        r["melted"] = bool(cold) and r["msd_La"] > MSD_MELT_FACTOR * k * r["T"]
+        ca = r["c_over_a"][0]
+        r["cubic"] = (not r["melted"]) and (1 - ca) <= 2 * r["anisotropy"] + CUBIC_TOL
+        r["phase"] = "melted" if r["melted"] else ("cubic" if r["cubic"] else "tetragonal")
+    return k
 
 
 def transition(rows):
@@ -100,8 +114,8 @@ def transition(rows):
     return None
 
 
-def expansion(rows):
-    pts = [r for r in rows if r["cubic"]]
+def expansion(rows, phase="cubic"):
+    pts = [r for r in rows if r["phase"] == phase]
     if len(pts) < 2:
         return None
     T = np.array([r["T"] for r in pts])
@@ -222,8 +236,10 @@ def analyze(out):
     if not dirs:
         sys.exit(f"no finished rungs in {out}")
     rows = [rung(d, cells) for d in dirs]
+    classify(rows)
     tc = transition(rows)
     exp = expansion(rows)
+    exp_t = expansion(rows, "tetragonal")
 
     fields = ["T", "temp", "a", "b", "c", "c_over_a", "V"]
     with open(out / ".lattice_vs_T.csv.tmp", "w", newline="") as f:
@@ -239,9 +255,9 @@ def analyze(out):
                         r["dumped_frames"]])
     os.replace(out / ".lattice_vs_T.csv.tmp", out / "lattice_vs_T.csv")
 
-    summary = dict(meta=meta, Tc=tc, expansion=exp,
+    summary = dict(meta=meta, Tc=tc, expansion=exp, expansion_tetragonal=exp_t,
                    rungs=[{k: v for k, v in r.items() if k not in ("rdf", "xrd")} for r in rows],
-                   criteria=dict(blocks=NBLOCKS, msd_melt_A2=MSD_MELT, cubic_tol=CUBIC_TOL))
+                   criteria=dict(blocks=NBLOCKS, msd_melt_factor=MSD_MELT_FACTOR, cubic_tol=CUBIC_TOL))
     write_whole(out / "summary.json", json.dumps(summary, indent=2) + "\n")
 
     n = "×".join(map(str, cells))
@@ -249,14 +265,14 @@ def analyze(out):
              f"NPT ({meta['barostat']}), dt 1 fs; per rung {meta['equil']} equilibration + {meta['prod']} production "
              f"steps, samples every {meta['every']} steps, errors from {NBLOCKS} blocks. Rungs continue from the previous "
              "one's final state (heating ladder).", "",
-             "| T (K) | a (Å) | b (Å) | c (Å) | c/a | V/cell (Å³) | coverage mean / min | La MSD (Å²) | phase |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| T (K) | a (Å) | b (Å) | c (Å) | c/a | anisotropy d | V/cell (Å³) | coverage mean / min | La MSD (Å²) | phase |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     print(f"\n{'T (K)':>6} {'a (Å)':>16} {'b (Å)':>16} {'c (Å)':>16} {'c/a':>16} {'V (Å^3)':>14} {'cov':>6} {'phase':>10}")
     for r in rows:
         print(f"{r['T']:>6g} {fmt(r['a']):>16} {fmt(r['b']):>16} {fmt(r['c']):>16} {fmt(r['c_over_a']):>16} "
               f"{r['V'][0]:>14.1f} {r['coverage_mean']:>6.3f} {r['phase']:>10}")
         lines.append(f"| {r['T']:g} | {fmt(r['a'])} | {fmt(r['b'])} | {fmt(r['c'])} | {fmt(r['c_over_a'])} | "
-                     f"{fmt(r['V'], 1)} | {r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['phase']} |")
+                     f"{r['anisotropy']:.4f} | {fmt(r['V'], 1)} | {r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['phase']} |")
     tc_txt = (f"{tc['Tc']:.0f} ± {tc['Tc_err']:.0f} K (last tetragonal {tc['bracket'][0]:g} K, first cubic "
               f"{tc['bracket'][1]:g} K)" if tc else "no tetragonal → cubic step found on this ladder")
     if exp:
@@ -266,10 +282,18 @@ def analyze(out):
                    f"{exp['points']} points)")
     else:
         exp_txt = "fewer than two cubic, unmelted rungs: no fit"
+    if exp_t:
+        ev = exp_t["volumetric"]
+        exp_t_txt = (f"volumetric {ev['alpha']:.2e} ± {ev['alpha_err']:.1e} /K over the tetragonal rungs "
+                     f"{exp_t['fit_range'][0]:g}–{exp_t['fit_range'][1]:g} K ({exp_t['points']} points)")
+    else:
+        exp_t_txt = "fewer than two tetragonal rungs"
     melt = [r["T"] for r in rows if r["melted"]]
-    lines += ["", f"- **Tc** (c/a reaches 1 within 3σ + {CUBIC_TOL}): {tc_txt}",
+    lines += ["", f"- **Tc** (the short axis no longer shorter than 2 × the anisotropy of the other two + {CUBIC_TOL}): {tc_txt}",
               f"- **Thermal expansion of the cubic phase**: {exp_txt}",
-              f"- **Melted** (La MSD > {MSD_MELT} Å²): {', '.join(f'{t:g} K' for t in melt) or 'none'}",
+              f"- Thermal expansion of the tetragonal phase (for the experimental 5.2e-5 /K, 443–848 K): {exp_t_txt}",
+              f"- **Melted** (La MSD over production > {MSD_MELT_FACTOR:g} × the crystal's MSD/T × T): "
+              f"{', '.join(f'{t:g} K' for t in melt) or 'none'}",
               "", "| source | t→c transition | expansion (cubic) |", "|---|---|---|",
               f"| **this run** (llzo_dp, reference-method-trained model) | {tc_txt.split(' (')[0]} | "
               f"{exp_txt.split(' (')[0]} |"]
