@@ -57,9 +57,10 @@ def main():
     cell, pos, types = tllzo(*a.cells)
     write_data(work / "system.data", cell, pos, types)
     natoms = len(pos)
-    lines = ["units metal", "atom_style atomic", "read_data system.data",
+    header = ["units metal", "atom_style atomic", "read_data system.data",
              "velocity all create 600 4242 mom yes rot no", "fix nve all nve", "timestep 0.001",
              "thermo 1000"]
+    lines = list(header)
     order = []
     for style in STYLES:  # warm-up of each (TorchScript profiling runs, allocations)
         lines += [STYLES[style].format(model=a.model), f"run {a.warmup}"]
@@ -79,9 +80,7 @@ def main():
     for style, t in zip(order, timed):
         per[style].append(t / (a.steps * natoms) * 1e6)  # µs per atom-step
     if a.compressed:  # llzo_dp alone: its own tabulate kernel
-        own = ["units metal", "atom_style atomic", "read_data system.data",
-               "velocity all create 600 4242 mom yes rot no", "fix nve all nve", "timestep 0.001", "thermo 1000",
-               STYLES["llzo_dp"].format(model=a.model), f"run {a.warmup}"] + [f"run {a.steps}"] * a.repeats
+        own = header + [STYLES["llzo_dp"].format(model=a.model), f"run {a.warmup}"] + [f"run {a.steps}"] * a.repeats
         run2 = lammps(work, "\n".join(own) + "\n", env=env, reference=True, timeout=3600, np_ranks=a.ranks)
         if run2.returncode != 0:
             sys.exit(f"LAMMPS failed:\n{run2.output[-3000:]}")
@@ -90,7 +89,7 @@ def main():
     peak = {}
     if a.memory:  # one style per process: ru_maxrss of the reaped LAMMPS process tree
         for style in STYLES:
-            mem_lines = lines[:7] + [STYLES[style].format(model=a.model), f"run {a.warmup}"]
+            mem_lines = header + [STYLES[style].format(model=a.model), f"run {a.warmup}"]
             (work / f"in.mem_{style}").write_text("\n".join(mem_lines) + "\n")
             probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
                      "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")

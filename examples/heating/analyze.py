@@ -241,14 +241,13 @@ def analyze(out):
     exp = expansion(rows)
     exp_t = expansion(rows, "tetragonal")
 
-    fields = ["T", "temp", "a", "b", "c", "c_over_a", "V"]
     with open(out / ".lattice_vs_T.csv.tmp", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["T_set_K", "T_K", "T_err", "a_A", "a_err", "b_A", "b_err", "c_A", "c_err", "c_over_a", "c_over_a_err",
                     "short_axis", "V_cell_A3", "V_err", "coverage_mean", "coverage_min", "msd_La_A2", "phase",
                     "dumped_frames"])
         for r in rows:
-            w.writerow([f"{r['T']:g}"] + [f"{x:.6g}" for k in fields[1:] for x in r[k]][:2] +
+            w.writerow([f"{r['T']:g}"] + [f"{x:.6g}" for x in r["temp"]] +
                        [f"{x:.6g}" for k in ("a", "b", "c", "c_over_a") for x in r[k]] + [r["short_axis"]] +
                        [f"{x:.6g}" for x in r["V"]] +
                        [f"{r['coverage_mean']:.4f}", f"{r['coverage_min']:.4f}", f"{r['msd_La']:.4f}", r["phase"],

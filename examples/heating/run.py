@@ -40,12 +40,6 @@ def rung_name(t):
     return f"T{int(round(t)):04d}"
 
 
-def write_json_whole(path, obj):
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the short main job: " + str(QUICK))
@@ -86,7 +80,7 @@ def main():
             if prev.get(k) != meta[k]:
                 sys.exit(f"{out} holds a run with {k} = {prev.get(k)}, not {meta[k]}: use another --out")
         meta["rung_seconds"] = prev.get("rung_seconds", {})
-    write_json_whole(out / "meta.json", meta)
+    analyze.write_whole(out / "meta.json", json.dumps(meta, indent=2) + "\n")
 
     model = a.model.resolve()
     if a.compressed:
@@ -142,7 +136,7 @@ def main():
         shutil.rmtree(done, ignore_errors=True)
         os.replace(work, done)
         meta["rung_seconds"][f"{t:g}"] = round(time.time() - t0, 1)
-        write_json_whole(out / "meta.json", meta)
+        analyze.write_whole(out / "meta.json", json.dumps(meta, indent=2) + "\n")
         line = next((l for l in log.splitlines() if l.startswith("RUNG ")), "")
         print(f"  {t:6g} K done in {time.time() - t0:6.0f} s   {line[5:]}", flush=True)
         if first == 0:  # only the newest rung's restart file is needed to resume
