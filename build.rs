@@ -51,6 +51,7 @@ fn main() {
         .file("cpp/custom_ops.cpp")
         .file("cpp/tabulate_fusion.cpp")
         .file("cpp/jit_settings.cpp")
+        .file("cpp/model_tensors.cpp")
         .include(&torch_inc)
         .include(torch_inc.join("torch/csrc/api/include"))
         .std("c++17")
@@ -59,7 +60,7 @@ fn main() {
 
     // libtorch is found at run time through the rpath, in the plugin and in test binaries.
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", torch_lib.display());
-    for f in ["src/ffi.rs", "cpp/pair_llzo_dp.cpp", "cpp/pair_llzo_dp.h", "cpp/custom_ops.cpp", "cpp/tabulate_fusion.cpp", "cpp/jit_settings.cpp",
+    for f in ["src/ffi.rs", "cpp/pair_llzo_dp.cpp", "cpp/pair_llzo_dp.h", "cpp/custom_ops.cpp", "cpp/tabulate_fusion.cpp", "cpp/jit_settings.cpp", "cpp/model_tensors.cpp",
               "lammps-plugin/llzo_dp_plugin.cpp", "lammps-plugin/lammpsplugin_abi.h"] {
         println!("cargo:rerun-if-changed={f}");
     }

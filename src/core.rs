@@ -7,7 +7,7 @@ use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::deviation::Deviation;
-use crate::model::{resolve_device, Evaluation, Model};
+use crate::model::{resolve_device, Evaluation, Model, StepInput};
 use crate::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
 use crate::settings::{map_types, PairSettings};
@@ -75,10 +75,10 @@ impl Core {
         };
         tch::set_num_threads(threads as i32);
         let device = resolve_device(settings.device, rank)?;
-        let model = Model::load(&settings.models[0], device)?;
+        let model = Model::load(&settings.models[0], device, settings.backend, threads)?;
         let mut extra_models = Vec::new();
         for path in &settings.models[1..] {
-            let m = Model::load(path, device)?;
+            let m = Model::load(path, device, settings.backend, threads)?;
             if m.info.type_map != model.info.type_map || m.info.rcut != model.info.rcut {
                 return Err(Error::Model(format!(
                     "model deviation needs models with the same type map and cutoff: '{path}' has [{}] and {} Å, '{}' has [{}] and {} Å",
@@ -117,7 +117,7 @@ impl Core {
     pub fn summary(&self) -> String {
         let i = &self.model.info;
         format!(
-            "llzo_dp: model {}{} | type map [{}] | rcut {} Å | sel [{}] | device {:?} | {} intra-op threads{}\n",
+            "llzo_dp: model {}{} | type map [{}] | rcut {} Å | sel [{}] | device {:?} | {} threads | {}{}\n",
             self.settings.models[0],
             match self.extra_models.len() {
                 0 => String::new(),
@@ -128,6 +128,7 @@ impl Core {
             i.sel.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" "),
             self.model.device,
             tch::get_num_threads(),
+            self.model.backend_note,
             match &self.monitor {
                 Some(m) => format!(" | coverage monitor every {} steps, reference {}", m.settings.every, m.settings.reference),
                 None => String::new(),
@@ -192,7 +193,7 @@ impl Core {
         let Some(atype) = &self.atype else {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
         };
-        let want_virial = !out.virial.is_empty() || !out.centroid_virial.is_empty();
+        let want_virial_atom = !out.virial.is_empty() || !out.centroid_virial.is_empty();
         let mut t = Instant::now();
         self.timing.steps += 1;
         self.ext.gather_coords(x, &mut self.coords)?;
@@ -211,18 +212,23 @@ impl Core {
         if self.ext.nloc == 0 {
             return Ok(StepTotals::default()); // nothing of ours on this rank
         }
-        let nlist = Tensor::f_from_slice(&self.nlist)?
-            .f_view([1, self.ext.nloc as i64, width as i64])?
-            .f_to_device(self.model.device)?;
-        self.model.evaluate(&self.coords, atype, &nlist, want_virial, &mut self.eval)?;
+        let input = StepInput {
+            coord: &self.coords,
+            atype: &self.ext.atype,
+            atype_tensor: atype,
+            nlist: &self.nlist,
+            nloc: self.ext.nloc,
+            width,
+        };
+        self.model.evaluate(&input, want_virial_atom, &mut self.eval)?;
         self.timing.model += lap(&mut t);
 
         let (eu, fu) = (self.units.energy, self.units.force());
         if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
             let lammps = &self.ext.lammps_index;
             d.add_model(0, lammps, &self.eval.force, &self.eval.virial, fu, eu);
-            for (k, m) in self.extra_models.iter().enumerate() {
-                m.evaluate(&self.coords, atype, &nlist, false, &mut self.extra_eval)?;
+            for (k, m) in self.extra_models.iter_mut().enumerate() {
+                m.evaluate(&input, false, &mut self.extra_eval)?;
                 d.add_model(k + 1, lammps, &self.extra_eval.force, &self.extra_eval.virial, fu, eu);
             }
             self.timing.deviation += lap(&mut t);

@@ -14,6 +14,7 @@ pub mod error;
 mod ffi;
 pub mod model;
 pub mod monitor;
+pub mod native;
 pub mod neighbors;
 pub mod settings;
 pub mod timing;

@@ -7,7 +7,8 @@ use tch::{CModule, Device, IValue, Kind, Tensor};
 
 use crate::custom_ops;
 use crate::error::{Error, Result};
-use crate::settings::DeviceChoice;
+use crate::native::NativeModel;
+use crate::settings::{Backend, DeviceChoice};
 
 /// What the model says about itself; the pair style takes cutoff and type map from here.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,22 @@ pub struct Model {
     module: CModule,
     pub info: ModelInfo,
     pub device: Device,
+    /// The native evaluator, when the model is in its scope (see `native/`).
+    native: Option<NativeModel>,
+    /// Which evaluator runs, and why the native one does not when it does not.
+    pub backend_note: String,
+}
+
+/// One step's model inputs: `coord` `[nall*3]` Å, `atype` `[nall]` model types (and the
+/// same as a tensor, kept between list rebuilds), `nlist` `[nloc*width]` extended indices
+/// padded with -1.
+pub struct StepInput<'a> {
+    pub coord: &'a [f64],
+    pub atype: &'a [i64],
+    pub atype_tensor: &'a Tensor,
+    pub nlist: &'a [i64],
+    pub nloc: usize,
+    pub width: usize,
 }
 
 fn method(module: &CModule, name: &str, path: &str) -> Result<IValue> {
@@ -113,7 +130,8 @@ pub fn resolve_device(choice: DeviceChoice, rank: usize) -> Result<Device> {
 }
 
 impl Model {
-    pub fn load(path: &str, device: Device) -> Result<Model> {
+    /// `threads`: the native evaluator's thread count (libtorch's is set globally).
+    pub fn load(path: &str, device: Device, backend: Backend, threads: usize) -> Result<Model> {
         if !Path::new(path).is_file() {
             return Err(Error::Model(format!(
                 "model file '{path}' not found; give the path of a frozen DeePMD-kit .pth model"
@@ -140,9 +158,36 @@ impl Model {
             dim_aparam: as_int(method(&module, "get_dim_aparam", path)?, "get_dim_aparam")?,
             message_passing: matches!(method(&module, "has_message_passing", path)?, IValue::Bool(true)),
         };
-        let model = Model { module, info, device };
+        let mut model = Model { module, info, device, native: None, backend_note: String::new() };
         model.check_supported(path)?;
+        model.choose_backend(path, backend, threads)?;
         Ok(model)
+    }
+
+    fn choose_backend(&mut self, path: &str, backend: Backend, threads: usize) -> Result<()> {
+        let native = match (backend, self.device) {
+            (Backend::Torch, _) => Err("backend torch was asked for".to_string()),
+            (_, Device::Cpu) => match self.module.method_is::<IValue>("get_model_def_script", &[]) {
+                Ok(IValue::String(def)) => {
+                    NativeModel::load(path, &def, self.info.type_map.len(), threads).map_err(|e| e.to_string())
+                }
+                _ => Err("the model does not describe itself (get_model_def_script)".to_string()),
+            },
+            _ => Err("the native evaluator runs on CPU only".to_string()),
+        };
+        match native {
+            Ok(n) => {
+                self.native = Some(n);
+                self.backend_note = "native se_e2_a evaluator (TorchScript for per-atom virial steps)".into();
+            }
+            Err(why) if backend == Backend::Native => {
+                return Err(Error::Model(format!(
+                    "'{path}' cannot run with 'backend native': {why}; use 'backend auto' or 'backend torch'"
+                )))
+            }
+            Err(why) => self.backend_note = format!("TorchScript (native evaluator not used: {why})"),
+        }
+        Ok(())
     }
 
     fn check_supported(&self, path: &str) -> Result<()> {
@@ -169,9 +214,23 @@ impl Model {
         Ok(())
     }
 
+    /// Energy, forces and virial of one step: the native evaluator when it holds the model
+    /// (and the step needs no per-atom virial), else one `forward_lower` call.
+    pub fn evaluate(&mut self, input: &StepInput, atomic_virial: bool, out: &mut Evaluation) -> Result<()> {
+        if let Some(n) = self.native.as_mut().filter(|_| !atomic_virial) {
+            if n.evaluate(input.coord, input.atype, input.nlist, input.nloc, input.width, out)? {
+                return Ok(());
+            }
+        }
+        let nlist = Tensor::f_from_slice(input.nlist)?
+            .f_view([1, input.nloc as i64, input.width as i64])?
+            .f_to_device(self.device)?;
+        self.forward_lower(input.coord, input.atype_tensor, &nlist, atomic_virial, out)
+    }
+
     /// One `forward_lower` call. `coord` is `[nall*3]` Å, `atype` `[nall]` model types,
     /// `nlist` `[nloc*nnei]` extended indices padded with -1.
-    pub fn evaluate(
+    pub fn forward_lower(
         &self,
         coord: &[f64],
         atype: &Tensor,

@@ -9,6 +9,8 @@
 //!   out_freq N                           (steps between model deviation lines, default 100)
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
+//!   backend auto | native | torch        (auto: the native se_e2_a evaluator on CPU when the model
+//!                                         is in its scope, else the TorchScript model)
 //!   coverage REF.json                    (switch the PCA coverage monitor on)
 //!   coverage_every N                     (steps between coverage evaluations, default 10)
 //!   coverage_threshold X                 (dump frames with coverage below X, default 0.9)
@@ -31,12 +33,21 @@ pub enum DeviceChoice {
     Cuda(Option<usize>),
 }
 
+/// Who evaluates the model: the native se_e2_a code (`native/`) or the TorchScript graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Auto,
+    Native,
+    Torch,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairSettings {
     pub models: Vec<String>,
     pub device: DeviceChoice,
     /// Intra-op threads per rank; 0 = LAMMPS's own thread count (OMP_NUM_THREADS, `package omp`).
     pub threads: usize,
+    pub backend: Backend,
     pub coverage: Option<CoverageSettings>,
     /// Model deviation output (used with several models).
     pub out_file: String,
@@ -72,6 +83,7 @@ impl CoverageSettings {
 const KEYWORDS: &[&str] = &[
     "device",
     "threads",
+    "backend",
     "out_file",
     "out_freq",
     "coverage",
@@ -121,6 +133,7 @@ impl PairSettings {
             models,
             device: DeviceChoice::Auto,
             threads: 0,
+            backend: Backend::Auto,
             coverage: None,
             out_file: "model_devi.out".into(),
             out_freq: 100,
@@ -141,6 +154,18 @@ impl PairSettings {
                             "pair_style llzo_dp: 'threads' expects a non-negative integer, got '{v}'"
                         ))
                     })?;
+                }
+                "backend" => {
+                    s.backend = match value_of(args, i, key, "auto, native or torch")? {
+                        "auto" => Backend::Auto,
+                        "native" => Backend::Native,
+                        "torch" => Backend::Torch,
+                        v => {
+                            return Err(Error::Input(format!(
+                                "pair_style llzo_dp: 'backend' expects auto, native or torch, got '{v}'"
+                            )))
+                        }
+                    }
                 }
                 "out_file" => s.out_file = value_of(args, i, key, "a file name")?.to_string(),
                 "out_freq" => s.out_freq = count(key, value_of(args, i, key, "a positive integer")?, 1)?,

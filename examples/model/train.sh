@@ -4,8 +4,8 @@
 #   examples/model/train.sh            # resume from checkpoints/model.ckpt.pt if present, else start
 #   MAX_MINUTES=50 examples/model/train.sh   # stop after 50 min (checkpoint every 1000 steps), then freeze
 #   FREEZE_ONLY=1 examples/model/train.sh    # just freeze the latest checkpoint
-#   STAGE=2 examples/model/train.sh          # stage 2 (input_stage2.json): starts with --init-model from
-#                                            # the newest stage-1 checkpoint, resumes its own checkpoints
+#   STAGE=2 examples/model/train.sh          # stage N>1 (input_stageN.json): starts with --init-model from
+#                                            # the newest stage-(N-1) checkpoint, resumes its own checkpoints
 #
 # One CPU thread (shared machine). Checkpoints: checkpoints/model.ckpt-<step>.pt plus the
 # symlink checkpoints/model.ckpt.pt -> latest (max_ckpt_keep 1); learning curve: lcurve.out.
@@ -18,7 +18,9 @@ export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELI
 mkdir -p checkpoints logs
 
 STAGE="${STAGE:-1}"
-if [ "$STAGE" = 2 ]; then input=input_stage2.json prefix=stage2.ckpt; else input=input.json prefix=model.ckpt; fi
+prefix_of() { if [ "$1" = 1 ]; then echo model.ckpt; else echo "stage$1.ckpt"; fi; }
+if [ "$STAGE" = 1 ]; then input=input.json; else input="input_stage$STAGE.json"; fi
+prefix="$(prefix_of "$STAGE")"
 
 latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be missing after a copy)
   ls -1 checkpoints/"$1"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
@@ -29,9 +31,9 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   if [ -n "$ck" ]; then
     echo "resuming from $ck"
     cmd=(dp --pt train "$input" --restart "$ck")
-  elif [ "$STAGE" = 2 ]; then
-    ck="$(latest_ckpt model.ckpt)"
-    echo "stage 2: starting from the stage-1 weights $ck"
+  elif [ "$STAGE" != 1 ]; then
+    ck="$(latest_ckpt "$(prefix_of $((STAGE - 1)))")"
+    echo "stage $STAGE: starting from the stage-$((STAGE - 1)) weights $ck"
     cmd=(dp --pt train "$input" --init-model "$ck")
   else
     echo "starting from scratch"
@@ -50,8 +52,8 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
 fi
 
 # freeze the newest checkpoint of the newest stage
-ck="$(latest_ckpt stage2.ckpt || true)"
-[ -n "$ck" ] || ck="$(latest_ckpt model.ckpt)"
+ck=""
+for p in stage3.ckpt stage2.ckpt model.ckpt; do [ -n "$ck" ] || ck="$(latest_ckpt "$p" || true)"; done
 echo "freezing $ck"
 dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
 mv -f .freeze_tmp.pth llzo_dp_model.pth

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! llzo-dp info MODEL                      model metadata (cutoff, type map, sel, ...)
-//! llzo-dp eval MODEL DATA [--device D]    energy, forces and virial of a LAMMPS data file
+//! llzo-dp eval MODEL DATA [--device D] [--backend B] [--threads N]   energy, forces and virial of a LAMMPS data file
 //! llzo-dp coverage build ... -o REF.json SYSTEM...   PCA coverage reference from deepmd/npy data
 //! llzo-dp coverage check REF.json SYSTEM...          coverage of frames (deepmd/npy or .xyz/.extxyz)
 //! llzo-dp coverage bench DATA                        time the coverage features
@@ -19,7 +19,7 @@ use std::time::Instant;
 use llzo_dp::coverage::frames::{extend, Extended, Frame};
 use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
-use llzo_dp::model::{resolve_device, Evaluation, Model};
+use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
 use llzo_dp::settings::DeviceChoice;
 use tch::Tensor;
 
@@ -70,22 +70,25 @@ fn read_lammps_data(path: &str) -> Result<Frame> {
     })
 }
 
-fn eval(model_path: &str, data: &str, device: DeviceChoice) -> Result<()> {
-    let model = Model::load(model_path, resolve_device(device, 0)?)?;
+fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
+    let model_path = &settings.models[0];
+    let threads = settings.threads.max(1);
+    tch::set_num_threads(threads as i32);
+    let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads)?;
     let frame = read_lammps_data(data)?;
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
     let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
     let atype = Tensor::f_from_slice(&types)?.f_view([1, owner.len() as i64])?.f_to_device(model.device)?;
-    let nl = Tensor::f_from_slice(&nlist)?.f_view([1, n as i64, width as i64])?.f_to_device(model.device)?;
+    let input = StepInput { coord: &coords, atype: &types, atype_tensor: &atype, nlist: &nlist, nloc: n, width };
     let mut out = Evaluation::default();
     let t0 = std::time::Instant::now();
-    model.evaluate(&coords, &atype, &nl, false, &mut out)?;
+    model.evaluate(&input, false, &mut out)?;
     let first = t0.elapsed().as_secs_f64();
     let t1 = std::time::Instant::now();
     const REPEATS: usize = 5;
     for _ in 0..REPEATS {
-        model.evaluate(&coords, &atype, &nl, false, &mut out)?;
+        model.evaluate(&input, false, &mut out)?;
     }
     let each = t1.elapsed().as_secs_f64() / REPEATS as f64;
     let mut force = vec![[0.0f64; 3]; n];
@@ -97,8 +100,9 @@ fn eval(model_path: &str, data: &str, device: DeviceChoice) -> Result<()> {
     let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.17e}")).collect::<Vec<_>>().join(", ");
     let forces: Vec<String> = force.iter().map(|f| format!("[{}]", fmt(f))).collect();
     println!(
-        "{{\"device\": \"{:?}\", \"atoms\": {n}, \"atoms_with_ghosts\": {}, \"energy\": {:.17e}, \"virial\": [{}], \"seconds_first\": {first:.4}, \"seconds_per_call\": {each:.5}, \"forces\": [{}]}}",
+        "{{\"device\": \"{:?}\", \"backend\": \"{}\", \"atoms\": {n}, \"atoms_with_ghosts\": {}, \"energy\": {:.17e}, \"virial\": [{}], \"seconds_first\": {first:.4}, \"seconds_per_call\": {each:.5}, \"forces\": [{}]}}",
         model.device,
+        model.backend_note,
         owner.len(),
         out.energy,
         fmt(&out.virial),
@@ -109,13 +113,14 @@ fn eval(model_path: &str, data: &str, device: DeviceChoice) -> Result<()> {
 
 fn info(model_path: &str) -> Result<()> {
     let _ = resolve_device(DeviceChoice::Auto, 0); // loads the CUDA backend when present
-    let model = Model::load(model_path, tch::Device::Cpu)?;
+    let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, 1)?;
     let i = &model.info;
     println!("model      {model_path}");
     println!("type map   {}", i.type_map.join(" "));
     println!("rcut       {} Å", i.rcut);
     println!("sel        {:?}", i.sel);
     println!("fparam     {}  aparam {}  message passing {}", i.dim_fparam, i.dim_aparam, i.message_passing);
+    println!("evaluator  {}", model.backend_note);
     println!("cuda       {} device(s) visible", tch::Cuda::device_count());
     Ok(())
 }
@@ -168,7 +173,7 @@ fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
 }
 
 fn model_type_map_rcut(path: &str) -> Result<(Vec<String>, f64)> {
-    let model = Model::load(path, tch::Device::Cpu)?;
+    let model = Model::load(path, tch::Device::Cpu, llzo_dp::settings::Backend::Torch, 1)?;
     Ok((model.info.type_map.clone(), model.info.rcut))
 }
 
@@ -394,19 +399,22 @@ fn coverage_cmd(args: &[String]) -> Result<()> {
 }
 
 fn run(args: &[String]) -> Result<()> {
-    let usage = || Error::Input("usage: llzo-dp info MODEL | llzo-dp eval MODEL DATA [--device auto|cpu|cuda|cuda:N] | llzo-dp coverage build|check|bench ...".into());
+    let usage = || Error::Input("usage: llzo-dp info MODEL | llzo-dp eval MODEL DATA [--device auto|cpu|cuda|cuda:N] [--backend auto|native|torch] [--threads N] | llzo-dp coverage build|check|bench ...".into());
     match args.first().map(String::as_str) {
         Some("coverage") => coverage_cmd(&args[1..]),
         Some("info") if args.len() == 2 => info(&args[1]),
-        Some("eval") if args.len() == 3 || args.len() == 5 => {
-            let device = if args.len() == 5 && args[3] == "--device" {
-                llzo_dp::settings::PairSettings::parse(&[args[1].clone(), "device".into(), args[4].clone()])?.device
-            } else if args.len() == 3 {
-                DeviceChoice::Cpu
-            } else {
-                return Err(usage());
-            };
-            eval(&args[1], &args[2], device)
+        Some("eval") if args.len() >= 3 && args.len() % 2 == 1 => {
+            // --device D / --backend B / --threads N, as the pair_style keywords
+            let mut words = vec![args[1].clone()];
+            for pair in args[3..].chunks(2) {
+                let key = pair[0].strip_prefix("--").filter(|k| ["device", "backend", "threads"].contains(k)).ok_or_else(usage)?;
+                words.extend([key.to_string(), pair[1].clone()]);
+            }
+            let mut settings = llzo_dp::settings::PairSettings::parse(&words)?;
+            if !args[3..].iter().any(|a| a == "--device") {
+                settings.device = DeviceChoice::Cpu;
+            }
+            eval(&args[2], &settings)
         }
         _ => Err(usage()),
     }

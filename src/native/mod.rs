@@ -1,0 +1,124 @@
+//! The native evaluator: DeePMD-kit's se_e2_a energy model computed directly in Rust from
+//! the weights of the frozen `.pth`, the same numbers as its TorchScript graph (to ~1e-13)
+//! without the graph's cost.
+//!
+//! Why it is faster: the graph evaluates the embedding nets on every one of the `Σsel`
+//! neighbor slots (padding included: 252 slots for the shipped model, of which LLZO fills
+//! ~110) as a chain of elementwise tensor ops; here the nets run only on real neighbors,
+//! padded slots enter as one precomputed term per type block, and each chunk of atoms
+//! goes forward and backward while its data is in cache.
+//!
+//! Scope: CPU, float64 se_e2_a + energy fitting with tanh (what `weights::load` accepts).
+//! Other models, GPU runs and steps that need DeePMD-kit's per-atom virial go through the
+//! TorchScript model (`model.rs`).
+
+mod kernel;
+mod mlp;
+pub mod tanh;
+pub mod weights;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::model::Evaluation;
+use kernel::{Inputs, Scratch};
+pub use weights::SeAWeights;
+
+/// Atoms per work item: their activations (~100 pairs each) stay in cache.
+const CHUNK: usize = 32;
+
+pub struct NativeModel {
+    pub weights: SeAWeights,
+    pad_terms: Vec<Vec<f64>>,
+    scratch: Vec<Scratch>,
+    pool: Option<rayon::ThreadPool>,
+    dedx: Vec<f64>,
+}
+
+impl NativeModel {
+    /// `def` is the model's `get_model_def_script()` JSON. An `Error::Model` says why the
+    /// model is outside the native evaluator's scope.
+    pub fn load(path: &str, def: &str, ntypes: usize, threads: usize) -> Result<NativeModel> {
+        let def: serde_json::Value =
+            serde_json::from_str(def).map_err(|e| Error::Model(format!("model definition is not JSON: {e}")))?;
+        let weights = weights::load(path, &def, ntypes)?;
+        let pad_terms = kernel::padding_terms(&weights);
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("llzo_dp-native-{i}"))
+                    .build()
+                    .map_err(|e| Error::Internal(format!("thread pool: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(NativeModel { weights, pad_terms, scratch: Vec::new(), pool, dedx: Vec::new() })
+    }
+
+    /// Energy, forces on all extended atoms and the global virial (DeePMD-kit's
+    /// `Σ_a F_a ⊗ x_a`). Returns `Ok(false)` when a row holds more neighbors than `Σsel`
+    /// (DeePMD-kit then keeps the nearest, by a sort): that step goes through TorchScript.
+    pub fn evaluate(&mut self, coord: &[f64], atype: &[i64], nlist: &[i64], nloc: usize, width: usize, out: &mut Evaluation) -> Result<bool> {
+        let nall = coord.len() / 3;
+        let w = &self.weights;
+        if atype.len() != nall || nlist.len() != nloc * width || nloc > nall {
+            return Err(Error::Internal(format!(
+                "native inputs disagree: {} types, {} coordinates, nlist {} for {nloc}×{width}",
+                atype.len(),
+                nall,
+                nlist.len()
+            )));
+        }
+        if width > w.nnei {
+            return Ok(false);
+        }
+        if let Some(t) = atype.iter().find(|&&t| t < 0 || t as usize >= w.ntypes) {
+            return Err(Error::Internal(format!("atom type {t} outside the model's {} types", w.ntypes)));
+        }
+        if let Some(e) = nlist.iter().find(|&&e| e < -1 || e >= nall as i64) {
+            return Err(Error::Internal(format!("neighbor index {e} outside {nall} atoms")));
+        }
+        let nchunks = nloc.div_ceil(CHUNK);
+        if self.scratch.len() < nchunks {
+            self.scratch.resize_with(nchunks, Scratch::default);
+        }
+        let inputs = Inputs { coord, atype, nlist, width };
+        let pad = &self.pad_terms;
+        let work = |(c, sc): (usize, &mut Scratch)| kernel::run_chunk(w, pad, &inputs, c * CHUNK..((c + 1) * CHUNK).min(nloc), sc);
+        match &self.pool {
+            Some(pool) => pool.install(|| self.scratch[..nchunks].par_iter_mut().enumerate().for_each(work)),
+            None => self.scratch[..nchunks].iter_mut().enumerate().for_each(work),
+        }
+
+        // gather in a fixed order: the same sums for any thread count
+        out.atom_energy.clear();
+        self.dedx.clear();
+        self.dedx.resize(nall * 3, 0.0);
+        for (c, sc) in self.scratch[..nchunks].iter().enumerate() {
+            out.atom_energy.extend_from_slice(&sc.energy);
+            let pairs = sc.groups.iter().flat_map(|g| g.pairs.iter());
+            for (p, g) in pairs.zip(&sc.grad) {
+                let (i, j) = (c * CHUNK + p.li as usize, p.j as usize);
+                for a in 0..3 {
+                    self.dedx[3 * j + a] += g[a];
+                    self.dedx[3 * i + a] -= g[a];
+                }
+            }
+        }
+        out.energy = out.atom_energy.iter().sum();
+        out.force.clear();
+        out.force.extend(self.dedx.iter().map(|g| -g));
+        out.virial = [0.0; 9];
+        for (f, x) in out.force.chunks_exact(3).zip(coord.chunks_exact(3)) {
+            for a in 0..3 {
+                for b in 0..3 {
+                    out.virial[3 * a + b] += f[a] * x[b];
+                }
+            }
+        }
+        out.atom_virial.clear();
+        Ok(true)
+    }
+}

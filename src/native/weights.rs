@@ -1,0 +1,289 @@
+//! The weights of a DeePMD-kit se_e2_a energy model, read from the frozen `.pth`, and the
+//! checks that the native evaluator computes exactly what the TorchScript graph would.
+//!
+//! What the graph does (DeePMD-kit 3.2, PyTorch backend), written down once:
+//! - env row of neighbor j of atom i, r = |x_j - x_i|, w = smooth switch(r):
+//!   `[w/r, w·x/r², w·y/r², w·z/r²]`, normalized `(env - mean[ti, slot]) / std[ti, slot]`;
+//!   the padded slots of each type block (`sel[t]` slots) have env 0, so they enter as
+//!   `-mean/std`, not as zero.
+//! - embedding net `networks[tj·ntypes + ti]` (`[tj]` with type_one_side) on the first
+//!   normalized component; `S = Σ_slots rr^T G` (4 × M1), `A = S / Σsel`;
+//!   descriptor `D[c, a] = Σ_k A[k, c] A[k, a]`, a < axis_neuron.
+//! - fitting net of type ti on D, plus `bias_atom_e[ti]`, plus `out_bias[ti]`.
+//! - layers: `y = tanh(x W + b) (· idt) (+ x, or + [x, x] when the width doubles)`; the
+//!   last fitting layer is linear.
+
+use std::collections::HashMap;
+use std::ffi::{c_char, c_void, CStr};
+
+use crate::error::{Error, Result};
+
+/// One dense layer, `w` row-major `[n_in][n_out]`.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub n_in: usize,
+    pub n_out: usize,
+    pub w: Vec<f64>,
+    pub b: Vec<f64>,
+    pub idt: Option<Vec<f64>>,
+    pub tanh: bool,
+    /// Adds the input (same width) or the input twice (doubled width).
+    pub resnet: bool,
+}
+
+impl Layer {
+    /// How the input is added back: 0 none, 1 `+x`, 2 `+[x, x]`.
+    pub fn skip(&self) -> usize {
+        match self.resnet {
+            true if self.n_out == self.n_in => 1,
+            true if self.n_out == 2 * self.n_in => 2,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    pub layers: Vec<Layer>,
+}
+
+impl Mlp {
+    pub fn n_out(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.n_out)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SeAWeights {
+    pub ntypes: usize,
+    pub sel: Vec<usize>,
+    /// Σ sel: the divisor of `S`.
+    pub nnei: usize,
+    pub rcut: f64,
+    pub rcut_smth: f64,
+    /// Last embedding width (M1) and axis neurons (M2).
+    pub m1: usize,
+    pub axis: usize,
+    pub type_one_side: bool,
+    /// `[ti * ntypes + tj]` → mean / std of the 4 env components (constant over a block).
+    pub mean: Vec<[f64; 4]>,
+    pub std: Vec<[f64; 4]>,
+    /// Embedding nets in DeePMD-kit's order (see `embedding_index`).
+    pub embedding: Vec<Mlp>,
+    /// Fitting net per center type.
+    pub fitting: Vec<Mlp>,
+    pub bias_atom_e: Vec<f64>,
+    pub out_bias: Vec<f64>,
+}
+
+impl SeAWeights {
+    pub fn embedding_index(&self, ti: usize, tj: usize) -> usize {
+        if self.type_one_side {
+            tj
+        } else {
+            tj * self.ntypes + ti
+        }
+    }
+
+    pub fn block(&self, ti: usize, tj: usize) -> usize {
+        ti * self.ntypes + tj
+    }
+}
+
+type Tensors = HashMap<String, (Vec<usize>, Vec<f64>)>;
+
+extern "C" fn collect(ctx: *mut c_void, name: *const c_char, data: *const f64, shape: *const i64, ndim: usize) {
+    // SAFETY: ctx is the &mut Tensors passed below; the C++ side passes valid pointers
+    // for the duration of the call (data may be null for an empty tensor).
+    let map = unsafe { &mut *(ctx as *mut Tensors) };
+    let name = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
+    let shape: Vec<usize> = unsafe { std::slice::from_raw_parts(shape, ndim) }.iter().map(|&s| s.max(0) as usize).collect();
+    let n: usize = shape.iter().product();
+    let values = if n == 0 || data.is_null() { Vec::new() } else { unsafe { std::slice::from_raw_parts(data, n) }.to_vec() };
+    map.insert(name, (shape, values));
+}
+
+extern "C" {
+    fn llzo_dp_module_tensors(
+        path: *const c_char,
+        sink: extern "C" fn(*mut c_void, *const c_char, *const f64, *const i64, usize),
+        ctx: *mut c_void,
+        message: *mut c_char,
+        capacity: usize,
+    ) -> i32;
+}
+
+fn read_tensors(path: &str) -> Result<Tensors> {
+    let mut map = Tensors::new();
+    let cpath = std::ffi::CString::new(path).map_err(|_| Error::Input(format!("model path '{path}' holds a NUL byte")))?;
+    let mut msg = [0 as c_char; 512];
+    // SAFETY: valid NUL-terminated path, a callback with the matching signature, a context
+    // that outlives the call, and a zeroed message buffer of the stated capacity.
+    let status = unsafe {
+        llzo_dp_module_tensors(cpath.as_ptr(), collect, &mut map as *mut Tensors as *mut c_void, msg.as_mut_ptr(), msg.len())
+    };
+    if status != 0 {
+        // SAFETY: NUL-terminated by snprintf in a zeroed buffer.
+        let m = unsafe { CStr::from_ptr(msg.as_ptr()) }.to_string_lossy().into_owned();
+        return Err(Error::Model(format!("reading the weights of '{path}': {m}")));
+    }
+    Ok(map)
+}
+
+/// Why the native evaluator does not take a model (it then runs through TorchScript).
+fn unsupported(what: impl Into<String>) -> Error {
+    Error::Model(what.into())
+}
+
+fn get<'a>(t: &'a Tensors, name: &str) -> Result<&'a (Vec<usize>, Vec<f64>)> {
+    t.get(name).ok_or_else(|| unsupported(format!("no tensor '{name}' (not a standard se_e2_a energy model)")))
+}
+
+fn mlp(t: &Tensors, prefix: &str, tanh_last: bool) -> Result<Mlp> {
+    let mut layers = Vec::new();
+    while let Some((shape, w)) = t.get(&format!("{prefix}.layers.{}.matrix", layers.len())) {
+        let l = layers.len();
+        if shape.len() != 2 {
+            return Err(unsupported(format!("{prefix}.layers.{l}.matrix has shape {shape:?}")));
+        }
+        let (n_in, n_out) = (shape[0], shape[1]);
+        let b = get(t, &format!("{prefix}.layers.{l}.bias"))?.1.clone();
+        let idt = t.get(&format!("{prefix}.layers.{l}.idt")).map(|x| x.1.clone());
+        if b.len() != n_out || idt.as_ref().is_some_and(|i| i.len() != n_out) {
+            return Err(unsupported(format!("{prefix}.layers.{l}: bias/idt sizes disagree with {shape:?}")));
+        }
+        layers.push(Layer { n_in, n_out, w: w.clone(), b, idt, tanh: true, resnet: true });
+    }
+    if layers.is_empty() {
+        return Err(unsupported(format!("no layers under '{prefix}'")));
+    }
+    if !tanh_last {
+        // the fitting net's output layer: linear, no skip connection
+        let last = layers.last_mut().expect("non-empty");
+        last.tanh = false;
+        last.resnet = false;
+    }
+    for w in layers.windows(2) {
+        if w[0].n_out != w[1].n_in {
+            return Err(unsupported(format!("'{prefix}' layer widths do not chain")));
+        }
+    }
+    Ok(Mlp { layers })
+}
+
+/// Reads and checks the model. `def` is the model's own JSON (`get_model_def_script`).
+pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<SeAWeights> {
+    let d = &def["descriptor"];
+    let f = &def["fitting_net"];
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let empty = |v: &serde_json::Value| v.is_null() || v.as_array().is_some_and(|a| a.is_empty());
+    let dtype = s(&d["type"]);
+    if !matches!(dtype.as_str(), "se_e2_a" | "se_a") {
+        return Err(unsupported(format!("descriptor '{dtype}' (the native evaluator knows se_e2_a)")));
+    }
+    if s(&def["type"]) != "standard" && !def["type"].is_null() {
+        return Err(unsupported(format!("model type '{}'", s(&def["type"]))));
+    }
+    if s(&f["type"]) != "ener" && !f["type"].is_null() {
+        return Err(unsupported(format!("fitting '{}' (the native evaluator knows ener)", s(&f["type"]))));
+    }
+    for (what, v) in [("descriptor", d), ("fitting", f)] {
+        let act = if v["activation_function"].is_null() { "tanh".to_string() } else { s(&v["activation_function"]) };
+        if act != "tanh" {
+            return Err(unsupported(format!("{what} activation '{act}' (the native evaluator knows tanh)")));
+        }
+        let prec = if v["precision"].is_null() { "float64".to_string() } else { s(&v["precision"]) };
+        if prec != "float64" {
+            return Err(unsupported(format!("{what} precision '{prec}' (the native evaluator computes in float64 only)")));
+        }
+    }
+    if !empty(&d["exclude_types"]) || !empty(&def["pair_exclude_types"]) || !empty(&def["atom_exclude_types"]) {
+        return Err(unsupported("excluded types"));
+    }
+    if d["env_protection"].as_f64().unwrap_or(0.0) != 0.0 {
+        return Err(unsupported("env_protection != 0"));
+    }
+    for k in ["numb_fparam", "numb_aparam", "dim_case_embd"] {
+        if f[k].as_u64().unwrap_or(0) != 0 {
+            return Err(unsupported(format!("fitting '{k}' > 0")));
+        }
+    }
+    if !empty(&f["atom_ener"]) || f["remove_vaccum_contribution"].as_array().is_some_and(|a| !a.is_empty()) {
+        return Err(unsupported("fixed atomic energies (atom_ener / remove_vaccum_contribution)"));
+    }
+    if def.get("use_srtab").is_some_and(|v| !v.is_null()) || def.get("spin").is_some_and(|v| !v.is_null()) {
+        return Err(unsupported("a tabulated pair potential or spin"));
+    }
+
+    let t = read_tensors(path)?;
+    let pre = "atomic_model.descriptor.sea";
+    if t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty()) {
+        return Err(unsupported("a compressed model (tabulated embedding)"));
+    }
+    let ntypes = type_map_len;
+    let sel: Vec<usize> = d["sel"].as_array().map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect()).unwrap_or_default();
+    if sel.len() != ntypes {
+        return Err(unsupported(format!("sel {sel:?} for {ntypes} types")));
+    }
+    let nnei: usize = sel.iter().sum();
+    let (mshape, mean_all) = get(&t, &format!("{pre}.mean"))?;
+    let (_, std_all) = get(&t, &format!("{pre}.stddev"))?;
+    if *mshape != vec![ntypes, nnei, 4] || std_all.len() != mean_all.len() {
+        return Err(unsupported(format!("descriptor statistics of shape {mshape:?}, expected [{ntypes}, {nnei}, 4]")));
+    }
+    let (mut mean, mut std) = (Vec::new(), Vec::new());
+    for ti in 0..ntypes {
+        let mut off = 0;
+        for &s in &sel {
+            let at = |v: &Vec<f64>, slot: usize| -> [f64; 4] {
+                let o = (ti * nnei + slot) * 4;
+                [v[o], v[o + 1], v[o + 2], v[o + 3]]
+            };
+            let (m0, s0) = (at(mean_all, off), at(std_all, off));
+            if (off..off + s).any(|k| at(mean_all, k) != m0 || at(std_all, k) != s0) {
+                return Err(unsupported("descriptor statistics that vary within a type block"));
+            }
+            mean.push(m0);
+            std.push(s0);
+            off += s;
+        }
+    }
+    let type_one_side = d["type_one_side"].as_bool().unwrap_or(false);
+    let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
+    let embedding: Vec<Mlp> =
+        (0..n_embed).map(|k| mlp(&t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
+    let fitting: Vec<Mlp> = (0..ntypes)
+        .map(|k| mlp(&t, &format!("atomic_model.fitting_net.filter_layers.networks.{k}"), false))
+        .collect::<Result<_>>()?;
+    let m1 = embedding[0].n_out();
+    let axis = d["axis_neuron"].as_u64().unwrap_or(4) as usize;
+    if embedding.iter().any(|m| m.layers[0].n_in != 1 || m.n_out() != m1) || axis > m1 {
+        return Err(unsupported("embedding nets of unexpected widths"));
+    }
+    if fitting.iter().any(|m| m.layers[0].n_in != m1 * axis || m.n_out() != 1) {
+        return Err(unsupported(format!("fitting nets that do not take the {m1}×{axis} descriptor to one energy")));
+    }
+    let per_type = |name: &str| -> Result<Vec<f64>> {
+        let v = &get(&t, name)?.1;
+        if v.len() != ntypes {
+            return Err(unsupported(format!("'{name}' holds {} values for {ntypes} types", v.len())));
+        }
+        Ok(v.clone())
+    };
+    Ok(SeAWeights {
+        ntypes,
+        sel,
+        nnei,
+        rcut: d["rcut"].as_f64().unwrap_or(6.0),
+        rcut_smth: d["rcut_smth"].as_f64().unwrap_or(0.5),
+        m1,
+        axis,
+        type_one_side,
+        mean,
+        std,
+        embedding,
+        fitting,
+        bias_atom_e: per_type("atomic_model.fitting_net.bias_atom_e")?,
+        out_bias: per_type("atomic_model.out_bias")?,
+    })
+}
