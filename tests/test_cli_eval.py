@@ -1,25 +1,29 @@
 """`llzo-dp eval` (the core without LAMMPS, own periodic images) against DeePMD-kit's
-DeepPot on a strained triclinic cell: energy, forces and virial within 1e-10."""
+DeepPot on a strained triclinic cell, with either evaluator: energy, forces and virial
+within 1e-10."""
 
 import json
 import subprocess
 
 import numpy as np
+import pytest
 
 from lammps_run import ROOT, TEST_MODEL, perturbed, tllzo, write_data
 
 CLI = ROOT / "target" / "release" / "llzo-dp"
 
 
-def test_cli_eval_matches_deeppot(tmp_path):
+@pytest.mark.parametrize("backend", ["torch", "native"])
+def test_cli_eval_matches_deeppot(tmp_path, backend):
     from deepmd.infer import DeepPot
 
     cell, pos, types = perturbed(*tllzo(), seed=51, sigma=0.1, strain=-0.01, tilt=(0.8, 0.4, -0.6))
     write_data(tmp_path / "frame.data", cell, pos, types)
-    out = subprocess.run([str(CLI), "eval", str(TEST_MODEL), str(tmp_path / "frame.data")],
+    out = subprocess.run([str(CLI), "eval", str(TEST_MODEL), str(tmp_path / "frame.data"), "--backend", backend],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
+    assert res["backend"].startswith("native" if backend == "native" else "TorchScript")
     e, f, v = DeepPot(str(TEST_MODEL)).eval(pos.reshape(1, -1), cell.reshape(1, 9), (types - 1).tolist())[:3]
     assert abs(res["energy"] - e.item()) < 1e-10
     assert np.abs(np.array(res["forces"]) - f.reshape(-1, 3)).max() < 1e-10

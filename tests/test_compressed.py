@@ -1,7 +1,9 @@
 """Compressed models ('dp --pt compress') run in llzo_dp through its own
 deepmd::tabulate_fusion_se_a kernel and gradient (cpp/tabulate_fusion.cpp), without
-DeePMD-kit's op library in the LAMMPS process: energy, forces, virial and per-atom energy
-against DeePMD-kit's DeepPot on the same compressed model within 1e-10."""
+DeePMD-kit's op library in the LAMMPS process, and through the native evaluator's own
+table lookup (src/native/): energy, forces, virial and per-atom energy (and, through
+TorchScript, per-atom virial) against DeePMD-kit's DeepPot on the same compressed model
+within 1e-10."""
 
 import numpy as np
 import pytest
@@ -17,8 +19,9 @@ def deeppot_compressed(compressed_model):
     return DeepPot(str(compressed_model))
 
 
+@pytest.mark.parametrize("backend", ["torch", "native"])
 @pytest.mark.parametrize("frame", ["orthogonal", "triclinic", "cluster"])
-def test_compressed_model_matches_deepmd(tmp_path, compressed_model, deeppot_compressed, frame):
+def test_compressed_model_matches_deepmd(tmp_path, compressed_model, deeppot_compressed, frame, backend):
     if frame == "orthogonal":
         cell, pos, types = perturbed(*tllzo(), seed=11, sigma=0.1)
     elif frame == "triclinic":
@@ -29,5 +32,5 @@ def test_compressed_model_matches_deepmd(tmp_path, compressed_model, deeppot_com
         pos, types = pos[keep] + 10.0, types[keep]
         cell = np.diag([pos.max() + 10.0] * 3)
     r, d, ref = run_both(tmp_path, deeppot_compressed, cell, pos, types, periodic=frame != "cluster",
-                         model=compressed_model)
+                         model=compressed_model, backend=backend)
     check_against_deeppot(r, d, ref)

@@ -1,5 +1,9 @@
 """llzo_dp against DeePMD-kit's Python DeepPot on the same frames: energy, forces,
-global virial, per-atom energy and per-atom virial within 1e-10 (eV, eV/Å)."""
+global virial, per-atom energy and per-atom virial within 1e-10 (eV, eV/Å).
+
+Both evaluators: `backend torch` (the TorchScript graph, per-atom virial included) and
+`backend native` (the Rust se_e2_a code; a run without per-atom virial, which would send
+the step to TorchScript)."""
 
 import numpy as np
 import pytest
@@ -13,17 +17,24 @@ units metal
 atom_style atomic
 boundary {boundary}
 read_data system.data
-pair_style llzo_dp {model}
+pair_style llzo_dp {model} backend {backend}
 pair_coeff * * Li La Zr O
 compute pe all pe/atom
-compute sv all stress/atom NULL virial
-compute cv all centroid/stress/atom NULL virial
-dump d all custom 1 dump.txt id type x y z fx fy fz c_pe c_sv[*] c_cv[*]
+{virial_computes}
+dump d all custom 1 dump.txt id type x y z fx fy fz c_pe {virial_columns}
 dump_modify d format float %.17g sort id
 thermo_style custom step pe vol pxx pyy pzz pxy pxz pyz
 thermo_modify format float %.17g
 run 0
 """
+
+
+VIRIAL_COMPUTES = "compute sv all stress/atom NULL virial\ncompute cv all centroid/stress/atom NULL virial"
+
+
+@pytest.fixture(params=["torch", "native"])
+def backend(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +44,15 @@ def deeppot():
     return DeepPot(str(TEST_MODEL))
 
 
-def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODEL):
+def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODEL, backend="torch"):
     write_data(tmp_path / "system.data", cell, pos, types)
     boundary = "p p p" if periodic else "f f f"
-    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=model))
+    atom_virial = backend == "torch"
+    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=model, backend=backend,
+                                       virial_computes=VIRIAL_COMPUTES if atom_virial else "",
+                                       virial_columns="c_sv[*] c_cv[*]" if atom_virial else ""))
     assert r.returncode == 0, r.output[-3000:]
+    assert ("native se_e2_a evaluator" in r.output) == (backend == "native")
     d = read_dump(tmp_path / "dump.txt")[0]
     x = np.stack([d["x"], d["y"], d["z"]], axis=1)
     # LAMMPS may wrap atoms into the box; DeepPot gets the very coordinates LAMMPS used.
@@ -58,41 +73,44 @@ def check_against_deeppot(r, d, ref):
     lammps_virial = np.array([thermo[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")]) * vol / NKTV2P_METAL
     deepmd_order = v[[0, 4, 8, 3, 6, 7]]
     assert np.abs(lammps_virial - deepmd_order).max() < TOL
+    assert abs(d["c_pe"].sum() - e) < 1e-9
+    if "c_sv[1]" not in d:  # the native evaluator's run: no per-atom virial asked for
+        print(f"\nvs DeepPot (native): |dE| {abs(thermo['PotEng'][0] - e):.1e} eV, max |dF| {np.abs(lf - f).max():.1e} eV/Å, "
+              f"max |dW| {np.abs(lammps_virial - deepmd_order).max():.1e} eV, max |de_i| {np.abs(d['c_pe'] - ae).max():.1e}")
+        return
     # stress/atom = -virial * nktv2p (LAMMPS convention), order xx yy zz xy xz yz
     sv = -np.stack([d[f"c_sv[{k}]"] for k in range(1, 7)], axis=1) / NKTV2P_METAL
     assert np.abs(sv - av[:, [0, 4, 8, 3, 6, 7]]).max() < TOL
     cv = -np.stack([d[f"c_cv[{k}]"] for k in range(1, 10)], axis=1) / NKTV2P_METAL
     assert np.abs(cv - av[:, [0, 4, 8, 3, 6, 7, 1, 2, 5]]).max() < TOL
-    # the per-atom quantities add up to the totals
-    assert abs(d["c_pe"].sum() - e) < 1e-9
     print(f"\nvs DeepPot: |dE| {abs(thermo['PotEng'][0] - e):.1e} eV, max |dF| {np.abs(lf - f).max():.1e} eV/Å, "
           f"max |dW| {np.abs(lammps_virial - deepmd_order).max():.1e} eV, max |de_i| {np.abs(d['c_pe'] - ae).max():.1e}, "
           f"max |dw_i| {np.abs(cv - av[:, [0, 4, 8, 3, 6, 7, 1, 2, 5]]).max():.1e} eV")
 
 
-def test_orthogonal_cell(tmp_path, deeppot):
+def test_orthogonal_cell(tmp_path, deeppot, backend):
     cell, pos, types = perturbed(*tllzo(), seed=1, sigma=0.1)
-    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types)
+    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types, backend=backend)
     check_against_deeppot(r, d, ref)
 
 
-def test_triclinic_strained_cell(tmp_path, deeppot):
+def test_triclinic_strained_cell(tmp_path, deeppot, backend):
     cell, pos, types = perturbed(*tllzo(), seed=2, sigma=0.1, strain=0.02, tilt=(0.9, -0.6, 0.4))
-    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types)
+    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types, backend=backend)
     check_against_deeppot(r, d, ref)
 
 
-def test_supercell_2x1x1(tmp_path, deeppot):
+def test_supercell_2x1x1(tmp_path, deeppot, backend):
     cell, pos, types = perturbed(*tllzo(2, 1, 1), seed=3, sigma=0.12)
-    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types)
+    r, d, ref = run_both(tmp_path, deeppot, cell, pos, types, backend=backend)
     check_against_deeppot(r, d, ref)
 
 
-def test_non_periodic_cluster(tmp_path, deeppot):
+def test_non_periodic_cluster(tmp_path, deeppot, backend):
     """A cluster cut from the crystal in a fixed-boundary box; DeepPot without a cell."""
     cell, pos, types = tllzo()
     keep = np.linalg.norm(pos - pos.mean(axis=0), axis=1) < 6.5
     pos, types = pos[keep] + 10.0, types[keep]
     box = np.diag([pos.max() + 10.0] * 3)
-    r, d, ref = run_both(tmp_path, deeppot, box, pos, types, periodic=False)
+    r, d, ref = run_both(tmp_path, deeppot, box, pos, types, periodic=False, backend=backend)
     check_against_deeppot(r, d, ref)

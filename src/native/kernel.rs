@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use super::mlp::{self, Acts};
-use super::weights::SeAWeights;
+use super::weights::{Embedding, SeAWeights};
 
 /// One neighbor pair of the chunk.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,35 @@ pub struct Group {
     pub pairs: Vec<Pair>,
     rr: Vec<f64>,
     s: Vec<f64>,
+    /// The net's activations (G = the last layer's output) ...
     acts: Vec<Acts>,
+    /// ... or, for a table, G and dG/ds (`n × m1` each).
+    g: Vec<f64>,
+    dg: Vec<f64>,
+}
+
+impl Group {
+    fn embedding_output(&self, e: &Embedding) -> &[f64] {
+        match e {
+            Embedding::Net(_) => &self.acts.last().expect("layers").y,
+            Embedding::Table(_) => &self.g,
+        }
+    }
+}
+
+/// Runs embedding `e` on the `n` values `s` into `grp` (activations or G, dG/ds).
+fn embed(e: &Embedding, grp: &mut Group) {
+    let n = grp.s.len();
+    match e {
+        Embedding::Net(net) => mlp::forward(net, n, &grp.s, &mut grp.acts),
+        Embedding::Table(t) => {
+            grp.g.resize(n * t.m, 0.0);
+            grp.dg.resize(n * t.m, 0.0);
+            for (k, &s) in grp.s.iter().enumerate() {
+                t.eval(s, &mut grp.g[k * t.m..(k + 1) * t.m], &mut grp.dg[k * t.m..(k + 1) * t.m]);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -55,14 +83,17 @@ pub struct Scratch {
 
 /// Padded-slot constants: for block (ti, tj), `rr_pad^T G(rr_pad[0])` (4 × m1).
 pub fn padding_terms(w: &SeAWeights) -> Vec<Vec<f64>> {
-    let mut acts = Vec::new();
+    let mut grp = Group::default();
     let mut out = Vec::new();
     for ti in 0..w.ntypes {
         for tj in 0..w.ntypes {
             let b = w.block(ti, tj);
             let rr: [f64; 4] = std::array::from_fn(|k| (0.0 - w.mean[b][k]) / w.std[b][k]);
-            mlp::forward(&w.embedding[w.embedding_index(ti, tj)], 1, &rr[..1], &mut acts);
-            let g = &acts.last().expect("layers").y;
+            let e = &w.embedding[w.embedding_index(ti, tj)];
+            grp.s.clear();
+            grp.s.push(rr[0]);
+            embed(e, &mut grp);
+            let g = grp.embedding_output(e);
             out.push((0..4).flat_map(|k| g.iter().map(move |&gc| rr[k] * gc)).collect());
         }
     }
@@ -148,8 +179,8 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             g.rr.extend_from_slice(&rr);
             g.s.push(rr[0]);
         }
-        mlp::forward(&w.embedding[k], n, &g.s, &mut g.acts);
-        let gg = &g.acts.last().expect("layers").y;
+        embed(&w.embedding[k], g);
+        let gg = g.embedding_output(&w.embedding[k]);
         for (e, p) in g.pairs.iter().enumerate() {
             let srow = &mut sc.s_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
             let grow = &gg[e * m1..(e + 1) * m1];
@@ -238,7 +269,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         if n == 0 {
             continue;
         }
-        let gg = &g.acts.last().expect("layers").y;
+        let gg = g.embedding_output(&w.embedding[k]);
         sc.dy.clear();
         sc.dy.resize(n * m1, 0.0);
         sc.x.clear(); // drr, n × 4
@@ -258,7 +289,13 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
                 sc.x[4 * e + c] = acc;
             }
         }
-        mlp::backward(&w.embedding[k], n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx);
+        match &w.embedding[k] {
+            Embedding::Net(net) => mlp::backward(net, n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx),
+            Embedding::Table(_) => {
+                sc.dx.clear();
+                sc.dx.extend(sc.dy.chunks_exact(m1).zip(g.dg.chunks_exact(m1)).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>()));
+            }
+        }
         for (e, p) in g.pairs.iter().enumerate() {
             let std = &w.std[p.block as usize];
             let de: [f64; 4] = std::array::from_fn(|c| {

@@ -53,6 +53,69 @@ impl Mlp {
     }
 }
 
+/// A compressed model's embedding (`dp --pt compress`): G_c(s) as quintic polynomials on a
+/// fine grid `[lower, upper)` and a coarse one `[upper, max)`, constant beyond; `data` row
+/// `idx` holds 6 coefficients per output c, in t = s - (start of interval idx).
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub data: Vec<f64>,
+    pub m: usize,
+    pub lower: f64,
+    pub upper: f64,
+    pub max: f64,
+    pub stride0: f64,
+    pub stride1: f64,
+    pub nfine: i64,
+    pub last: i64,
+    pub rows: usize,
+}
+
+impl Table {
+    /// Interval and local coordinate of s, as DeePMD-kit's tabulate kernel locates them.
+    #[inline]
+    pub fn locate(&self, s: f64) -> (usize, f64) {
+        if s < self.lower {
+            (0, 0.0)
+        } else if s < self.upper {
+            let idx = ((s - self.lower) / self.stride0) as i64;
+            (idx as usize, s - (idx as f64 * self.stride0 + self.lower))
+        } else if s < self.max {
+            let k = ((s - self.upper) / self.stride1) as i64;
+            ((self.nfine + k) as usize, s - (k as f64 * self.stride1 + self.upper))
+        } else {
+            (self.last as usize, 0.0)
+        }
+    }
+
+    /// G(s) and dG/ds into `g`, `dg` (`m` values each).
+    #[inline]
+    pub fn eval(&self, s: f64, g: &mut [f64], dg: &mut [f64]) {
+        let (idx, t) = self.locate(s);
+        let idx = idx.min(self.rows - 1); // never past the table, whatever the rounding
+        let row = &self.data[idx * 6 * self.m..(idx + 1) * 6 * self.m];
+        for ((a, gv), dv) in row.chunks_exact(6).zip(g.iter_mut()).zip(dg.iter_mut()) {
+            *gv = a[0] + (a[1] + (a[2] + (a[3] + (a[4] + a[5] * t) * t) * t) * t) * t;
+            *dv = a[1] + (2.0 * a[2] + (3.0 * a[3] + (4.0 * a[4] + 5.0 * a[5] * t) * t) * t) * t;
+        }
+    }
+}
+
+/// The embedding of one type pair: the net, or its table in a compressed model.
+#[derive(Debug, Clone)]
+pub enum Embedding {
+    Net(Mlp),
+    Table(Table),
+}
+
+impl Embedding {
+    pub fn n_out(&self) -> usize {
+        match self {
+            Embedding::Net(m) => m.n_out(),
+            Embedding::Table(t) => t.m,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SeAWeights {
     pub ntypes: usize,
@@ -68,8 +131,8 @@ pub struct SeAWeights {
     /// `[ti * ntypes + tj]` → mean / std of the 4 env components (constant over a block).
     pub mean: Vec<[f64; 4]>,
     pub std: Vec<[f64; 4]>,
-    /// Embedding nets in DeePMD-kit's order (see `embedding_index`).
-    pub embedding: Vec<Mlp>,
+    /// Embedding nets (or tables) in DeePMD-kit's order (see `embedding_index`).
+    pub embedding: Vec<Embedding>,
     /// Fitting net per center type.
     pub fitting: Vec<Mlp>,
     pub bias_atom_e: Vec<f64>,
@@ -171,6 +234,21 @@ fn mlp(t: &Tensors, prefix: &str, tanh_last: bool) -> Result<Mlp> {
     Ok(Mlp { layers })
 }
 
+fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
+    let (shape, data) = get(t, &format!("{pre}.compress_data.{k}"))?;
+    let (_, info) = get(t, &format!("{pre}.compress_info.{k}"))?;
+    if shape.len() != 2 || shape[1] != 6 * m || info.len() < 5 || !(info[3] > 0.0 && info[4] > 0.0) {
+        return Err(unsupported(format!("compression table {k} of shape {shape:?} with info {info:?}")));
+    }
+    let (lower, upper, max, stride0, stride1) = (info[0], info[1], info[2], info[3], info[4]);
+    let nfine = ((upper - lower) / stride0) as i64;
+    let last = nfine + ((max - upper) / stride1) as i64 - 1;
+    if shape[0] == 0 || last < 0 || last as usize >= shape[0] || nfine as usize > shape[0] {
+        return Err(unsupported(format!("compression table {k}: {} rows for grid {info:?}", shape[0])));
+    }
+    Ok(Embedding::Table(Table { data: data.clone(), m, lower, upper, max, stride0, stride1, nfine, last, rows: shape[0] }))
+}
+
 /// Reads and checks the model. `def` is the model's own JSON (`get_model_def_script`).
 pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<SeAWeights> {
     let d = &def["descriptor"];
@@ -217,9 +295,7 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
 
     let t = read_tensors(path)?;
     let pre = "atomic_model.descriptor.sea";
-    if t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty()) {
-        return Err(unsupported("a compressed model (tabulated embedding)"));
-    }
+    let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
     let ntypes = type_map_len;
     let sel: Vec<usize> = d["sel"].as_array().map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect()).unwrap_or_default();
     if sel.len() != ntypes {
@@ -250,14 +326,22 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
     }
     let type_one_side = d["type_one_side"].as_bool().unwrap_or(false);
     let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
-    let embedding: Vec<Mlp> =
+    let nets: Vec<Mlp> =
         (0..n_embed).map(|k| mlp(&t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
+    if nets.iter().any(|m| m.layers[0].n_in != 1) {
+        return Err(unsupported("embedding nets that do not take one input"));
+    }
+    let embedding: Vec<Embedding> = if compressed {
+        (0..n_embed).map(|k| table(&t, pre, k, nets[k].n_out())).collect::<Result<_>>()?
+    } else {
+        nets.into_iter().map(Embedding::Net).collect()
+    };
     let fitting: Vec<Mlp> = (0..ntypes)
         .map(|k| mlp(&t, &format!("atomic_model.fitting_net.filter_layers.networks.{k}"), false))
         .collect::<Result<_>>()?;
     let m1 = embedding[0].n_out();
     let axis = d["axis_neuron"].as_u64().unwrap_or(4) as usize;
-    if embedding.iter().any(|m| m.layers[0].n_in != 1 || m.n_out() != m1) || axis > m1 {
+    if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
         return Err(unsupported("embedding nets of unexpected widths"));
     }
     if fitting.iter().any(|m| m.layers[0].n_in != m1 * axis || m.n_out() != 1) {
