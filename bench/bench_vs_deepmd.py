@@ -7,11 +7,14 @@ writes bench/results/<name>.csv.
     python bench/bench_vs_deepmd.py [--cells 2 2 2] [--steps 20] [--repeats 3] [--threads 1]
                                     [--model tests/data/test_model/test_model.pth] [--compressed]
 
---compressed compresses the model first (`dp --pt compress`, default table) and times both
+Three styles: deepmd, llzo_dp (default `backend auto`: the native evaluator for se_e2_a
+models) and llzo_dp_torch (`backend torch`: the same model through its TorchScript graph).
+
+--compressed compresses the model first (`dp --pt compress`, default table) and times the
 styles on the compressed model. In that shared run DeePMD-kit's op library is loaded first
-and owns deepmd::tabulate_fusion_se_a, so both styles use its kernel there; a second run with
-llzo_dp alone times llzo_dp with its own kernel (cpp/tabulate_fusion.cpp), reported as
-"llzo_dp_own".
+and owns deepmd::tabulate_fusion_se_a, so llzo_dp_torch uses its kernel there (the native
+evaluator reads the table itself); a second run with llzo_dp alone times llzo_dp_torch with
+our own kernel (cpp/tabulate_fusion.cpp), reported as "llzo_dp_own".
 """
 
 import argparse
@@ -30,7 +33,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from lammps_run import REF_LAMMPS, REF_PLUGIN_DIR, lammps, tllzo, write_data  # noqa: E402
 
 STYLES = {"deepmd": "pair_style deepmd {model}\npair_coeff * *",
-          "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O"}
+          "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O",
+          "llzo_dp_torch": "pair_style llzo_dp {model} backend torch\npair_coeff * * Li La Zr O"}
 
 
 def main():
@@ -80,7 +84,7 @@ def main():
     for style, t in zip(order, timed):
         per[style].append(t / (a.steps * natoms) * 1e6)  # µs per atom-step
     if a.compressed:  # llzo_dp alone: its own tabulate kernel
-        own = header + [STYLES["llzo_dp"].format(model=a.model), f"run {a.warmup}"] + [f"run {a.steps}"] * a.repeats
+        own = header + [STYLES["llzo_dp_torch"].format(model=a.model), f"run {a.warmup}"] + [f"run {a.steps}"] * a.repeats
         run2 = lammps(work, "\n".join(own) + "\n", env=env, reference=True, timeout=3600, np_ranks=a.ranks)
         if run2.returncode != 0:
             sys.exit(f"LAMMPS failed:\n{run2.output[-3000:]}")
@@ -102,14 +106,14 @@ def main():
     print(f"t-LLZO {a.cells[0]}x{a.cells[1]}x{a.cells[2]} ({natoms} atoms), {a.ranks} rank(s) x {a.threads} thread(s), "
           f"{a.steps} steps x {a.repeats} interleaved repeats, model {Path(a.model).name}, "
           f"wall {time.time() - t0:.0f} s")
-    print(f"{'pair style':<10} {'us/atom-step (median)':>22} {'min':>8} {'max':>8} {'ns/day':>8}")
+    print(f"{'pair style':<14} {'us/atom-step (median)':>22} {'min':>8} {'max':>8} {'ns/day':>8} {'deepmd/this':>12}")
     for s in per:
         nsday = 86400 * 1e-6 / (med[s] * 1e-6 * natoms) if med[s] else 0
-        print(f"{s:<10} {med[s]:>22.2f} {min(per[s]):>8.2f} {max(per[s]):>8.2f} {nsday:>8.3f}")
+        print(f"{s:<14} {med[s]:>22.2f} {min(per[s]):>8.2f} {max(per[s]):>8.2f} {nsday:>8.3f} {med['deepmd'] / med[s]:>11.2f}x")
     for style, mib in peak.items():
         print(f"peak resident memory, {style} alone: {mib:.0f} MiB")
     ratio = med["deepmd"] / med["llzo_dp"]
-    print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x")
+    print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x (TorchScript path: {med['deepmd'] / med['llzo_dp_torch']:.2f}x)")
     if "llzo_dp_own" in med:
         print(f"speed-up llzo_dp (own kernel, separate run) vs deepmd: {med['deepmd'] / med['llzo_dp_own']:.2f}x")
     out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_r{a.ranks}_t{a.threads}{'_compressed' if a.compressed else ''}.csv")
@@ -122,6 +126,8 @@ def main():
             for k, v in enumerate(per[s]):
                 w.writerow([s, natoms, a.ranks, a.threads, a.steps, k, f"{v:.4f}"])
         w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.ranks, a.threads, a.steps, "", f"{ratio:.4f}"])
+        w.writerow(["ratio_deepmd_over_llzo_dp_torch", natoms, a.ranks, a.threads, a.steps, "",
+                    f"{med['deepmd'] / med['llzo_dp_torch']:.4f}"])
         for style, mib in peak.items():
             w.writerow([f"peak_rss_MiB_{style}", natoms, a.ranks, a.threads, a.warmup, "", f"{mib:.0f}"])
     tmp.replace(out)

@@ -278,6 +278,9 @@ mod tests {
         assert_eq!((d.device, d.threads), (DeviceChoice::Auto, 0));
         assert_eq!(PairSettings::parse(&args("m.pth device cuda:1")).unwrap().device, DeviceChoice::Cuda(Some(1)));
         assert_eq!(PairSettings::parse(&args("m.pth device cuda")).unwrap().device, DeviceChoice::Cuda(None));
+        assert_eq!(d.backend, Backend::Auto);
+        assert_eq!(PairSettings::parse(&args("m.pth backend native")).unwrap().backend, Backend::Native);
+        assert_eq!(PairSettings::parse(&args("m.pth backend torch")).unwrap().backend, Backend::Torch);
     }
 
     #[test]
@@ -293,6 +296,7 @@ mod tests {
             ("m.pth device cuda:x", "got 'cuda:x'"),
             ("m.pth out_freq 0", "'out_freq' expects an integer >= 1, got '0'"),
             ("m.pth 3.0", "unknown keyword '3.0'"),
+            ("m.pth backend tf", "'backend' expects auto, native or torch, got 'tf'"),
         ];
         for (a, want) in cases {
             let e = PairSettings::parse(&args(a)).unwrap_err().to_string();

@@ -25,7 +25,7 @@ use kernel::{Inputs, Scratch};
 pub use weights::SeAWeights;
 
 /// Atoms per work item: their activations (~100 pairs each) stay in cache.
-const CHUNK: usize = 32;
+const CHUNK: usize = 64;
 
 pub struct NativeModel {
     pub weights: SeAWeights,
