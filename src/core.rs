@@ -274,7 +274,11 @@ impl Core {
     /// The timing line for the log (see `timing.rs`), then the counters restart.
     pub fn timing_report(&mut self) -> String {
         let (nloc, nall) = (self.ext.nloc, self.ext.nall());
-        self.timing.report(nloc, nall)
+        let line = self.timing.report(nloc, nall);
+        match self.model.take_phase_report() {
+            p if p.is_empty() || line.is_empty() => line,
+            p => format!("{} | {p}\n", line.trim_end()),
+        }
     }
 }
 

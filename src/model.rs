@@ -214,6 +214,11 @@ impl Model {
         Ok(())
     }
 
+    /// Where the native evaluator's time went since the last call (empty without it).
+    pub fn take_phase_report(&mut self) -> String {
+        self.native.as_mut().map(|n| n.take_phase_report()).unwrap_or_default()
+    }
+
     /// Energy, forces and virial of one step: the native evaluator when it holds the model
     /// (and the step needs no per-atom virial), else one `forward_lower` call.
     pub fn evaluate(&mut self, input: &StepInput, atomic_virial: bool, out: &mut Evaluation) -> Result<()> {

@@ -6,6 +6,7 @@
 //! the forces in a fixed order, so the result does not depend on the thread count.
 
 use std::ops::Range;
+use std::time::Instant;
 
 use super::mlp::{self, Acts};
 use super::weights::{Embedding, SeAWeights};
@@ -79,6 +80,17 @@ pub struct Scratch {
     /// Outputs: energy per atom of the chunk, and per pair (in group order) dE/d(x_j - x_i).
     pub energy: Vec<f64>,
     pub grad: Vec<[f64; 3]>,
+    /// Seconds spent per phase (see `PHASES`), summed over calls until taken.
+    pub seconds: [f64; PHASES.len()],
+}
+
+/// The phases of `run_chunk`, for the timing line.
+pub const PHASES: [&str; 5] = ["pairs", "embedding", "descriptor", "fitting", "embedding backward"];
+
+fn lap(t: &mut Instant, acc: &mut f64) {
+    let now = Instant::now();
+    *acc += (now - *t).as_secs_f64();
+    *t = now;
 }
 
 /// Padded-slot constants: for block (ti, tj), `rr_pad^T G(rr_pad[0])` (4 × m1).
@@ -121,6 +133,7 @@ pub struct Inputs<'a> {
 /// Evaluates local atoms `atoms`; results in `sc.energy` and `sc.grad` (pairs in
 /// `sc.groups` order).
 pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Range<usize>, sc: &mut Scratch) {
+    let mut clock = Instant::now();
     let nt = w.ntypes;
     let (m1, axis) = (w.m1, w.axis);
     let na = atoms.len();
@@ -157,6 +170,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             });
         }
     }
+    lap(&mut clock, &mut sc.seconds[0]);
     // 2. env rows and embedding nets; S = Σ rr^T G
     let sm = 4 * m1;
     sc.s_mat.clear();
@@ -192,6 +206,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             }
         }
     }
+    lap(&mut clock, &mut sc.seconds[1]);
     // 3. padded slots, A = S / nnei, descriptor D = A^T A[:, :axis]
     let nd = m1 * axis;
     let inv = w.nnei as f64;
@@ -215,6 +230,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             }
         }
     }
+    lap(&mut clock, &mut sc.seconds[2]);
     // 4. fitting nets per type, forward and backward: E_i and dE/dD
     sc.energy.clear();
     sc.energy.resize(na, 0.0);
@@ -244,6 +260,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             sc.ddesc[li * nd..(li + 1) * nd].copy_from_slice(&sc.dx[r * nd..(r + 1) * nd]);
         }
     }
+    lap(&mut clock, &mut sc.seconds[3]);
     // 5. dE/dS from dE/dD: D[c,a] = Σ_k A[k,c] A[k,a]
     sc.ds_mat.clear();
     sc.ds_mat.resize(na * sm, 0.0);
@@ -314,4 +331,5 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             sc.grad.push(std::array::from_fn(|a| c0 * d[a] + de[1 + a] * sw / r2));
         }
     }
+    lap(&mut clock, &mut sc.seconds[4]);
 }

@@ -57,6 +57,23 @@ impl NativeModel {
         Ok(NativeModel { weights, pad_terms, scratch: Vec::new(), pool, dedx: Vec::new() })
     }
 
+    /// Thread-seconds per phase since the last call, as "name share %" text.
+    pub fn take_phase_report(&mut self) -> String {
+        let mut sum = [0.0; kernel::PHASES.len()];
+        for sc in &mut self.scratch {
+            for (a, b) in sum.iter_mut().zip(sc.seconds.iter_mut()) {
+                *a += std::mem::take(b);
+            }
+        }
+        let total: f64 = sum.iter().sum();
+        if total <= 0.0 {
+            return String::new();
+        }
+        let parts: Vec<String> =
+            kernel::PHASES.iter().zip(sum).map(|(n, s)| format!("{n} {:.0} %", 100.0 * s / total)).collect();
+        format!("native: {}", parts.join(", "))
+    }
+
     /// Energy, forces on all extended atoms and the global virial (DeePMD-kit's
     /// `Σ_a F_a ⊗ x_a`). Returns `Ok(false)` when a row holds more neighbors than `Σsel`
     /// (DeePMD-kit then keeps the nearest, by a sort): that step goes through TorchScript.
