@@ -368,7 +368,7 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=0.06, help="crystal lattices scaled by 1+U(-scale, scale) (plus +-2 %% per axis)")
     ap.add_argument("--n-tllzo", type=int, default=40)
     ap.add_argument("--n-cllzo", type=int, default=12)
-    ap.add_argument("--n-compound", type=int, default=48)
+    ap.add_argument("--n-compound", type=int, default=12)
     ap.add_argument("--md-steps", type=int, default=200)
     ap.add_argument("--md-every", type=int, default=5)
     ap.add_argument("--md-skip", type=int, default=20)

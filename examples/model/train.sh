@@ -3,7 +3,8 @@
 #
 #   examples/model/train.sh            # resume from checkpoints/model.ckpt.pt if present, else start
 #   MAX_MINUTES=50 examples/model/train.sh   # stop after 50 min (checkpoint every 1000 steps), then freeze
-#   FREEZE_ONLY=1 examples/model/train.sh    # just freeze the latest checkpoint
+#   FREEZE_ONLY=1 STAGE=2 examples/model/train.sh   # just freeze that stage's latest checkpoint
+#   OUT=other.pth ...                       # freeze to another file (default llzo_dp_model.pth)
 #   STAGE=2 examples/model/train.sh          # stage N>1 (input_stageN.json): starts with --init-model from
 #                                            # the newest stage-(N-1) checkpoint, resumes its own checkpoints
 #
@@ -51,10 +52,10 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   ln -sfn "$(basename "$ck")" checkpoints/"$prefix".pt
 fi
 
-# freeze the newest checkpoint of the newest stage
-ck=""
-for p in stage3.ckpt stage2.ckpt model.ckpt; do [ -n "$ck" ] || ck="$(latest_ckpt "$p" || true)"; done
+# freeze this stage's newest checkpoint (OUT, default the shipped file)
+OUT="${OUT:-llzo_dp_model.pth}"
+ck="$(latest_ckpt "$prefix")"
 echo "freezing $ck"
 dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
-mv -f .freeze_tmp.pth llzo_dp_model.pth
-echo "wrote $HERE/llzo_dp_model.pth from $ck"
+mv -f .freeze_tmp.pth "$OUT"
+echo "wrote $HERE/$OUT from $ck"
