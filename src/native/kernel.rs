@@ -39,7 +39,7 @@ pub struct Group {
 impl Group {
     fn embedding_output(&self, e: &Embedding) -> &[f64] {
         match e {
-            Embedding::Net(_) => &self.acts.last().expect("layers").y,
+            Embedding::Net(_) => &self.acts.last().expect("layers").y, // ok-panic: `forward` fills one entry per layer; `weights::mlp` refuses a net without layers
             Embedding::Table(_) => &self.g,
         }
     }
@@ -249,7 +249,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         }
         let net = &w.fitting[ti];
         mlp::forward(net, m, &sc.x, &mut sc.fit_acts);
-        let out = &sc.fit_acts.last().expect("layers").y;
+        let out = &sc.fit_acts.last().expect("layers").y; // ok-panic: `forward` fills one entry per layer; `weights::mlp` refuses a net without layers
         for (r, &li) in sc.rows.iter().enumerate() {
             sc.energy[li] = (out[r] + w.bias_atom_e[ti]) + w.out_bias[ti];
         }

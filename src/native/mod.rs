@@ -32,7 +32,6 @@ pub struct NativeModel {
     pad_terms: Vec<Vec<f64>>,
     scratch: Vec<Scratch>,
     pool: Option<rayon::ThreadPool>,
-    dedx: Vec<f64>,
 }
 
 impl NativeModel {
@@ -54,7 +53,7 @@ impl NativeModel {
         } else {
             None
         };
-        Ok(NativeModel { weights, pad_terms, scratch: Vec::new(), pool, dedx: Vec::new() })
+        Ok(NativeModel { weights, pad_terms, scratch: Vec::new(), pool })
     }
 
     /// Thread-seconds per phase since the last call, as "name share %" text.
@@ -111,22 +110,21 @@ impl NativeModel {
 
         // gather in a fixed order: the same sums for any thread count
         out.atom_energy.clear();
-        self.dedx.clear();
-        self.dedx.resize(nall * 3, 0.0);
+        // F = -dE/dx: the pair gradient g = dE/d(x_j - x_i) pushes i by +g and j by -g
+        out.force.clear();
+        out.force.resize(nall * 3, 0.0);
         for (c, sc) in self.scratch[..nchunks].iter().enumerate() {
             out.atom_energy.extend_from_slice(&sc.energy);
             let pairs = sc.groups.iter().flat_map(|g| g.pairs.iter());
             for (p, g) in pairs.zip(&sc.grad) {
                 let (i, j) = (c * CHUNK + p.li as usize, p.j as usize);
                 for a in 0..3 {
-                    self.dedx[3 * j + a] += g[a];
-                    self.dedx[3 * i + a] -= g[a];
+                    out.force[3 * j + a] -= g[a];
+                    out.force[3 * i + a] += g[a];
                 }
             }
         }
         out.energy = out.atom_energy.iter().sum();
-        out.force.clear();
-        out.force.extend(self.dedx.iter().map(|g| -g));
         out.virial = [0.0; 9];
         for (f, x) in out.force.chunks_exact(3).zip(coord.chunks_exact(3)) {
             for a in 0..3 {

@@ -222,7 +222,7 @@ fn mlp(t: &Tensors, prefix: &str, tanh_last: bool) -> Result<Mlp> {
     }
     if !tanh_last {
         // the fitting net's output layer: linear, no skip connection
-        let last = layers.last_mut().expect("non-empty");
+        let last = layers.last_mut().expect("non-empty"); // ok-panic: emptiness returned an error just above
         last.tanh = false;
         last.resnet = false;
     }
