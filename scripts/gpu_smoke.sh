@@ -17,25 +17,41 @@ from pathlib import Path
 from lammps_run import perturbed, tllzo, write_data
 write_data(Path(".gpu/t111.data"), *perturbed(*tllzo(), seed=61, sigma=0.08, tilt=(0.5, 0.2, -0.3)))
 write_data(Path(".gpu/t222.data"), *perturbed(*tllzo(2, 2, 2), seed=62, sigma=0.08))
+write_data(Path(".gpu/t333.data"), *perturbed(*tllzo(3, 3, 3), seed=63, sigma=0.05))
 PY
   ;;
 run)
   OUT=${OUT:-/tmp}
-  export LD_LIBRARY_PATH=$(python3 -c "import torch,os;print(os.path.dirname(torch.__file__)+'/lib')")
+  TL=$(python3 -c "import torch,os;print(os.path.dirname(torch.__file__)+'/lib')")
+  export LD_LIBRARY_PATH=$TL:$TL/../../nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
   nvidia-smi -L
   ./.gpu/llzo-dp info $M
-  for f in t111 t222; do for d in cpu cuda; do
-    ./.gpu/llzo-dp eval $M .gpu/$f.data --device $d > "$OUT/${f}_$d.json"
-  done; done
+  S=examples/model/llzo_dp_model.pth
+  # (test model | shipped model) x frames x (cpu torch graph, cpu native, cuda)
+  for job in "test $M t111" "test $M t222" "ship $S t222" "ship $S t333"; do
+    set -- $job
+    ./.gpu/llzo-dp eval $2 .gpu/$3.data --device cpu --backend torch > "$OUT/$1_$3_cpu.json"
+    ./.gpu/llzo-dp eval $2 .gpu/$3.data --device cpu --backend native > "$OUT/$1_$3_native.json"
+    ./.gpu/llzo-dp eval $2 .gpu/$3.data --device cuda > "$OUT/$1_$3_cuda.json"
+  done
+  # the native evaluator is CPU-only: asking for it on a GPU must be refused with a message
+  if ./.gpu/llzo-dp eval $S .gpu/t111.data --device cuda --backend native > /dev/null 2> "$OUT/native_cuda.err"; then
+    echo "FAIL: backend native on cuda was accepted"; else echo "refused as expected: $(cat "$OUT/native_cuda.err")"; fi
   OUT=$OUT python3 - <<'PY'
 import json, os, numpy as np
 o = os.environ["OUT"]
-for f in ("t111", "t222"):
-    a, b = (json.load(open(f"{o}/{f}_{d}.json")) for d in ("cpu", "cuda"))
-    print(f, a["atoms"], "atoms | device", b["device"], "| dE", abs(a["energy"] - b["energy"]),
-          "| max dF", np.abs(np.array(a["forces"]) - np.array(b["forces"])).max(),
-          "| max dvirial", np.abs(np.array(a["virial"]) - np.array(b["virial"])).max(),
-          "| s/call cpu", a["seconds_per_call"], "cuda", b["seconds_per_call"])
+bad = 0
+for job in ("test_t111", "test_t222", "ship_t222", "ship_t333"):
+    r = {d: json.load(open(f"{o}/{job}_{d}.json")) for d in ("cpu", "native", "cuda")}
+    a, b = r["cpu"], r["cuda"]
+    dE = abs(a["energy"] - b["energy"])
+    dF = np.abs(np.array(a["forces"]) - np.array(b["forces"])).max()
+    dV = np.abs(np.array(a["virial"]) - np.array(b["virial"])).max()
+    bad += not (b["device"].startswith("Cuda") and dE < 1e-8 * a["atoms"] and dF < 1e-8 and dV < 1e-7)
+    print(f"{job}: {a['atoms']} atoms | {b['device']} {b['backend']} | dE {dE:.2e} max dF {dF:.2e} max dvirial {dV:.2e}"
+          f" | s/call cpu-graph {a['seconds_per_call']:.4f} cpu-native {r['native']['seconds_per_call']:.4f}"
+          f" cuda {b['seconds_per_call']:.4f} (first cuda call {b['seconds_first']:.2f} s)")
+print("GPU SMOKE", "FAILED" if bad else "PASSED")
 PY
   ;;
 *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
