@@ -11,7 +11,9 @@ The paper's three parts, at reduced scale (You et al., npj Comput. Mater. 10, 57
 
 (a) crystal      t-LLZO 96-atom primitive cell and c-LLZO 192-atom cell, plus
                  Li2O, La2O3, ZrO2, La2Zr2O7 and bcc Li, lattices scaled isotropically by
-                 -6..+6 % (then each axis +-2 %, shear <= 2 %) with random displacements.
+                 -6..+6 % (then each axis +-2 %, shear <= 2 %) with random displacements;
+                 the compounds twice: 12-22-atom cells (crys_<X>, 12 frames, stages 1-2)
+                 and 88-128-atom supercells (crys_big_<X>, 48 frames, stages 3-4).
 (b) dynamics     reference-method Langevin MD of the 96-atom primitive t-LLZO cell
                  at 400, 800, 1200, 1600 K ("hot" family); a melt at 3000 K quenched to
                  300 K ("amorphous" family); a (001) slab of the 192-atom cell with
@@ -76,10 +78,18 @@ COMPOUNDS = {
 }
 
 
-def compound(name: str) -> L.Structure:
+# Supercells of about 90-130 atoms, the size of the LLZO crystal cells (the crys_big_* systems).
+# Why: the per-atom energy error of a frame averages the independent errors of its N atoms, so a
+# 12-atom cell shows ~sqrt(8) times the per-atom RMSE of a 96-atom cell at the same local accuracy;
+# tiny cells also give the trainer (energy loss ~ N x per-atom error^2) little reason to fit them.
+BIG = {"Li2O": dict(size=(2, 2, 2)), "La2O3": dict(size=(3, 3, 2)), "ZrO2": dict(size=(2, 2, 2)),
+       "La2Zr2O7": dict(primitive=False, size=(1, 1, 1)), "Li": dict(size=(4, 4, 4))}
+
+
+def compound(name: str, cells: str = "small") -> L.Structure:
     from ase.spacegroup import crystal
 
-    d = COMPOUNDS[name]
+    d = dict(COMPOUNDS[name], **(BIG[name] if cells == "big" else {}))
     a = crystal(d["symbols"], basis=d["basis"], spacegroup=d["spacegroup"], cellpar=d["cellpar"],
                 setting=d.get("setting", 1), primitive_cell=d["primitive"])
     a = a.repeat(d["size"])
@@ -254,9 +264,15 @@ def plan(args):
     P["crys_cllzo192"] = ("crystal", static(lambda: L.cubic_llzo(seed=0), args.n_cllzo), "random")
     for name in COMPOUNDS:
         def b(ref, rng, name=name):
-            base = compound(name)
+            base = compound(name, "small")
             return [perturb(base, rng, scale=(-args.scale, args.scale)) for _ in range(args.n_compound)], None
         P[f"crys_{name}"] = ("crystal", b, "random")
+    # the same compounds as ~100-atom supercells (stages 3-4 train on these instead of the small cells)
+    for name in COMPOUNDS if args.n_compound_big else ():
+        def b(ref, rng, name=name):
+            base = compound(name, "big")
+            return [perturb(base, rng, scale=(-args.scale, args.scale)) for _ in range(args.n_compound_big)], None
+        P[f"crys_big_{name}"] = ("crystal", b, "random")
 
     # (b) dynamics: hot crystal MD of the primitive cell
     for T in (400, 800, 1200, 1600):
@@ -321,7 +337,8 @@ def build_one(name, family, builder, rule, ref, args):
     if os.path.exists(done):
         print(f"{name}: already complete, skipped", flush=True)
         return json.load(open(done))
-    seed = args.seed + sum(map(ord, name))
+    # crys_big_X draws from the same seed as crys_X (its frames were first made under that name)
+    seed = args.seed + sum(map(ord, name.replace("crys_big_", "crys_")))
     rng = np.random.default_rng(seed)
     t0 = time.time()
     n0, tc0 = ref.n_calls, ref.t_calls
@@ -369,6 +386,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-tllzo", type=int, default=40)
     ap.add_argument("--n-cllzo", type=int, default=12)
     ap.add_argument("--n-compound", type=int, default=12)
+    ap.add_argument("--n-compound-big", type=int, default=48,
+                    help="frames per compound as an 88-128-atom supercell (crys_big_*; 0: none)")
     ap.add_argument("--md-steps", type=int, default=200)
     ap.add_argument("--md-every", type=int, default=5)
     ap.add_argument("--md-skip", type=int, default=20)

@@ -23,6 +23,6 @@ python build_dataset.py 2>&1 | tee -a logs/build_dataset.log
 python make_input.py       # (to resume from the shipped checkpoints instead: --sel 104 36 36 76)
 ./train.sh                 # stage 1 (24000 steps)
 STAGE=2 ./train.sh         # stage 2 (12000 steps): the shipped model
-# Stages 3 and 4 (input_stage3/4.json) were experiments, not shipped: see README.md.
+# Stage 3 (input_stage3.json, the virial on compound supercells) is an experiment, not shipped: see README.md.
 python evaluate.py
 python rdf.py || echo "rdf.py failed (optional)"
