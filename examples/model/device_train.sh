@@ -1,36 +1,39 @@
 #!/usr/bin/env bash
-# Optional: run part of the training on a GPU machine that has python3 + torch but no
-# deepmd-kit (the project's device machine). deepmd-kit 3.2.0's pure-Python parts travel
-# in .devpy/site (made by copying deepmd, dargs, wcmatch, bracex, array_api_compat, einops
-# from the venv; compiled ops omitted, not needed by se_e2_a training; mendeleev and lmdb
-# stubbed, used only by features not used here). Checkpoints come back through $OUT and
-# CPU training (train.sh) resumes from them.
-# Making .devpy/site (in the repo root; add /.devpy/ to .git/info/exclude and pass it in `carry`):
-#   SP=$LLZO_DP_VENV/lib/python3.11/site-packages; mkdir -p .devpy/site
-#   for p in deepmd dargs typeguard wcmatch bracex array_api_compat einops deepmd_kit-3.2.0.dist-info; do cp -r $SP/$p .devpy/site/; done
-#   rm -f .devpy/site/deepmd/lib/*.so; wrap load_mpi_library() at the end of .devpy/site/deepmd/pt/cxx_op.py
-#   in try/except; stub lmdb (classes Environment, Transaction; open() raising) and mendeleev
-#   (element(symbol).atomic_number from a symbol list).
-#   usage (on the device, from the repo root): examples/model/device_train.sh SECONDS
+# Optional: run training steps on the GPU device machine (python3 + torch, no deepmd-kit, no
+# network). deepmd-kit's pure-Python parts travel in .devpy/site (scripts/make_devpy.sh, here);
+# checkpoints and the learning curve come back through $OUT, and train.sh on the CPU resumes
+# from them (copy the checkpoint into checkpoints/ under its stage's name).
+#
+#   here:       scripts/make_devpy.sh
+#   device:     run(command="examples/model/device_train.sh 420 input_stage3.json checkpoints/stage2.ckpt.pt",
+#                   carry=[".devpy"])
+#   arguments:  SECONDS [INPUT (default input.json)] [INIT (a checkpoint for --init-model; default:
+#               resume INPUT's own newest checkpoint, or start fresh)] [BATCH (default auto:192)]
+# Used for stage 1's first 4000 steps (7.5 min on an H100) and, in session 4, for a stage-3
+# variant (batch auto:384; two runs side by side reached 2500 steps each in 8 min).
 set -u
-SECS="${1:-420}"
+SECS="${1:-420}" INPUT="${2:-input.json}" INIT="${3:-}" BATCH="${4:-auto:192}"
 export PYTHONPATH="$PWD/.devpy/site" PYTHONUNBUFFERED=1
-cd examples/model
+cd "$(dirname "$0")"
 python3 -c "import deepmd.pt.entrypoints.main, torch; print('deepmd ok, cuda', torch.cuda.is_available())" || exit 3
 nvidia-smi -L
 mkdir -p checkpoints
-ck=$(ls -1 checkpoints/model.ckpt-*.pt 2>/dev/null | sed 's/.*model.ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2)
-python3 - <<'PY'
-import json
-c = json.load(open("input.json"))
-c["training"]["training_data"]["batch_size"] = "auto:192"
+prefix=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['save_ckpt'])" "$INPUT")
+lcurve=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['training'].get('disp_file', 'lcurve.out'))" "$INPUT")
+latest() { ls -1 "$prefix"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2; }
+python3 - "$INPUT" "$BATCH" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["training"]["training_data"]["batch_size"] = sys.argv[2]
 json.dump(c, open("input_gpu.json", "w"), indent=1)
 PY
-if [ -n "$ck" ]; then extra=(--restart "$ck"); else extra=(); fi
+ck=$(latest)
+if [ -n "$ck" ]; then extra=(--restart "$ck"); elif [ -n "$INIT" ]; then extra=(--init-model "$INIT"); else extra=(); fi
 date
 timeout --signal=TERM "$SECS" python3 -m deepmd --pt train input_gpu.json "${extra[@]}" > "$OUT/train_gpu.log" 2>&1
 echo "train rc $?"; date
-ck=$(ls -1 checkpoints/model.ckpt-*.pt 2>/dev/null | sed 's/.*model.ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2)
-echo "latest $ck"; ls -la checkpoints
-cp "$ck" "$OUT/" ; cp lcurve.out "$OUT/lcurve_gpu.out"
-tail -5 lcurve.out
+ck=$(latest)
+echo "latest $ck"
+[ -n "$ck" ] && cp "$ck" "$OUT/"
+cp "$lcurve" "$OUT/" 2>/dev/null
+tail -n 3 "$lcurve"
