@@ -48,7 +48,7 @@ def neighbor_stat():
 
 def main():
     import argparse
-    ap = argparse.ArgumentParser(description="write input.json, input_stage2.json (shipped), input_stage3.json (experiment)")
+    ap = argparse.ArgumentParser(description="write input.json, input_stage2.json (shipped), input_stage3-5.json (experiments)")
     ap.add_argument("--sel", type=int, nargs=4, metavar=("LI", "LA", "ZR", "O"),
                     help="pin sel (the shipped model's [104 36 36 76]): later stages start from earlier "
                          "checkpoints, whose descriptor statistics have sel's shape")
@@ -82,6 +82,8 @@ def main():
     write_json(cfg, "input.json")
     write_json(stage2(cfg), "input_stage2.json")
     write_json(stage3(cfg), "input_stage3.json")
+    write_json(stage4(cfg), "input_stage4.json")
+    write_json(stage5(cfg), "input_stage5.json")
     print("max neighbours", nb, "sel", sel)
 
 
@@ -142,6 +144,33 @@ def stage3(cfg):
     s3["training"].update({"numb_steps": 9000, "seed": 21, "disp_freq": 500, "save_freq": 1000,
                            "disp_file": "lcurve_stage3.out", "save_ckpt": "checkpoints/stage3.ckpt"})
     return s3
+
+
+def stage4(cfg):
+    """Stage 4 (experiment, not shipped; --init-model from the stage-3 checkpoint): forces weighted
+    2x, the virial cut to 0.1 -> 0.2, lr 5e-5 down; the 5000-step schedule of that run stopped at
+    step 4000 (stop_lr = the lr reached there).
+
+    Why: stage 3 fixed the compounds but lost LLZO force accuracy (hot MD 144 -> 211 meV/A)."""
+    s4 = stage3(cfg)
+    s4["_comment"] = "Stage 4 of the LLZO DP model (experiment, not shipped): see make_input.py (stage4)."
+    s4["learning_rate"] = {"type": "exp", "start_lr": 5e-5, "stop_lr": 5e-5 * (1e-6 / 5e-5) ** (4000 / 5000), "decay_steps": 250}
+    s4["loss"].update({"start_pref_e": 2, "limit_pref_e": 4, "start_pref_f": 2, "limit_pref_f": 2,
+                       "start_pref_v": 0.1, "limit_pref_v": 0.2})
+    s4["training"].update({"numb_steps": 4000, "seed": 61, "disp_freq": 500, "save_freq": 1000,
+                           "disp_file": "lcurve_stage4.out", "save_ckpt": "checkpoints/stage4.ckpt"})
+    return s4
+
+
+def stage5(cfg):
+    """Stage 5 (experiment, not shipped; --init-model from the stage-4 checkpoint): stage 4's loss
+    at a lower learning rate, 3e-5 -> 5e-7 over 8000 steps: the best compromise found (README)."""
+    s5 = stage4(cfg)
+    s5["_comment"] = "Stage 5 of the LLZO DP model (experiment, not shipped): see make_input.py (stage5)."
+    s5["learning_rate"] = {"type": "exp", "start_lr": 3e-5, "stop_lr": 5e-7, "decay_steps": 250}
+    s5["training"].update({"numb_steps": 8000, "seed": 71, "disp_freq": 1000, "save_freq": 2000,
+                           "disp_file": "lcurve_stage5.out", "save_ckpt": "checkpoints/stage5.ckpt"})
+    return s5
 
 
 def write_json(cfg, name):
