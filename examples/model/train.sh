@@ -50,6 +50,8 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   ck="$(latest_ckpt "$prefix")"
   for f in checkpoints/"$prefix"-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
   ln -sfn "$(basename "$ck")" checkpoints/"$prefix".pt
+  steps="$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['numb_steps'])" "$input")"
+  if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then python strip_checkpoint.py "$ck"; fi  # stage finished
 fi
 
 # freeze this stage's newest checkpoint (OUT, default the shipped file)
@@ -58,4 +60,4 @@ ck="$(latest_ckpt "$prefix")"
 echo "freezing $ck"
 dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
 mv -f .freeze_tmp.pth "$OUT"
-echo "wrote $HERE/$OUT from $ck"
+echo "wrote $(realpath "$OUT") from $ck"
