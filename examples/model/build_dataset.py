@@ -13,7 +13,7 @@ The paper's three parts, at reduced scale (You et al., npj Comput. Mater. 10, 57
                  Li2O, La2O3, ZrO2, La2Zr2O7 and bcc Li, lattices scaled isotropically by
                  -6..+6 % (then each axis +-2 %, shear <= 2 %) with random displacements;
                  the compounds twice: 12-22-atom cells (crys_<X>, 12 frames, stages 1-2)
-                 and 88-128-atom supercells (crys_big_<X>, 48 frames, stages 3-4).
+                 and 88-128-atom supercells (crys_big_<X>, 48 frames, stages 3-5).
 (b) dynamics     reference-method Langevin MD of the 96-atom primitive t-LLZO cell
                  at 400, 800, 1200, 1600 K ("hot" family); a melt at 3000 K quenched to
                  300 K ("amorphous" family); a (001) slab of the 192-atom cell with
@@ -78,10 +78,9 @@ COMPOUNDS = {
 }
 
 
-# Supercells of about 90-130 atoms, the size of the LLZO crystal cells (the crys_big_* systems).
-# Why: the per-atom energy error of a frame averages the independent errors of its N atoms, so a
-# 12-atom cell shows ~sqrt(8) times the per-atom RMSE of a 96-atom cell at the same local accuracy;
-# tiny cells also give the trainer (energy loss ~ N x per-atom error^2) little reason to fit them.
+# Supercells of 88-128 atoms, the size of the LLZO crystal cells (the crys_big_* systems): they
+# tell per-atom noise (which N atoms average down) from cell-wide errors, and give the compounds
+# the weight of an LLZO cell in the energy loss (~ N x per-atom error^2).
 BIG = {"Li2O": dict(size=(2, 2, 2)), "La2O3": dict(size=(3, 3, 2)), "ZrO2": dict(size=(2, 2, 2)),
        "La2Zr2O7": dict(primitive=False, size=(1, 1, 1)), "Li": dict(size=(4, 4, 4))}
 
@@ -262,17 +261,13 @@ def plan(args):
     # (a) crystals
     P["crys_tllzo96"] = ("crystal", static(prim, args.n_tllzo), "random")
     P["crys_cllzo192"] = ("crystal", static(lambda: L.cubic_llzo(seed=0), args.n_cllzo), "random")
-    for name in COMPOUNDS:
-        def b(ref, rng, name=name):
-            base = compound(name, "small")
-            return [perturb(base, rng, scale=(-args.scale, args.scale)) for _ in range(args.n_compound)], None
-        P[f"crys_{name}"] = ("crystal", b, "random")
-    # the same compounds as ~100-atom supercells (stages 3-4 train on these instead of the small cells)
-    for name in COMPOUNDS if args.n_compound_big else ():
-        def b(ref, rng, name=name):
-            base = compound(name, "big")
-            return [perturb(base, rng, scale=(-args.scale, args.scale)) for _ in range(args.n_compound_big)], None
-        P[f"crys_big_{name}"] = ("crystal", b, "random")
+    # the compounds as small cells, then as supercells (stages 3-5 train on these instead)
+    for prefix, cells, n in (("crys_", "small", args.n_compound), ("crys_big_", "big", args.n_compound_big)):
+        for name in COMPOUNDS if n else ():
+            def b(ref, rng, name=name, cells=cells, n=n):
+                base = compound(name, cells)
+                return [perturb(base, rng, scale=(-args.scale, args.scale)) for _ in range(n)], None
+            P[f"{prefix}{name}"] = ("crystal", b, "random")
 
     # (b) dynamics: hot crystal MD of the primitive cell
     for T in (400, 800, 1200, 1600):

@@ -67,7 +67,7 @@ def main():
         "loss": {"type": "ener", "start_pref_e": 0.02, "limit_pref_e": 1, "start_pref_f": 1000, "limit_pref_f": 1,
                  "start_pref_v": 0, "limit_pref_v": 0},
         "training": {
-            # stages 1-2 see the compounds as small cells; stages 3-4 as supercells (big_compounds)
+            # stages 1-2 see the compounds as small cells; stages 3-5 as supercells (big_compounds)
             "training_data": {"systems": [p for p in systems("training") if "crys_big_" not in p], "batch_size": "auto"},
             "validation_data": {"systems": [p for p in systems("validation") if "crys_big_" not in p], "batch_size": "auto", "numb_btch": 2},
             "numb_steps": 24000,
@@ -87,6 +87,16 @@ def main():
     print("max neighbours", nb, "sel", sel)
 
 
+def crystal_prob(data, before, crystal, after):
+    """auto_prob drawing the crystal systems (crys_*, contiguous in the sorted list) with
+    probability `crystal`, the systems before and after them with `before` and `after`."""
+    names = [os.path.basename(p) for p in data["systems"]]
+    crys = [i for i, n in enumerate(names) if n.startswith("crys_")]
+    assert crys == list(range(crys[0], crys[-1] + 1)), names
+    lo, hi = crys[0], crys[-1] + 1
+    data["auto_prob"] = f"prob_sys_size;0:{lo}:{before:.2f};{lo}:{hi}:{crystal:.2f};{hi}:{len(names)}:{after:.2f}"
+
+
 def stage2(cfg):
     """Stage 2 (started with --init-model from the stage-1 checkpoint): a fresh, lower learning-rate
     decay with the energy weighted up and the crystal systems sampled more often.
@@ -99,11 +109,7 @@ def stage2(cfg):
     s2["_comment"] = "Stage 2 of the LLZO DP model: see make_input.py (stage2)."
     s2["learning_rate"] = {"type": "exp", "start_lr": 2e-4, "stop_lr": 2e-6, "decay_steps": 500}
     s2["loss"].update({"start_pref_e": 2, "limit_pref_e": 4, "start_pref_f": 2, "limit_pref_f": 1})
-    names = [os.path.basename(p) for p in cfg["training"]["training_data"]["systems"]]
-    crys = [i for i, n in enumerate(names) if n.startswith("crys_")]
-    assert crys == list(range(crys[0], crys[-1] + 1)), names
-    lo, hi = crys[0], crys[-1] + 1
-    s2["training"]["training_data"]["auto_prob"] = f"prob_sys_size;0:{lo}:0.25;{lo}:{hi}:0.45;{hi}:{len(names)}:0.30"
+    crystal_prob(s2["training"]["training_data"], 0.25, 0.45, 0.30)
     s2["training"].update({"numb_steps": 12000, "seed": 11, "disp_file": "lcurve_stage2.out",
                            "save_ckpt": "checkpoints/stage2.ckpt"})
     return s2
@@ -136,11 +142,7 @@ def stage3(cfg):
                        "start_pref_v": 0.2, "limit_pref_v": 1})
     for part in ("training_data", "validation_data"):
         s3["training"][part]["systems"] = big_compounds(s3["training"][part]["systems"])
-    td = s3["training"]["training_data"]
-    names = [os.path.basename(p) for p in td["systems"]]
-    crys = [i for i, n in enumerate(names) if n.startswith("crys_")]
-    lo, hi = crys[0], crys[-1] + 1
-    td["auto_prob"] = f"prob_sys_size;0:{lo}:0.20;{lo}:{hi}:0.50;{hi}:{len(names)}:0.30"
+    crystal_prob(s3["training"]["training_data"], 0.20, 0.50, 0.30)
     s3["training"].update({"numb_steps": 9000, "seed": 21, "disp_freq": 500, "save_freq": 1000,
                            "disp_file": "lcurve_stage3.out", "save_ckpt": "checkpoints/stage3.ckpt"})
     return s3
