@@ -14,23 +14,25 @@ DeePMD-kit's DeepPot on data/:
 import argparse
 import glob
 import os
+import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "pipeline"))
+import llzo_structures as L  # noqa: E402
 
 
 def frames(dp, part):
     out = []
     for d in sorted(glob.glob(os.path.join(HERE, "data", part, "*"))):
-        t = np.loadtxt(f"{d}/type.raw", dtype=int).reshape(-1)
-        for s in sorted(glob.glob(f"{d}/set.*")):
-            c, b, e = (np.load(f"{s}/{k}.npy") for k in ("coord", "box", "energy"))
-            pe = dp.eval(c, b, t.tolist())[0].reshape(-1)
-            vol = np.abs(np.linalg.det(b.reshape(-1, 3, 3)))
-            for k in range(len(e)):
-                out.append(dict(system=os.path.basename(d), count=np.bincount(t, minlength=4), ref=e[k], pred=pe[k],
-                                n=len(t), vol=vol[k]))
+        x = L.read_deepmd_npy(d)
+        t = x["types"]
+        pe = dp.eval(x["coord"], x["box"], t.tolist())[0].reshape(-1)
+        vol = np.abs(np.linalg.det(x["box"].reshape(-1, 3, 3)))
+        for k, e in enumerate(x["energy"]):
+            out.append(dict(system=os.path.basename(d), count=np.bincount(t, minlength=4), ref=e, pred=pe[k],
+                            n=len(t), vol=vol[k]))
     return out
 
 
