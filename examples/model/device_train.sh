@@ -21,19 +21,20 @@ mkdir -p checkpoints
 prefix=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['save_ckpt'])" "$INPUT")
 lcurve=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['training'].get('disp_file', 'lcurve.out'))" "$INPUT")
 latest() { ls -1 "$prefix"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2; }
-python3 - "$INPUT" "$BATCH" <<'PY'
+gpu_input="gpu_$(basename "$INPUT")"  # one per input: several runs may share the machine
+python3 - "$INPUT" "$BATCH" "$gpu_input" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["training"]["training_data"]["batch_size"] = sys.argv[2]
-json.dump(c, open("input_gpu.json", "w"), indent=1)
+json.dump(c, open(sys.argv[3], "w"), indent=1)
 PY
 ck=$(latest)
 if [ -n "$ck" ]; then extra=(--restart "$ck"); elif [ -n "$INIT" ]; then extra=(--init-model "$INIT"); else extra=(); fi
 date
-timeout --signal=TERM "$SECS" python3 -m deepmd --pt train input_gpu.json "${extra[@]}" > "$OUT/train_gpu.log" 2>&1
+timeout --signal=TERM "$SECS" python3 -m deepmd --pt train "$gpu_input" "${extra[@]}" > "$OUT/train_${gpu_input%.json}.log" 2>&1
 echo "train rc $?"; date
 ck=$(latest)
 echo "latest $ck"
-[ -n "$ck" ] && cp "$ck" "$OUT/"
+[ -n "$ck" ] && cp "$ck" "$OUT/" && python3 strip_checkpoint.py "$OUT/$(basename "$ck")"  # 1/3 the size to bring back
 cp "$lcurve" "$OUT/" 2>/dev/null
 tail -n 3 "$lcurve"

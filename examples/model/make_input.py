@@ -84,6 +84,8 @@ def main():
     write_json(stage3(cfg), "input_stage3.json")
     write_json(stage4(cfg), "input_stage4.json")
     write_json(stage5(cfg), "input_stage5.json")
+    for v in STAGE6:
+        write_json(stage6(cfg, v), f"input_stage6{v}.json")
     print("max neighbours", nb, "sel", sel)
 
 
@@ -173,6 +175,30 @@ def stage5(cfg):
     s5["training"].update({"numb_steps": 8000, "seed": 71, "disp_freq": 1000, "save_freq": 2000,
                            "disp_file": "lcurve_stage5.out", "save_ckpt": "checkpoints/stage5.ckpt"})
     return s5
+
+
+# Stage 6 (experiments, not shipped): large batches on a GPU (device_train.sh), four variants run
+# side by side. Why: training and test errors of stages 2-5 are alike (underfitting, not
+# overfitting) and the batch-1 learning curves swing by 5x from one display to the next, so
+# less noisy gradients may reach a better compromise than more small steps.
+# variant: (initial checkpoint, start_lr, stop_lr, force prefactor)
+STAGE6 = {"a": ("stage5", 1e-4, 2e-6, 2), "b": ("stage5", 3e-4, 3e-6, 2),
+          "c": ("stage2", 2e-4, 2e-6, 2), "d": ("stage5", 1e-4, 2e-6, 4)}
+
+
+def stage6(cfg, variant):
+    """Stage 6<variant> (experiment; --init-model from STAGE6[variant][0]): stage 5's loss (force
+    prefactor varied), batches of ~1536 atoms, 1200 steps."""
+    _, lr0, lr1, pref_f = STAGE6[variant]
+    s6 = stage5(cfg)
+    s6["_comment"] = f"Stage 6{variant} of the LLZO DP model (experiment, not shipped): see make_input.py (stage6)."
+    s6["learning_rate"] = {"type": "exp", "start_lr": lr0, "stop_lr": lr1, "decay_steps": 50}
+    s6["loss"].update({"start_pref_f": pref_f, "limit_pref_f": pref_f})
+    s6["training"]["training_data"]["batch_size"] = "auto:1536"
+    s6["training"].update({"numb_steps": 1200, "seed": 80 + ord(variant) - ord("a"), "disp_freq": 100,
+                           "save_freq": 200, "disp_file": f"lcurve_stage6{variant}.out",
+                           "save_ckpt": f"checkpoints/stage6{variant}.ckpt"})
+    return s6
 
 
 def write_json(cfg, name):
