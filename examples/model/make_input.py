@@ -86,6 +86,8 @@ def main():
     write_json(stage5(cfg), "input_stage5.json")
     for v in STAGE6:
         write_json(stage6(cfg, v), f"input_stage6{v}.json")
+    for v in CAPACITY:
+        write_json(capacity(cfg, v), f"input_cap{v}.json")
     print("max neighbours", nb, "sel", sel)
 
 
@@ -199,6 +201,31 @@ def stage6(cfg, variant):
                            "save_freq": 200, "disp_file": f"lcurve_stage6{variant}.out",
                            "save_ckpt": f"checkpoints/stage6{variant}.ckpt"})
     return s6
+
+
+# Capacity probe (experiment): is the force floor (~200 meV/A on the compounds in every stage,
+# training and test alike) the paper's network size? Same recipe from scratch, four sizes.
+# variant: (embedding neurons, fitting neurons)
+CAPACITY = {"p": ([10, 20, 40], [120, 120, 120]), "q": ([25, 50, 100], [240, 240, 240]),
+            "r": ([25, 50, 100], [120, 120, 120]), "s": ([10, 20, 40], [240, 240, 240])}
+
+
+def capacity(cfg, variant):
+    """input_cap<variant>.json: all data (compounds as supercells), from scratch, batches of ~1536
+    atoms, lr 1e-3 -> 1e-5 over 1000 steps, energy 0.02 -> 4, force 1000 -> 2, virial 0.01 -> 0.2
+    (stage 5's end weights); only the network sizes differ (variant p = the paper's)."""
+    emb, fit = CAPACITY[variant]
+    c = stage5(cfg)
+    c["_comment"] = f"Capacity probe {variant} (experiment, not shipped): see make_input.py (capacity)."
+    c["model"]["descriptor"]["neuron"] = emb
+    c["model"]["fitting_net"]["neuron"] = fit
+    c["learning_rate"] = {"type": "exp", "start_lr": 1e-3, "stop_lr": 1e-5, "decay_steps": 50}
+    c["loss"].update({"start_pref_e": 0.02, "limit_pref_e": 4, "start_pref_f": 1000, "limit_pref_f": 2,
+                      "start_pref_v": 0.01, "limit_pref_v": 0.2})
+    c["training"]["training_data"]["batch_size"] = "auto:1536"
+    c["training"].update({"numb_steps": 1000, "seed": 90, "disp_freq": 100, "save_freq": 200,
+                          "disp_file": f"lcurve_cap{variant}.out", "save_ckpt": f"checkpoints/cap{variant}.ckpt"})
+    return c
 
 
 def write_json(cfg, name):
