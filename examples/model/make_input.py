@@ -88,6 +88,8 @@ def main():
         write_json(stage6(cfg, v), f"input_stage6{v}.json")
     for v in CAPACITY:
         write_json(capacity(cfg, v), f"input_cap{v}.json")
+    for v in "pr":
+        write_json(capacity_cpu(cfg, v), f"input_cap{v}_cpu.json")
     print("max neighbours", nb, "sel", sel)
 
 
@@ -225,6 +227,19 @@ def capacity(cfg, variant):
     c["training"]["training_data"]["batch_size"] = "auto:1536"
     c["training"].update({"numb_steps": 1000, "seed": 90, "disp_freq": 100, "save_freq": 200,
                           "disp_file": f"lcurve_cap{variant}.out", "save_ckpt": f"checkpoints/cap{variant}.ckpt"})
+    return c
+
+
+def capacity_cpu(cfg, variant):
+    """input_cap<variant>_cpu.json: the capacity probe's recipe on one CPU thread, batches of one
+    frame, 14000 steps (lr 1e-3 -> 1e-5), for the paper's network (p) and the larger embedding (r)
+    side by side; same seed, so the same frames in the same order."""
+    c = capacity(cfg, variant)
+    c["_comment"] = f"Capacity probe {variant}, CPU (experiment, not shipped): see make_input.py (capacity_cpu)."
+    c["learning_rate"]["decay_steps"] = 200
+    c["training"]["training_data"]["batch_size"] = "auto"
+    c["training"].update({"numb_steps": 14000, "disp_freq": 500, "save_freq": 1000,
+                          "disp_file": f"lcurve_cap{variant}_cpu.out", "save_ckpt": f"checkpoints/cap{variant}_cpu.ckpt"})
     return c
 
 
