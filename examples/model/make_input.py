@@ -185,15 +185,15 @@ def stage5(cfg):
 # side by side. Why: training and test errors of stages 2-5 are alike (underfitting, not
 # overfitting) and the batch-1 learning curves swing by 5x from one display to the next, so
 # less noisy gradients may reach a better compromise than more small steps.
-# variant: (initial checkpoint, start_lr, stop_lr, force prefactor)
-STAGE6 = {"a": ("stage5", 1e-4, 2e-6, 2), "b": ("stage5", 3e-4, 3e-6, 2),
-          "c": ("stage2", 2e-4, 2e-6, 2), "d": ("stage5", 1e-4, 2e-6, 4)}
+# variant: (start_lr, stop_lr, force prefactor); c starts from the stage-2 checkpoint, the others
+# from stage 5's (device_sweep.sh passes the checkpoint)
+STAGE6 = {"a": (1e-4, 2e-6, 2), "b": (3e-4, 3e-6, 2), "c": (2e-4, 2e-6, 2), "d": (1e-4, 2e-6, 4)}
 
 
 def stage6(cfg, variant):
-    """Stage 6<variant> (experiment; --init-model from STAGE6[variant][0]): stage 5's loss (force
-    prefactor varied), batches of ~1536 atoms, 1200 steps."""
-    _, lr0, lr1, pref_f = STAGE6[variant]
+    """Stage 6<variant> (experiment; --init-model from stage 5 or 2, see STAGE6): stage 5's loss
+    (force prefactor varied), batches of ~1536 atoms, 1200 steps."""
+    lr0, lr1, pref_f = STAGE6[variant]
     s6 = stage5(cfg)
     s6["_comment"] = f"Stage 6{variant} of the LLZO DP model (experiment, not shipped): see make_input.py (stage6)."
     s6["learning_rate"] = {"type": "exp", "start_lr": lr0, "stop_lr": lr1, "decay_steps": 50}
