@@ -90,6 +90,8 @@ def main():
         write_json(capacity(cfg, v), f"input_cap{v}.json")
     for v in "pr":
         write_json(capacity_cpu(cfg, v), f"input_cap{v}_cpu.json")
+    for v in TAIL:
+        write_json(capacity_tail(cfg, v), f"input_capr_tail{v}.json")
     print("max neighbours", nb, "sel", sel)
 
 
@@ -240,6 +242,31 @@ def capacity_cpu(cfg, variant):
     c["training"]["training_data"]["batch_size"] = "auto"
     c["training"].update({"numb_steps": 14000, "disp_freq": 500, "save_freq": 1000,
                           "disp_file": f"lcurve_cap{variant}_cpu.out", "save_ckpt": f"checkpoints/cap{variant}_cpu.ckpt"})
+    return c
+
+
+# Tails of the larger-embedding run (experiments). a, b (--init-model capr_cpu.ckpt-14000.pt): its
+# forces reached the target but its energies still swung between checkpoints at lr 1e-5 (6.4 at
+# step 14000, 14.1 at 12000), so a fresh decay to a lower floor with the energy weighted up.
+# c, d (--init-model capr_tailb.ckpt-6000.pt): a and b moved the energies to ~5 meV/atom but the
+# forces stayed at 152-157 meV/A, so a warm restart with the force weighted up first.
+# variant: (start_lr, stop_lr, (start_pref_e, limit_pref_e), (start_pref_f, limit_pref_f), steps)
+TAIL = {"a": (1e-4, 1e-6, (4, 8), (2, 1), 6000), "b": (3e-5, 3e-7, (4, 8), (2, 1), 6000),
+        "c": (3e-4, 3e-6, (1, 8), (4, 1), 8000), "d": (1e-4, 1e-6, (1, 8), (4, 1), 8000)}
+
+
+def capacity_tail(cfg, variant):
+    """input_capr_tail<variant>.json: capacity_cpu r continued with batches of one frame, virial
+    prefactor 0.2, learning rate, energy and force prefactors and steps from TAIL."""
+    lr0, lr1, (e0, e1), (f0, f1), steps = TAIL[variant]
+    c = capacity_cpu(cfg, "r")
+    c["_comment"] = f"Tail {variant} of capacity probe r, CPU (experiment, not shipped): see make_input.py (capacity_tail)."
+    c["learning_rate"] = {"type": "exp", "start_lr": lr0, "stop_lr": lr1, "decay_steps": 100}
+    c["loss"].update({"start_pref_e": e0, "limit_pref_e": e1, "start_pref_f": f0, "limit_pref_f": f1,
+                      "start_pref_v": 0.2, "limit_pref_v": 0.2})
+    c["training"].update({"numb_steps": steps, "seed": 91 + ord(variant) - ord("a"), "disp_freq": 500,
+                          "save_freq": 1000, "disp_file": f"lcurve_capr_tail{variant}.out",
+                          "save_ckpt": f"checkpoints/capr_tail{variant}.ckpt"})
     return c
 
 
