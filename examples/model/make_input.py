@@ -264,8 +264,8 @@ def capacity_tail(cfg, variant):
     c["learning_rate"] = {"type": "exp", "start_lr": lr0, "stop_lr": lr1, "decay_steps": 100}
     c["loss"].update({"start_pref_e": e0, "limit_pref_e": e1, "start_pref_f": f0, "limit_pref_f": f1,
                       "start_pref_v": 0.2, "limit_pref_v": 0.2})
-    c["training"].update({"numb_steps": steps, "seed": 91 + ord(variant) - ord("a"), "disp_freq": 500,
-                          "save_freq": 1000, "disp_file": f"lcurve_capr_tail{variant}.out",
+    c["training"].update({"numb_steps": steps, "seed": 91 + ord(variant) - ord("a"),
+                          "disp_file": f"lcurve_capr_tail{variant}.out",
                           "save_ckpt": f"checkpoints/capr_tail{variant}.ckpt"})
     return c
 
