@@ -1,6 +1,7 @@
 // Registers deepmd::tabulate_fusion_se_a (schema and kernel, cpp/tabulate_fusion.cpp) so
 // that frozen DeePMD-kit models, compressed ones included, load and run without DeePMD-kit's
-// op library.
+// op library; and deepmd::tabulate_fusion_se_t (schema only, its kernel refuses) so that
+// uncompressed se_e3 and hybrid models load too.
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
@@ -20,6 +21,16 @@ std::vector<at::Tensor> tabulate_fusion_se_a(const at::Tensor &table, const at::
 
 namespace {
 
+// Uncompressed se_e3 models (alone or in a hybrid descriptor) name this op in their graph but only
+// call it once compressed; llzo_dp has no kernel for the compressed se_e3 table.
+std::vector<at::Tensor> tabulate_fusion_se_t_unsupported(const at::Tensor &, const at::Tensor &,
+                                                         const at::Tensor &, const at::Tensor &,
+                                                         int64_t) {
+  TORCH_CHECK(false,
+              "compressed se_e3 descriptors (deepmd::tabulate_fusion_se_t) are not supported by "
+              "pair_style llzo_dp: use the uncompressed model");
+}
+
 bool schema_exists(const char *name) {
   return c10::Dispatcher::singleton().findSchema({name, ""}).has_value();
 }
@@ -33,7 +44,7 @@ std::string failure;
 extern "C" int llzo_dp_register_deepmd_ops(char *message, size_t capacity) {
   std::call_once(once, [] {
     try {
-      // DeePMD-kit's own op library (pair_style deepmd in the same run) may own it.
+      // DeePMD-kit's own op library (pair_style deepmd in the same run) may own them.
       if (schema_exists("deepmd::tabulate_fusion_se_a")) return;
       library = std::make_unique<torch::Library>(torch::Library::FRAGMENT, "deepmd",
                                                  std::nullopt, __FILE__, __LINE__);
@@ -41,6 +52,10 @@ extern "C" int llzo_dp_register_deepmd_ops(char *message, size_t capacity) {
           "tabulate_fusion_se_a(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "int last_layer_size) -> Tensor[]",
           &llzo_dp::tabulate_fusion_se_a);
+      library->def(
+          "tabulate_fusion_se_t(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
+          "int last_layer_size) -> Tensor[]",
+          &tabulate_fusion_se_t_unsupported);
     } catch (const std::exception &e) {
       failure = e.what();
     }

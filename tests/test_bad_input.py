@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from lammps_run import TEST_MODEL, lammps, tllzo, write_data
+from lammps_run import HYBRID_MODEL, TEST_MODEL, lammps, tllzo, write_data
 
 BASE = """
 units {units}
@@ -46,6 +46,8 @@ CASES = {
     "missing_value": (dict(style_args="{model} device"), "keyword 'device' needs a value"),
     "bad_device": (dict(style_args="{model} device tpu"), "got 'tpu'"),
     "newton_off": (dict(newton="newton off"), "requires newton pair on"),
+    "native_on_hybrid": (dict(style_args=f"{HYBRID_MODEL} backend native"),
+                         "cannot run with 'backend native': model: descriptor 'hybrid'"),
 }
 
 

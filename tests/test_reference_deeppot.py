@@ -3,12 +3,13 @@ global virial, per-atom energy and per-atom virial within 1e-10 (eV, eV/Å).
 
 Both evaluators: `backend torch` (the TorchScript graph, per-atom virial included) and
 `backend native` (the Rust se_e2_a code; a run without per-atom virial, which would send
-the step to TorchScript)."""
+the step to TorchScript). A hybrid se_e2_a + se_e3 model runs on the TorchScript path, which
+`backend auto` picks for it."""
 
 import numpy as np
 import pytest
 
-from lammps_run import NKTV2P_METAL, TEST_MODEL, lammps, perturbed, read_dump, tllzo, write_data
+from lammps_run import HYBRID_MODEL, NKTV2P_METAL, TEST_MODEL, lammps, perturbed, read_dump, tllzo, write_data
 
 TOL = 1e-10
 
@@ -113,4 +114,16 @@ def test_non_periodic_cluster(tmp_path, deeppot, backend):
     pos, types = pos[keep] + 10.0, types[keep]
     box = np.diag([pos.max() + 10.0] * 3)
     r, d, ref = run_both(tmp_path, deeppot, box, pos, types, periodic=False, backend=backend)
+    check_against_deeppot(r, d, ref)
+
+
+@pytest.mark.parametrize("hybrid_backend", ["torch", "auto"])
+def test_hybrid_descriptor_model(tmp_path, hybrid_backend):
+    """se_e2_a + se_e3 (three-body, first shell): its graph names deepmd::tabulate_fusion_se_t."""
+    from deepmd.infer import DeepPot
+
+    cell, pos, types = perturbed(*tllzo(), seed=4, sigma=0.1, strain=-0.01, tilt=(0.5, 0.7, -0.3))
+    r, d, ref = run_both(tmp_path, DeepPot(str(HYBRID_MODEL)), cell, pos, types, model=HYBRID_MODEL,
+                         backend=hybrid_backend)
+    assert "descriptor 'hybrid' (the native evaluator knows se_e2_a)" in r.output or hybrid_backend == "torch"
     check_against_deeppot(r, d, ref)
