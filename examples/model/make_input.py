@@ -267,18 +267,26 @@ FOCUSED_PROB = "prob_sys_size;0:2:0.10;2:9:0.55;9:13:0.33;13:15:0.02"
 TAIL_PROB = {"e": FOCUSED_PROB, "f": FOCUSED_PROB}
 
 
-def capacity_tail(cfg, variant):
-    """input_capr_tail<variant>.json: capacity_cpu r continued with batches of one frame, virial
-    prefactor 0.2, learning rate, energy and force prefactors and steps from TAIL."""
-    lr0, lr1, (e0, e1), (f0, f1), steps = TAIL[variant]
-    c = capacity_cpu(cfg, "r")
-    c["_comment"] = f"Tail {variant} of capacity probe r, CPU (experiment, not shipped): see make_input.py (capacity_tail)."
+def apply_tail(c, recipe, name, seed):
+    """Make c a tail run (started with --init-model from a checkpoint): a fresh learning-rate decay
+    and loss weights from recipe = (start_lr, stop_lr, (start_pref_e, limit_pref_e),
+    (start_pref_f, limit_pref_f), steps), virial prefactor 0.2, writing lcurve_<name>.out and
+    checkpoints/<name>.ckpt."""
+    lr0, lr1, (e0, e1), (f0, f1), steps = recipe
     c["learning_rate"] = {"type": "exp", "start_lr": lr0, "stop_lr": lr1, "decay_steps": 100}
     c["loss"].update({"start_pref_e": e0, "limit_pref_e": e1, "start_pref_f": f0, "limit_pref_f": f1,
                       "start_pref_v": 0.2, "limit_pref_v": 0.2})
-    c["training"].update({"numb_steps": steps, "seed": 91 + ord(variant) - ord("a"),
-                          "disp_file": f"lcurve_capr_tail{variant}.out",
-                          "save_ckpt": f"checkpoints/capr_tail{variant}.ckpt"})
+    c["training"].update({"numb_steps": steps, "seed": seed, "disp_file": f"lcurve_{name}.out",
+                          "save_ckpt": f"checkpoints/{name}.ckpt"})
+    return c
+
+
+def capacity_tail(cfg, variant):
+    """input_capr_tail<variant>.json: capacity_cpu r continued with batches of one frame and the
+    recipe TAIL[variant]."""
+    c = capacity_cpu(cfg, "r")
+    c["_comment"] = f"Tail {variant} of capacity probe r, CPU (experiment, not shipped): see make_input.py (capacity_tail)."
+    apply_tail(c, TAIL[variant], f"capr_tail{variant}", 91 + ord(variant) - ord("a"))
     if variant in TAIL_PROB:
         c["training"]["training_data"]["auto_prob"] = TAIL_PROB[variant]
     return c
@@ -317,16 +325,10 @@ ANGULAR_TAIL = {"a": (1e-4, 1e-6, (1, 8), (4, 1), 3500), "b": (3e-5, 3e-7, (4, 8
 
 
 def angular_tail(cfg, variant):
-    lr0, lr1, (e0, e1), (f0, f1), steps = ANGULAR_TAIL[variant]
     c = angular(cfg, "h")
     c["_comment"] = f"Tail {variant} of angular probe h, CPU (experiment, not shipped): see make_input.py (angular_tail)."
-    c["learning_rate"] = {"type": "exp", "start_lr": lr0, "stop_lr": lr1, "decay_steps": 100}
-    c["loss"].update({"start_pref_e": e0, "limit_pref_e": e1, "start_pref_f": f0, "limit_pref_f": f1,
-                      "start_pref_v": 0.2, "limit_pref_v": 0.2})
-    c["training"].update({"numb_steps": steps, "seed": 97 + ord(variant) - ord("a"), "max_ckpt_keep": 1,
-                          "disp_file": f"lcurve_angh_tail{variant}.out",
-                          "save_ckpt": f"checkpoints/angh_tail{variant}.ckpt"})
-    return c
+    c["training"]["max_ckpt_keep"] = 1
+    return apply_tail(c, ANGULAR_TAIL[variant], f"angh_tail{variant}", 97 + ord(variant) - ord("a"))
 
 
 def write_json(cfg, name):

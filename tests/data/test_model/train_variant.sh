@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Variants of test_model.pth: same data as input.json, 300 steps, one change each.
+#
+#   ./train_variant.sh b        # other seeds (7): the second model of the model-deviation tests
+#   ./train_variant.sh hybrid   # se_e2_a + a first-shell three-body se_e3 (rcut 3.2 A), the
+#                               # descriptor of examples/model's hybrid; its graph names
+#                               # deepmd::tabulate_fusion_se_t, so it runs on the TorchScript path only
+#
+# Writes test_model_<variant>.pth.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+variant="${1:?usage: train_variant.sh b|hybrid}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python - "$work" "$variant" <<'PY'
+import json, os, sys
+work, variant = sys.argv[1], sys.argv[2]
+d = json.load(open("input.json"))
+t = d["training"]
+t["numb_steps"] = t["save_freq"] = 300
+if variant == "b":
+    t["seed"] = d["model"]["descriptor"]["seed"] = d["model"]["fitting_net"]["seed"] = 7
+elif variant == "hybrid":
+    d["_comment"] = "Hybrid test model (train_variant.sh hybrid): input.json's se_e2_a + se_e3 over the first shell."
+    se3 = {"type": "se_e3", "sel": [24, 8, 8, 16], "rcut_smth": 0.5, "rcut": 3.2, "neuron": [4, 8],
+           "resnet_dt": False, "precision": "float64", "seed": 3}
+    d["model"]["descriptor"] = {"type": "hybrid", "list": [d["model"]["descriptor"], se3]}
+    t["seed"] = 3
+else:
+    sys.exit(f"unknown variant {variant!r}: use b or hybrid")
+# dp runs in the work directory, so the data paths become absolute.
+for k in ("training_data", "validation_data"):
+    if k in t:
+        t[k]["systems"] = [os.path.abspath(s) for s in t[k]["systems"]]
+json.dump(d, open(os.path.join(work, "input.json"), "w"), indent=1)
+PY
+export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1 CUDA_VISIBLE_DEVICES=""
+(cd "$work" && dp --pt train input.json && dp --pt freeze -o model.pth)
+mv -f "$work/model.pth" "test_model_$variant.pth"
