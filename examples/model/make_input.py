@@ -96,6 +96,8 @@ def main():
         write_json(angular(cfg, v), f"input_ang{v}.json")
     for v in ANGULAR_TAIL:
         write_json(angular_tail(cfg, v), f"input_angh_tail{v}.json")
+    write_json(shipped_hybrid(cfg), "input_hybrid.json")
+    write_json(shipped_hybrid_tail(cfg), "input_hybrid_tail.json")
     print("max neighbours", nb, "sel", sel)
 
 
@@ -329,6 +331,33 @@ def angular_tail(cfg, variant):
     c["_comment"] = f"Tail {variant} of angular probe h, CPU (experiment, not shipped): see make_input.py (angular_tail)."
     c["training"]["max_ckpt_keep"] = 1
     return apply_tail(c, ANGULAR_TAIL[variant], f"angh_tail{variant}", 97 + ord(variant) - ord("a"))
+
+
+# The shipped model (session 8): hybrid h to step 5000, then tail a to step 3000, both stopped
+# early in session 7. These inputs run exactly those steps: the truncated run's stop_lr is the lr
+# its longer schedule had reached there (DeePMD-kit's exp decay is geometric in the step, so lr and
+# with it the loss prefactors match step for step; checked to 1e-15).
+def truncated(c, steps):
+    lr = c["learning_rate"]
+    lr["stop_lr"] = lr["start_lr"] * (lr["stop_lr"] / lr["start_lr"]) ** (steps / c["training"]["numb_steps"])
+    c["training"]["numb_steps"] = steps
+    return c
+
+
+def shipped_hybrid(cfg):
+    """input_hybrid.json: angular probe h from scratch, its 14000-step schedule cut at step 5000."""
+    c = truncated(angular(cfg, "h"), 5000)
+    c["_comment"] = "Shipped LLZO model, stage hybrid (from scratch): see make_input.py (shipped_hybrid)."
+    c["training"].update({"max_ckpt_keep": 1, "disp_file": "lcurve_hybrid.out", "save_ckpt": "checkpoints/hybrid.ckpt"})
+    return c
+
+
+def shipped_hybrid_tail(cfg):
+    """input_hybrid_tail.json: tail a of h (--init-model from the step-5000 checkpoint), cut at 3000."""
+    c = truncated(angular_tail(cfg, "a"), 3000)
+    c["_comment"] = "Shipped LLZO model, stage hybrid_tail (--init-model from stage hybrid): see make_input.py (shipped_hybrid_tail)."
+    c["training"].update({"disp_file": "lcurve_hybrid_tail.out", "save_ckpt": "checkpoints/hybrid_tail.ckpt"})
+    return c
 
 
 def write_json(cfg, name):

@@ -3,7 +3,7 @@
 #
 #   examples/model/rebuild.sh              # everything, from scratch (old data/checkpoints moved aside)
 #   KEEP=1 examples/model/rebuild.sh       # resume: keep finished dataset families and the latest checkpoint
-#   MAX_MINUTES=60 examples/model/rebuild.sh   # bound the training time (default: numb_steps in input.json)
+#   MAX_MINUTES=60 examples/model/rebuild.sh   # bound each stage's training time (default: its numb_steps)
 #
 # Costs measured on the development machine, one CPU thread: see README.md.
 set -euo pipefail
@@ -21,8 +21,9 @@ fi
 [ -d data ] || { [ -f data.tar.gz ] && [ -n "${KEEP:-}" ] && tar xzf data.tar.gz; } || true
 python build_dataset.py 2>&1 | tee -a logs/build_dataset.log
 python make_input.py       # (to resume from the shipped checkpoints instead: --sel 104 36 36 76)
-./train.sh                 # stage 1 (24000 steps)
-STAGE=2 ./train.sh         # stage 2 (12000 steps): the shipped model
-# Stage 3 (input_stage3.json, the virial on compound supercells) is an experiment, not shipped: see README.md.
+STAGE=hybrid ./train.sh       # hybrid se_e2_a + se_e3, from scratch (5000 steps, ~1 h on one thread)
+STAGE=hybrid_tail ./train.sh  # its tail (3000 steps, ~35 min), change-bias, freeze: the shipped model
+# The paper-architecture model (se_e2_a [10, 20, 40], shipped until session 8) is
+# `./train.sh && STAGE=2 OUT=stage2.pth ./train.sh`; stages 3-6 and the probes are experiments: see README.md.
 python evaluate.py
 python rdf.py || echo "rdf.py failed (optional)"

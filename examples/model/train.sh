@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Train (or resume) the LLZO DP model, then freeze it to llzo_dp_model.pth.
+# Train (or resume) one stage of the LLZO DP model, then freeze it to llzo_dp_model.pth.
 #
-#   examples/model/train.sh            # resume from checkpoints/model.ckpt.pt if present, else start
-#   MAX_MINUTES=50 examples/model/train.sh   # stop after 50 min (checkpoint every 1000 steps), then freeze
-#   FREEZE_ONLY=1 STAGE=2 examples/model/train.sh   # just freeze that stage's latest checkpoint
-#   OUT=other.pth ...                       # freeze to another file (default llzo_dp_model.pth)
-#   STAGE=2 examples/model/train.sh          # stage N>1 (input_stageN.json): starts with --init-model from
-#                                            # the newest stage-(N-1) checkpoint, resumes its own checkpoints
+#   STAGE=hybrid examples/model/train.sh        # the shipped model's first stage, from scratch
+#   STAGE=hybrid_tail examples/model/train.sh   # its tail (--init-model from the newest hybrid
+#                                               # checkpoint), then change-bias + freeze: shipped
+#   examples/model/train.sh                     # stage 1 of the paper-architecture model (input.json)
+#   STAGE=2 examples/model/train.sh             # stage N>1 (input_stageN.json), --init-model from stage N-1
+#   MAX_MINUTES=50 ...                          # stop after 50 min (checkpoint every 1000 steps), then freeze
+#   FREEZE_ONLY=1 STAGE=... ...                 # just freeze that stage's latest checkpoint
+#   OUT=other.pth ...                           # freeze to another file (default llzo_dp_model.pth)
 #
-# One CPU thread (shared machine). Checkpoints: checkpoints/model.ckpt-<step>.pt plus the
-# symlink checkpoints/model.ckpt.pt -> latest (max_ckpt_keep 1); learning curve: lcurve.out.
+# A stage resumes its own newest checkpoint (--restart) if there is one. One CPU thread (shared
+# machine). Checkpoints: checkpoints/<prefix>-<step>.pt plus the symlink checkpoints/<prefix>.pt
+# -> latest; learning curve: the input's disp_file.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
@@ -19,22 +22,35 @@ export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELI
 mkdir -p checkpoints logs
 
 STAGE="${STAGE:-1}"
-prefix_of() { if [ "$1" = 1 ]; then echo model.ckpt; else echo "stage$1.ckpt"; fi; }
-if [ "$STAGE" = 1 ]; then input=input.json; else input="input_stage$STAGE.json"; fi
-prefix="$(prefix_of "$STAGE")"
+# per stage: input, checkpoint prefix, the prefix it starts from (--init-model; none = scratch), and
+# whether freezing refits the per-type energy bias on the training set first (dp change-bias)
+bias=keep
+case "$STAGE" in
+  1) input=input.json prefix=model.ckpt from=none ;;
+  hybrid) input=input_hybrid.json prefix=hybrid.ckpt from=none ;;
+  hybrid_tail) input=input_hybrid_tail.json prefix=hybrid_tail.ckpt from=hybrid.ckpt bias=change ;;
+  [2-9]) input="input_stage$STAGE.json" prefix="stage$STAGE.ckpt"
+         if [ "$STAGE" = 2 ]; then from=model.ckpt; else from="stage$((STAGE - 1)).ckpt"; fi ;;
+  *) echo "unknown STAGE $STAGE (1-9, hybrid, hybrid_tail)" >&2; exit 2 ;;
+esac
 
 latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be missing after a copy)
   ls -1 checkpoints/"$1"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
 }
 
+steps="$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['numb_steps'])" "$input")"
 if [ -z "${FREEZE_ONLY:-}" ]; then
   ck="$(latest_ckpt "$prefix" || true)"
-  if [ -n "$ck" ]; then
+  if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then
+    echo "stage $STAGE already finished ($ck)"
+    cmd=(true)
+  elif [ -n "$ck" ]; then
     echo "resuming from $ck"
     cmd=(dp --pt train "$input" --restart "$ck")
-  elif [ "$STAGE" != 1 ]; then
-    ck="$(latest_ckpt "$(prefix_of $((STAGE - 1)))")"
-    echo "stage $STAGE: starting from the stage-$((STAGE - 1)) weights $ck"
+  elif [ "$from" != none ]; then
+    ck="$(latest_ckpt "$from")"
+    [ -n "$ck" ] || { echo "stage $STAGE starts from a $from checkpoint: none in checkpoints/" >&2; exit 2; }
+    echo "stage $STAGE: starting from the weights $ck"
     cmd=(dp --pt train "$input" --init-model "$ck")
   else
     echo "starting from scratch"
@@ -50,14 +66,21 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   ck="$(latest_ckpt "$prefix")"
   for f in checkpoints/"$prefix"-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
   ln -sfn "$(basename "$ck")" checkpoints/"$prefix".pt
-  steps="$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['numb_steps'])" "$input")"
   if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then python strip_checkpoint.py "$ck"; fi  # stage finished
 fi
 
 # freeze this stage's newest checkpoint (OUT, default the shipped file)
 OUT="${OUT:-llzo_dp_model.pth}"
 ck="$(latest_ckpt "$prefix")"
+if [ "$bias" = change ]; then
+  # training with batches of one frame leaves the per-type energy zero slightly off; DeePMD-kit's
+  # least-squares refit of that bias on the training set removes the offset (README, session 7)
+  echo "refitting the energy bias of $ck on data/training"
+  dp --pt change-bias "$ck" -s data/training -n 0 -m change -o .bias_tmp.pt >>logs/train.log 2>&1
+  ck=.bias_tmp.pt
+fi
 echo "freezing $ck"
 dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
+rm -f .bias_tmp.pt
 mv -f .freeze_tmp.pth "$OUT"
 echo "wrote $(realpath "$OUT") from $ck"
