@@ -15,7 +15,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "target" / "release" / "libllzo_dp.so"
 TEST_MODEL = Path(os.environ.get("LLZO_DP_TEST_MODEL", ROOT / "tests" / "data" / "test_model" / "test_model.pth"))
-# se_e2_a + first-shell se_e3 (tests/data/test_model/train_variant.sh hybrid): the TorchScript path only
+# se_e2_a + first-shell se_e3 (tests/data/test_model/train_variant.sh hybrid): both evaluators
 HYBRID_MODEL = ROOT / "tests" / "data" / "test_model" / "test_model_hybrid.pth"
 TYPE_MAP = ["Li", "La", "Zr", "O"]
 MASSES = {"Li": 6.94, "La": 138.90547, "Zr": 91.224, "O": 15.999}
