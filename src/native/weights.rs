@@ -403,7 +403,7 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
 
     let t = read_tensors(path)?;
     let ntypes = type_map_len;
-    let hybrid = list.len() > 1;
+    let hybrid = kind(d) == "hybrid"; // (its tensors sit under descrpt_list.k, and it sorts rows)
     let prefix = |k: usize, short: &str| {
         if hybrid {
             format!("atomic_model.descriptor.descrpt_list.{k}.{short}")
