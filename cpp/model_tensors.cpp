@@ -1,5 +1,5 @@
 // Hands the named parameters and buffers of a TorchScript module to Rust, so that the
-// native se_e2_a evaluator (src/native/) takes its weights from the same .pth file that
+// native evaluator (src/native/) takes its weights from the same .pth file that
 // the TorchScript path runs. tch exposes parameters but not buffers (the descriptor
 // statistics and energy biases are buffers).
 

@@ -177,8 +177,9 @@ impl Model {
         };
         match native {
             Ok(n) => {
+                self.backend_note =
+                    format!("native evaluator for {} (TorchScript for per-atom virial steps)", n.weights.describe());
                 self.native = Some(n);
-                self.backend_note = "native se_e2_a evaluator (TorchScript for per-atom virial steps)".into();
             }
             Err(why) if backend == Backend::Native => {
                 return Err(Error::Model(format!(

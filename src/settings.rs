@@ -9,8 +9,9 @@
 //!   out_freq N                           (steps between model deviation lines, default 100)
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
-//!   backend auto | native | torch        (auto: the native se_e2_a evaluator on CPU when the model
-//!                                         is in its scope, else the TorchScript model)
+//!   backend auto | native | torch        (auto: the native evaluator on CPU when the model is in
+//!                                         its scope (se_e2_a, hybrid se_e2_a + se_e3), else the
+//!                                         TorchScript model)
 //!   coverage REF.json                    (switch the PCA coverage monitor on)
 //!   coverage_every N                     (steps between coverage evaluations, default 10)
 //!   coverage_threshold X                 (dump frames with coverage below X, default 0.9)
@@ -33,7 +34,8 @@ pub enum DeviceChoice {
     Cuda(Option<usize>),
 }
 
-/// Who evaluates the model: the native se_e2_a code (`native/`) or the TorchScript graph.
+/// Who evaluates the model: the native code (`native/`: se_e2_a, hybrid se_e2_a + se_e3) or
+/// the TorchScript graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Auto,

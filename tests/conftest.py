@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lammps_run import LMP, PLUGIN, TEST_MODEL  # noqa: E402
+from lammps_run import HYBRID_MODEL, LMP, PLUGIN, TEST_MODEL  # noqa: E402
 
 
 def pytest_sessionstart(session):
@@ -23,3 +23,14 @@ def compressed_model(tmp_path_factory):
     subprocess.run(["dp", "--pt", "compress", "-i", str(TEST_MODEL), "-o", str(d / "compressed.pth")],
                    cwd=d, check=True, capture_output=True, timeout=900)
     return d / "compressed.pth"
+
+
+@pytest.fixture(scope="session")
+def compressed_hybrid_model(tmp_path_factory):
+    """The hybrid test model compressed by DeePMD-kit: both descriptors tabulated (~20 s)."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("compressed_hybrid")
+    subprocess.run(["dp", "--pt", "compress", "-i", str(HYBRID_MODEL), "-o", str(d / "compressed_hybrid.pth")],
+                   cwd=d, check=True, capture_output=True, timeout=900)
+    return d / "compressed_hybrid.pth"

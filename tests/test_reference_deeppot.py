@@ -2,9 +2,10 @@
 global virial, per-atom energy and per-atom virial within 1e-10 (eV, eV/Å).
 
 Both evaluators: `backend torch` (the TorchScript graph, per-atom virial included) and
-`backend native` (the Rust se_e2_a code; a run without per-atom virial, which would send
-the step to TorchScript). A hybrid se_e2_a + se_e3 model runs on the TorchScript path, which
-`backend auto` picks for it."""
+`backend native` (the Rust code; a run without per-atom virial, which would send the step to
+TorchScript). A hybrid se_e2_a + se_e3 model runs natively too (`backend auto` picks the
+native evaluator for it), except in steps where DeePMD-kit keeps only the nearest neighbors
+of a type: those go through TorchScript."""
 
 import numpy as np
 import pytest
@@ -53,7 +54,8 @@ def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODE
                                        virial_computes=VIRIAL_COMPUTES if atom_virial else "",
                                        virial_columns="c_sv[*] c_cv[*]" if atom_virial else ""))
     assert r.returncode == 0, r.output[-3000:]
-    assert ("native se_e2_a evaluator" in r.output) == (backend == "native")
+    # auto takes the native evaluator for every model run here (se_e2_a, hybrid se_e2_a + se_e3)
+    assert ("| native evaluator for" in r.output) == (backend != "torch")
     d = read_dump(tmp_path / "dump.txt")[0]
     x = np.stack([d["x"], d["y"], d["z"]], axis=1)
     # LAMMPS may wrap atoms into the box; DeepPot gets the very coordinates LAMMPS used.
@@ -117,14 +119,45 @@ def test_non_periodic_cluster(tmp_path, deeppot, backend):
     check_against_deeppot(r, d, ref)
 
 
-@pytest.mark.parametrize("hybrid_backend", ["torch", "auto"])
+@pytest.mark.parametrize("hybrid_backend", ["torch", "auto", "native"])
 def test_hybrid_descriptor_model(tmp_path, hybrid_backend):
-    """se_e2_a + se_e3 (three-body, first shell): its graph names deepmd::tabulate_fusion_se_t."""
+    """se_e2_a + se_e3 (three-body, first shell): natively (auto, native) and as a graph."""
     from deepmd.infer import DeepPot
 
     cell, pos, types = perturbed(*tllzo(), seed=4, sigma=0.1, strain=-0.01, tilt=(0.5, 0.7, -0.3))
     r, d, ref = run_both(tmp_path, DeepPot(str(HYBRID_MODEL)), cell, pos, types, model=HYBRID_MODEL,
                          backend=hybrid_backend)
-    if hybrid_backend == "auto":  # auto says why it did not take the native evaluator
-        assert "descriptor 'hybrid' (the native evaluator knows se_e2_a)" in r.output
+    if hybrid_backend != "torch":
+        assert "native evaluator for hybrid se_e2_a + se_e3" in r.output
+    check_against_deeppot(r, d, ref)
+
+
+def shell(center_type, shell_type, radii, seed):
+    """A cluster: one atom and len(radii) atoms around it at the given distances, spread
+    over the sphere (Fibonacci directions, randomly turned), in a big non-periodic box."""
+    rng = np.random.default_rng(seed)
+    n = len(radii)
+    k = np.arange(n) + 0.5
+    phi, z = np.pi * (1 + 5**0.5) * k, 1 - 2 * k / n
+    dirs = np.stack([np.sqrt(1 - z * z) * np.cos(phi), np.sqrt(1 - z * z) * np.sin(phi), z], axis=1)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    pos = np.vstack([np.zeros(3), (dirs @ q) * np.asarray(radii)[:, None]]) + 15.0
+    types = np.array([center_type] + [shell_type] * n)
+    return np.diag([30.0] * 3), pos, types
+
+
+@pytest.mark.parametrize("overflow", ["se_e3", "se_e2_a"])
+def test_hybrid_nearest_selection_falls_back(tmp_path, overflow):
+    """More neighbors of a type than sel: the hybrid's graph keeps the nearest; the native
+    evaluator hands that step to TorchScript, so the numbers are DeePMD-kit's all the same.
+    se_e3: a La with 17 O inside 3.2 Å (se_e3 sel 16); se_e2_a: a Li with 46 Li inside 6 Å
+    (se_e2_a sel 43)."""
+    from deepmd.infer import DeepPot
+
+    if overflow == "se_e3":
+        cell, pos, types = shell(2, 4, np.linspace(2.3, 3.0, 17), seed=21)
+    else:
+        cell, pos, types = shell(1, 1, np.linspace(3.6, 5.8, 46), seed=22)
+    r, d, ref = run_both(tmp_path, DeepPot(str(HYBRID_MODEL)), cell, pos, types, periodic=False,
+                         model=HYBRID_MODEL, backend="native")
     check_against_deeppot(r, d, ref)

@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::mlp::{self, Acts};
+use super::se_e3;
 use super::weights::{Embedding, SeAWeights};
 
 /// One neighbor pair of the chunk.
@@ -77,6 +78,13 @@ pub struct Scratch {
     dy: Vec<f64>,
     tmp: Vec<f64>,
     dx: Vec<f64>,
+    /// Center types of the chunk.
+    ti: Vec<usize>,
+    /// The se_e3 part of a hybrid: its neighbors and their gradients.
+    pub se3: se_e3::Scratch,
+    /// Set when a type selection would drop a neighbor in a model whose graph selects the
+    /// nearest (`SeAWeights::sorted_nlist`): then nothing else of the chunk is valid.
+    pub overflow: bool,
     /// Outputs: energy per atom of the chunk, and per pair (in group order) dE/d(x_j - x_i).
     pub energy: Vec<f64>,
     pub grad: Vec<[f64; 3]>,
@@ -85,7 +93,7 @@ pub struct Scratch {
 }
 
 /// The phases of `run_chunk`, for the timing line.
-pub const PHASES: [&str; 5] = ["pairs", "embedding", "descriptor", "fitting", "embedding backward"];
+pub const PHASES: [&str; 6] = ["pairs", "embedding", "descriptor", "fitting", "embedding backward", "three-body"];
 
 fn lap(t: &mut Instant, acc: &mut f64) {
     let now = Instant::now();
@@ -114,7 +122,7 @@ pub fn padding_terms(w: &SeAWeights) -> Vec<Vec<f64>> {
 
 /// DeePMD-kit's smooth switch and its derivative in r.
 #[inline]
-fn switch(r: f64, rmin: f64, rmax: f64) -> (f64, f64) {
+pub(super) fn switch(r: f64, rmin: f64, rmax: f64) -> (f64, f64) {
     let inside = r > rmin && r < rmax;
     let uu = (r.clamp(rmin, rmax) - rmin) / (rmax - rmin);
     let uu2 = uu * uu;
@@ -130,8 +138,8 @@ pub struct Inputs<'a> {
     pub width: usize,
 }
 
-/// Evaluates local atoms `atoms`; results in `sc.energy` and `sc.grad` (pairs in
-/// `sc.groups` order).
+/// Evaluates local atoms `atoms`; results in `sc.energy`, `sc.grad` (pairs in
+/// `sc.groups` order) and `sc.se3.grad` (unless `sc.overflow`).
 pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Range<usize>, sc: &mut Scratch) {
     let mut clock = Instant::now();
     let nt = w.ntypes;
@@ -142,32 +150,59 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
     for g in &mut sc.groups {
         g.pairs.clear();
     }
+    sc.overflow = false;
+    sc.se3.clear();
+    sc.ti.clear();
+    sc.ti.extend(atoms.clone().map(|i| inp.atype[i] as usize));
     // 1. pairs, grouped by embedding net; per-type overflow beyond sel is dropped in row
-    //    order, as DeePMD-kit's type split does
+    //    order, as DeePMD-kit's type split does for an unsorted list (a hybrid sorts first:
+    //    there an overflow ends the chunk, see `SeAWeights::sorted_nlist`)
+    let rc2 = w.rcut_model * w.rcut_model;
     sc.pad.clear();
     sc.pad.resize(na * nt, 0);
     for (li, i) in atoms.clone().enumerate() {
-        let ti = inp.atype[i] as usize;
+        let ti = sc.ti[li];
         let xi = &inp.coord[3 * i..3 * i + 3];
         let pad = &mut sc.pad[li * nt..(li + 1) * nt];
         pad.copy_from_slice(&w.sel);
+        let start3 = sc.se3.nbs.len();
         for &e in &inp.nlist[i * inp.width..(i + 1) * inp.width] {
             if e < 0 {
                 break;
             }
             let j = e as usize;
             let tj = inp.atype[j] as usize;
+            let xj = &inp.coord[3 * j..3 * j + 3];
+            let d = [xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]];
+            if w.sorted_nlist {
+                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if r2 > rc2 {
+                    continue; // the graph drops it before selecting
+                }
+                if let Some(w3) = &w.se3 {
+                    sc.se3.push(w3, li, j, tj, d, r2);
+                }
+                if pad[tj] == 0 {
+                    sc.overflow = true;
+                    return;
+                }
+            }
             if pad[tj] == 0 {
                 continue;
             }
             pad[tj] -= 1;
-            let xj = &inp.coord[3 * j..3 * j + 3];
             sc.groups[w.embedding_index(ti, tj)].pairs.push(Pair {
                 li: li as u32,
                 j: j as u32,
                 block: w.block(ti, tj) as u32,
-                d: [xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]],
+                d,
             });
+        }
+        if let Some(w3) = &w.se3 {
+            if !sc.se3.finish_center(w3, start3) {
+                sc.overflow = true;
+                return;
+            }
         }
     }
     lap(&mut clock, &mut sc.seconds[0]);
@@ -207,11 +242,13 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         }
     }
     lap(&mut clock, &mut sc.seconds[1]);
-    // 3. padded slots, A = S / nnei, descriptor D = A^T A[:, :axis]
+    // 3. padded slots, A = S / nnei, descriptor D = A^T A[:, :axis] (at `sea_offset` of
+    //    the fitting input, `ndt` wide)
     let nd = m1 * axis;
+    let (ndt, off) = (w.ndesc, w.sea_offset);
     let inv = w.nnei as f64;
     sc.desc.clear();
-    sc.desc.resize(na * nd, 0.0);
+    sc.desc.resize(na * ndt, 0.0);
     for (li, i) in atoms.clone().enumerate() {
         let ti = inp.atype[i] as usize;
         let a = &mut sc.s_mat[li * sm..(li + 1) * sm];
@@ -223,7 +260,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
             }
         }
         a.iter_mut().for_each(|v| *v /= inv);
-        let d = &mut sc.desc[li * nd..(li + 1) * nd];
+        let d = &mut sc.desc[li * ndt + off..li * ndt + off + nd];
         for c in 0..m1 {
             for ax in 0..axis {
                 d[c * axis + ax] = (0..4).map(|k| a[k * m1 + c] * a[k * m1 + ax]).sum();
@@ -231,11 +268,15 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         }
     }
     lap(&mut clock, &mut sc.seconds[2]);
+    if let Some(w3) = &w.se3 {
+        se_e3::forward(w3, &sc.ti, &mut sc.desc, ndt, &mut sc.se3);
+        lap(&mut clock, &mut sc.seconds[5]);
+    }
     // 4. fitting nets per type, forward and backward: E_i and dE/dD
     sc.energy.clear();
     sc.energy.resize(na, 0.0);
     sc.ddesc.clear();
-    sc.ddesc.resize(na * nd, 0.0);
+    sc.ddesc.resize(na * ndt, 0.0);
     for ti in 0..nt {
         sc.rows.clear();
         sc.rows.extend(atoms.clone().enumerate().filter(|&(_, i)| inp.atype[i] as usize == ti).map(|(li, _)| li));
@@ -245,7 +286,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         }
         sc.x.clear();
         for &li in &sc.rows {
-            sc.x.extend_from_slice(&sc.desc[li * nd..(li + 1) * nd]);
+            sc.x.extend_from_slice(&sc.desc[li * ndt..(li + 1) * ndt]);
         }
         let net = &w.fitting[ti];
         mlp::forward(net, m, &sc.x, &mut sc.fit_acts);
@@ -257,7 +298,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         sc.dy.resize(m, 1.0);
         mlp::backward(net, m, &sc.fit_acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx);
         for (r, &li) in sc.rows.iter().enumerate() {
-            sc.ddesc[li * nd..(li + 1) * nd].copy_from_slice(&sc.dx[r * nd..(r + 1) * nd]);
+            sc.ddesc[li * ndt..(li + 1) * ndt].copy_from_slice(&sc.dx[r * ndt..(r + 1) * ndt]);
         }
     }
     lap(&mut clock, &mut sc.seconds[3]);
@@ -266,7 +307,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
     sc.ds_mat.resize(na * sm, 0.0);
     for li in 0..na {
         let a = &sc.s_mat[li * sm..(li + 1) * sm];
-        let dd = &sc.ddesc[li * nd..(li + 1) * nd];
+        let dd = &sc.ddesc[li * ndt + off..li * ndt + off + nd];
         let ds = &mut sc.ds_mat[li * sm..(li + 1) * sm];
         for k in 0..4 {
             let ak = &a[k * m1..(k + 1) * m1];
@@ -332,4 +373,8 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
         }
     }
     lap(&mut clock, &mut sc.seconds[4]);
+    if let Some(w3) = &w.se3 {
+        se_e3::backward(w3, &sc.ti, &sc.ddesc, ndt, &mut sc.se3);
+        lap(&mut clock, &mut sc.seconds[5]);
+    }
 }

@@ -1,19 +1,24 @@
-//! The native evaluator: DeePMD-kit's se_e2_a energy model computed directly in Rust from
-//! the weights of the frozen `.pth`, the same numbers as its TorchScript graph (to ~1e-13)
-//! without the graph's cost.
+//! The native evaluator: DeePMD-kit's se_e2_a energy model, and the hybrid se_e2_a + se_e3
+//! one, computed directly in Rust from the weights of the frozen `.pth`, the same numbers as
+//! its TorchScript graph (to ~1e-13) without the graph's cost.
 //!
 //! Why it is faster: the graph evaluates the embedding nets on every one of the `Σsel`
 //! neighbor slots (padding included: 252 slots for the shipped model, of which LLZO fills
 //! ~110) as a chain of elementwise tensor ops; here the nets run only on real neighbors,
 //! padded slots enter as one precomputed term per type block, and each chunk of atoms
-//! goes forward and backward while its data is in cache.
+//! goes forward and backward while its data is in cache. The se_e3 three-body term
+//! (`se_e3.rs`) runs on the pairs of real neighbors inside its cutoff only (padded slots
+//! contribute exactly zero there), instead of all `sel[a]·sel[b]` slot pairs.
 //!
-//! Scope: CPU, float64 se_e2_a + energy fitting with tanh (what `weights::load` accepts).
-//! Other models, GPU runs and steps that need DeePMD-kit's per-atom virial go through the
+//! Scope: CPU, float64, tanh, energy fitting; descriptor se_e2_a (also compressed), or
+//! hybrid se_e2_a + se_e3 with an uncompressed se_e3 (what `weights::load` accepts).
+//! Other models (plain se_e3 among them), GPU runs, steps that need DeePMD-kit's per-atom
+//! virial, and steps in which DeePMD-kit would drop neighbors by distance go through the
 //! TorchScript model (`model.rs`).
 
 mod kernel;
 mod mlp;
+pub mod se_e3;
 pub mod tanh;
 pub mod weights;
 
@@ -74,8 +79,9 @@ impl NativeModel {
     }
 
     /// Energy, forces on all extended atoms and the global virial (DeePMD-kit's
-    /// `Σ_a F_a ⊗ x_a`). Returns `Ok(false)` when a row holds more neighbors than `Σsel`
-    /// (DeePMD-kit then keeps the nearest, by a sort): that step goes through TorchScript.
+    /// `Σ_a F_a ⊗ x_a`). Returns `Ok(false)` when DeePMD-kit would keep only the nearest of
+    /// a row's neighbors (by a sort): more than `Σsel` of them, or, in a hybrid model, more
+    /// than `sel[t]` of a type (for either descriptor). That step goes through TorchScript.
     pub fn evaluate(&mut self, coord: &[f64], atype: &[i64], nlist: &[i64], nloc: usize, width: usize, out: &mut Evaluation) -> Result<bool> {
         let nall = coord.len() / 3;
         let w = &self.weights;
@@ -87,8 +93,8 @@ impl NativeModel {
                 nlist.len()
             )));
         }
-        if width > w.nnei {
-            return Ok(false);
+        if width > w.nnei && !w.sorted_nlist {
+            return Ok(false); // (a sorting model's rows are checked one by one in the kernel)
         }
         if let Some(t) = atype.iter().find(|&&t| t < 0 || t as usize >= w.ntypes) {
             return Err(Error::Internal(format!("atom type {t} outside the model's {} types", w.ntypes)));
@@ -107,21 +113,30 @@ impl NativeModel {
             Some(pool) => pool.install(|| self.scratch[..nchunks].par_iter_mut().enumerate().for_each(work)),
             None => self.scratch[..nchunks].iter_mut().enumerate().for_each(work),
         }
+        if self.scratch[..nchunks].iter().any(|sc| sc.overflow) {
+            return Ok(false);
+        }
 
         // gather in a fixed order: the same sums for any thread count
         out.atom_energy.clear();
         // F = -dE/dx: the pair gradient g = dE/d(x_j - x_i) pushes i by +g and j by -g
         out.force.clear();
         out.force.resize(nall * 3, 0.0);
+        let force = &mut out.force;
+        let mut add = |i: usize, j: usize, g: &[f64; 3]| {
+            for (a, &ga) in g.iter().enumerate() {
+                force[3 * j + a] -= ga;
+                force[3 * i + a] += ga;
+            }
+        };
         for (c, sc) in self.scratch[..nchunks].iter().enumerate() {
             out.atom_energy.extend_from_slice(&sc.energy);
             let pairs = sc.groups.iter().flat_map(|g| g.pairs.iter());
             for (p, g) in pairs.zip(&sc.grad) {
-                let (i, j) = (c * CHUNK + p.li as usize, p.j as usize);
-                for a in 0..3 {
-                    out.force[3 * j + a] -= g[a];
-                    out.force[3 * i + a] += g[a];
-                }
+                add(c * CHUNK + p.li as usize, p.j as usize, g);
+            }
+            for (nb, g) in sc.se3.nbs.iter().zip(&sc.se3.grad) {
+                add(c * CHUNK + nb.li as usize, nb.j as usize, g);
             }
         }
         out.energy = out.atom_energy.iter().sum();

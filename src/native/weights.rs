@@ -1,7 +1,8 @@
-//! The weights of a DeePMD-kit se_e2_a energy model, read from the frozen `.pth`, and the
-//! checks that the native evaluator computes exactly what the TorchScript graph would.
+//! The weights of a DeePMD-kit se_e2_a (or hybrid se_e2_a + se_e3) energy model, read from
+//! the frozen `.pth`, and the checks that the native evaluator computes exactly what the
+//! TorchScript graph would. The se_e3 part is read and described in `se_e3.rs`.
 //!
-//! What the graph does (DeePMD-kit 3.2, PyTorch backend), written down once:
+//! What the graph does for se_e2_a (DeePMD-kit 3.2, PyTorch backend), written down once:
 //! - env row of neighbor j of atom i, r = |x_j - x_i|, w = smooth switch(r):
 //!   `[w/r, w·x/r², w·y/r², w·z/r²]`, normalized `(env - mean[ti, slot]) / std[ti, slot]`;
 //!   the padded slots of each type block (`sel[t]` slots) have env 0, so they enter as
@@ -9,7 +10,10 @@
 //! - embedding net `networks[tj·ntypes + ti]` (`[tj]` with type_one_side) on the first
 //!   normalized component; `S = Σ_slots rr^T G` (4 × M1), `A = S / Σsel`;
 //!   descriptor `D[c, a] = Σ_k A[k, c] A[k, a]`, a < axis_neuron.
-//! - fitting net of type ti on D, plus `bias_atom_e[ti]`, plus `out_bias[ti]`.
+//! - fitting net of type ti on D (a hybrid: on its descriptors concatenated in list order),
+//!   plus `bias_atom_e[ti]`, plus `out_bias[ti]`.
+//! - a hybrid's `forward_lower` sorts each row by distance, drops neighbors beyond the
+//!   model's cutoff and gives each descriptor the nearest `sel[t]` of each type.
 //! - layers: `y = tanh(x W + b) (· idt) (+ x, or + [x, x] when the width doubles)`; the
 //!   last fitting layer is linear.
 
@@ -137,6 +141,19 @@ pub struct SeAWeights {
     pub fitting: Vec<Mlp>,
     pub bias_atom_e: Vec<f64>,
     pub out_bias: Vec<f64>,
+    /// Where the se_e2_a descriptor starts in the fitting net's input, and that input's
+    /// width (more than `m1 * axis` in a hybrid).
+    pub sea_offset: usize,
+    pub ndesc: usize,
+    /// The three-body part of a hybrid se_e2_a + se_e3 model.
+    pub se3: Option<super::se_e3::SeTWeights>,
+    /// A hybrid's `forward_lower` sorts each row by distance before the per-type
+    /// selection (the nearest `sel[t]` stay); this code keeps row order, so a step in which
+    /// a selection would drop anybody goes through TorchScript.
+    pub sorted_nlist: bool,
+    /// The model's cutoff (the largest of its descriptors'): DeePMD-kit drops neighbors
+    /// beyond it before selecting.
+    pub rcut_model: f64,
 }
 
 impl SeAWeights {
@@ -151,9 +168,19 @@ impl SeAWeights {
     pub fn block(&self, ti: usize, tj: usize) -> usize {
         ti * self.ntypes + tj
     }
+
+    /// What the model is, for the log: "se_e2_a" or "hybrid se_e2_a + se_e3" (and whether
+    /// its embedding is tabulated).
+    pub fn describe(&self) -> String {
+        let compressed = if matches!(self.embedding.first(), Some(Embedding::Table(_))) { ", compressed" } else { "" };
+        match self.se3 {
+            Some(_) => format!("hybrid se_e2_a + se_e3{compressed}"),
+            None => format!("se_e2_a{compressed}"),
+        }
+    }
 }
 
-type Tensors = HashMap<String, (Vec<usize>, Vec<f64>)>;
+pub(super) type Tensors = HashMap<String, (Vec<usize>, Vec<f64>)>;
 
 extern "C" fn collect(ctx: *mut c_void, name: *const c_char, data: *const f64, shape: *const i64, ndim: usize) {
     // SAFETY: ctx is the &mut Tensors passed below; the C++ side passes valid pointers
@@ -194,15 +221,15 @@ fn read_tensors(path: &str) -> Result<Tensors> {
 }
 
 /// Why the native evaluator does not take a model (it then runs through TorchScript).
-fn unsupported(what: impl Into<String>) -> Error {
+pub(super) fn unsupported(what: impl Into<String>) -> Error {
     Error::Model(what.into())
 }
 
-fn get<'a>(t: &'a Tensors, name: &str) -> Result<&'a (Vec<usize>, Vec<f64>)> {
-    t.get(name).ok_or_else(|| unsupported(format!("no tensor '{name}' (not a standard se_e2_a energy model)")))
+pub(super) fn get<'a>(t: &'a Tensors, name: &str) -> Result<&'a (Vec<usize>, Vec<f64>)> {
+    t.get(name).ok_or_else(|| unsupported(format!("no tensor '{name}' (not a standard se_e2_a / se_e3 energy model)")))
 }
 
-fn mlp(t: &Tensors, prefix: &str, tanh_last: bool) -> Result<Mlp> {
+pub(super) fn mlp(t: &Tensors, prefix: &str, tanh_last: bool) -> Result<Mlp> {
     let mut layers = Vec::new();
     while let Some((shape, w)) = t.get(&format!("{prefix}.layers.{}.matrix", layers.len())) {
         let l = layers.len();
@@ -249,37 +276,118 @@ fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
     Ok(Embedding::Table(Table { data: data.clone(), m, lower, upper, max, stride0, stride1, nfine, last, rows: shape[0] }))
 }
 
+/// The checks every sub-descriptor passes: what the native code computes is exactly it.
+fn check_descriptor(d: &serde_json::Value) -> Result<()> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let act = if d["activation_function"].is_null() { "tanh".to_string() } else { s(&d["activation_function"]) };
+    if act != "tanh" {
+        return Err(unsupported(format!("{} activation '{act}' (the native evaluator knows tanh)", s(&d["type"]))));
+    }
+    let prec = if d["precision"].is_null() { "float64".to_string() } else { s(&d["precision"]) };
+    if prec != "float64" {
+        return Err(unsupported(format!("{} precision '{prec}' (the native evaluator computes in float64 only)", s(&d["type"]))));
+    }
+    if !empty(&d["exclude_types"]) {
+        return Err(unsupported("excluded types"));
+    }
+    if d["env_protection"].as_f64().unwrap_or(0.0) != 0.0 {
+        return Err(unsupported("env_protection != 0"));
+    }
+    Ok(())
+}
+
+fn empty(v: &serde_json::Value) -> bool {
+    v.is_null() || v.as_array().is_some_and(|a| a.is_empty())
+}
+
+pub(super) fn sel_of(d: &serde_json::Value, ntypes: usize) -> Result<Vec<usize>> {
+    let sel: Vec<usize> = d["sel"].as_array().map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect()).unwrap_or_default();
+    if sel.len() != ntypes {
+        return Err(unsupported(format!("{} sel {sel:?} for {ntypes} types", d["type"].as_str().unwrap_or("descriptor"))));
+    }
+    Ok(sel)
+}
+
+/// Per-block statistics `[ti * ntypes + tj]` from DeePMD-kit's per-slot `[ntypes, Σsel, 4]`
+/// tensor, which stats fill with one value per type block.
+pub(super) fn block_stats(v: &[f64], sel: &[usize], what: &str) -> Result<Vec<[f64; 4]>> {
+    let (ntypes, nnei) = (sel.len(), sel.iter().sum::<usize>());
+    if v.len() != ntypes * nnei * 4 {
+        return Err(unsupported(format!("{what} holds {} values, expected [{ntypes}, {nnei}, 4]", v.len())));
+    }
+    let mut out = Vec::with_capacity(ntypes * ntypes);
+    for ti in 0..ntypes {
+        let mut off = 0;
+        for &s in sel {
+            let at = |slot: usize| -> [f64; 4] {
+                let o = (ti * nnei + slot) * 4;
+                [v[o], v[o + 1], v[o + 2], v[o + 3]]
+            };
+            let first = at(off);
+            if (off..off + s).any(|k| at(k) != first) {
+                return Err(unsupported(format!("{what}: statistics that vary within a type block")));
+            }
+            out.push(first);
+            off += s;
+        }
+    }
+    Ok(out)
+}
+
+/// Where each sub-descriptor sits: its JSON, tensor prefix and offset in the descriptor
+/// the fitting net reads (a hybrid concatenates its list in order).
+struct Part<'a> {
+    def: &'a serde_json::Value,
+    prefix: String,
+    offset: usize,
+}
+
 /// Reads and checks the model. `def` is the model's own JSON (`get_model_def_script`).
 pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<SeAWeights> {
     let d = &def["descriptor"];
     let f = &def["fitting_net"];
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
-    let empty = |v: &serde_json::Value| v.is_null() || v.as_array().is_some_and(|a| a.is_empty());
-    let dtype = s(&d["type"]);
-    if !matches!(dtype.as_str(), "se_e2_a" | "se_a") {
-        return Err(unsupported(format!("descriptor '{dtype}' (the native evaluator knows se_e2_a)")));
+    let kind = |v: &serde_json::Value| match s(&v["type"]).as_str() {
+        "se_a" => "se_e2_a".to_string(),
+        "se_at" | "se_a_3be" => "se_e3".to_string(),
+        k => k.to_string(),
+    };
+    // the descriptors, in the order the fitting net reads them
+    let list: Vec<&serde_json::Value> = match kind(d).as_str() {
+        "se_e2_a" => vec![d],
+        "hybrid" => d["list"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+        other => {
+            return Err(unsupported(format!(
+                "descriptor '{other}' (the native evaluator knows se_e2_a and hybrid se_e2_a + se_e3)"
+            )))
+        }
+    };
+    let kinds: Vec<String> = list.iter().map(|v| kind(v)).collect();
+    let ia = kinds.iter().position(|k| k == "se_e2_a");
+    let i3 = kinds.iter().position(|k| k == "se_e3");
+    if kind(d) == "hybrid" && (ia.is_none() || kinds.len() != 1 + i3.is_some() as usize) {
+        return Err(unsupported(format!("hybrid of {kinds:?} (the native evaluator knows se_e2_a + se_e3)")));
     }
+    let ia = ia.ok_or_else(|| unsupported("no se_e2_a descriptor"))?; // hybrid checked just above
     if s(&def["type"]) != "standard" && !def["type"].is_null() {
         return Err(unsupported(format!("model type '{}'", s(&def["type"]))));
     }
     if s(&f["type"]) != "ener" && !f["type"].is_null() {
         return Err(unsupported(format!("fitting '{}' (the native evaluator knows ener)", s(&f["type"]))));
     }
-    for (what, v) in [("descriptor", d), ("fitting", f)] {
-        let act = if v["activation_function"].is_null() { "tanh".to_string() } else { s(&v["activation_function"]) };
-        if act != "tanh" {
-            return Err(unsupported(format!("{what} activation '{act}' (the native evaluator knows tanh)")));
-        }
-        let prec = if v["precision"].is_null() { "float64".to_string() } else { s(&v["precision"]) };
-        if prec != "float64" {
-            return Err(unsupported(format!("{what} precision '{prec}' (the native evaluator computes in float64 only)")));
-        }
+    for v in &list {
+        check_descriptor(v)?;
     }
-    if !empty(&d["exclude_types"]) || !empty(&def["pair_exclude_types"]) || !empty(&def["atom_exclude_types"]) {
+    let fact = if f["activation_function"].is_null() { "tanh".to_string() } else { s(&f["activation_function"]) };
+    if fact != "tanh" {
+        return Err(unsupported(format!("fitting activation '{fact}' (the native evaluator knows tanh)")));
+    }
+    let fprec = if f["precision"].is_null() { "float64".to_string() } else { s(&f["precision"]) };
+    if fprec != "float64" {
+        return Err(unsupported(format!("fitting precision '{fprec}' (the native evaluator computes in float64 only)")));
+    }
+    if !empty(&def["pair_exclude_types"]) || !empty(&def["atom_exclude_types"]) {
         return Err(unsupported("excluded types"));
-    }
-    if d["env_protection"].as_f64().unwrap_or(0.0) != 0.0 {
-        return Err(unsupported("env_protection != 0"));
     }
     for k in ["numb_fparam", "numb_aparam", "dim_case_embd"] {
         if f[k].as_u64().unwrap_or(0) != 0 {
@@ -294,58 +402,50 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
     }
 
     let t = read_tensors(path)?;
-    let pre = "atomic_model.descriptor.sea";
-    let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
     let ntypes = type_map_len;
-    let sel: Vec<usize> = d["sel"].as_array().map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as usize).collect()).unwrap_or_default();
-    if sel.len() != ntypes {
-        return Err(unsupported(format!("sel {sel:?} for {ntypes} types")));
-    }
-    let nnei: usize = sel.iter().sum();
-    let (mshape, mean_all) = get(&t, &format!("{pre}.mean"))?;
-    let (_, std_all) = get(&t, &format!("{pre}.stddev"))?;
-    if *mshape != vec![ntypes, nnei, 4] || std_all.len() != mean_all.len() {
-        return Err(unsupported(format!("descriptor statistics of shape {mshape:?}, expected [{ntypes}, {nnei}, 4]")));
-    }
-    let (mut mean, mut std) = (Vec::new(), Vec::new());
-    for ti in 0..ntypes {
-        let mut off = 0;
-        for &s in &sel {
-            let at = |v: &Vec<f64>, slot: usize| -> [f64; 4] {
-                let o = (ti * nnei + slot) * 4;
-                [v[o], v[o + 1], v[o + 2], v[o + 3]]
-            };
-            let (m0, s0) = (at(mean_all, off), at(std_all, off));
-            if (off..off + s).any(|k| at(mean_all, k) != m0 || at(std_all, k) != s0) {
-                return Err(unsupported("descriptor statistics that vary within a type block"));
-            }
-            mean.push(m0);
-            std.push(s0);
-            off += s;
+    let hybrid = kind(d) == "hybrid"; // (its tensors sit under descrpt_list.k, and it sorts rows)
+    let prefix = |k: usize, short: &str| {
+        if hybrid {
+            format!("atomic_model.descriptor.descrpt_list.{k}.{short}")
+        } else {
+            format!("atomic_model.descriptor.{short}")
         }
-    }
-    let type_one_side = d["type_one_side"].as_bool().unwrap_or(false);
-    let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
-    let nets: Vec<Mlp> =
-        (0..n_embed).map(|k| mlp(&t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
-    if nets.iter().any(|m| m.layers[0].n_in != 1) {
-        return Err(unsupported("embedding nets that do not take one input"));
-    }
-    let embedding: Vec<Embedding> = if compressed {
-        (0..n_embed).map(|k| table(&t, pre, k, nets[k].n_out())).collect::<Result<_>>()?
-    } else {
-        nets.into_iter().map(Embedding::Net).collect()
     };
+    // descriptor widths, for the offsets of the concatenation
+    let sea_def = list[ia];
+    let axis = sea_def["axis_neuron"].as_u64().unwrap_or(4) as usize;
+    let width = |k: usize| -> usize {
+        let neuron = list[k]["neuron"].as_array().and_then(|a| a.last()).and_then(|x| x.as_u64()).unwrap_or(0) as usize;
+        if k == ia {
+            neuron * axis
+        } else {
+            neuron
+        }
+    };
+    let mut offsets = Vec::new();
+    let mut total = 0;
+    for k in 0..list.len() {
+        offsets.push(total);
+        total += width(k);
+    }
+    let sea = Part { def: sea_def, prefix: prefix(ia, "sea"), offset: offsets[ia] };
+    let se3 = match i3 {
+        Some(k) => Some(super::se_e3::load(&t, list[k], &prefix(k, "seat"), ntypes, offsets[k])?),
+        None => None,
+    };
+    let mut w = load_sea(&t, &sea, ntypes)?;
+    w.sorted_nlist = hybrid;
+    w.rcut_model = w.rcut.max(se3.as_ref().map_or(0.0, |s| s.rcut));
+    w.se3 = se3;
+    w.ndesc = total;
     let fitting: Vec<Mlp> = (0..ntypes)
         .map(|k| mlp(&t, &format!("atomic_model.fitting_net.filter_layers.networks.{k}"), false))
         .collect::<Result<_>>()?;
-    let m1 = embedding[0].n_out();
-    let axis = d["axis_neuron"].as_u64().unwrap_or(4) as usize;
-    if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
-        return Err(unsupported("embedding nets of unexpected widths"));
+    if w.m1 * w.axis != width(ia) || i3.zip(w.se3.as_ref()).is_some_and(|(k, s)| s.m != width(k)) {
+        return Err(unsupported("descriptor widths that disagree with the definition's neuron / axis_neuron"));
     }
-    if fitting.iter().any(|m| m.layers[0].n_in != m1 * axis || m.n_out() != 1) {
-        return Err(unsupported(format!("fitting nets that do not take the {m1}×{axis} descriptor to one energy")));
+    if fitting.iter().any(|m| m.layers[0].n_in != total || m.n_out() != 1) {
+        return Err(unsupported(format!("fitting nets that do not take the {total}-wide descriptor to one energy")));
     }
     let per_type = |name: &str| -> Result<Vec<f64>> {
         let v = &get(&t, name)?.1;
@@ -354,11 +454,44 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
         }
         Ok(v.clone())
     };
+    w.fitting = fitting;
+    w.bias_atom_e = per_type("atomic_model.fitting_net.bias_atom_e")?;
+    w.out_bias = per_type("atomic_model.out_bias")?;
+    Ok(w)
+}
+
+/// The se_e2_a part: statistics and embedding nets (or tables). Fitting and biases are
+/// filled in by `load`.
+fn load_sea(t: &Tensors, part: &Part, ntypes: usize) -> Result<SeAWeights> {
+    let (d, pre) = (part.def, part.prefix.as_str());
+    let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
+    let sel = sel_of(d, ntypes)?;
+    let nnei: usize = sel.iter().sum();
+    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, "se_e2_a mean")?;
+    let std = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, "se_e2_a stddev")?;
+    let type_one_side = d["type_one_side"].as_bool().unwrap_or(false);
+    let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
+    let nets: Vec<Mlp> =
+        (0..n_embed).map(|k| mlp(t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
+    if nets.iter().any(|m| m.layers[0].n_in != 1) {
+        return Err(unsupported("embedding nets that do not take one input"));
+    }
+    let embedding: Vec<Embedding> = if compressed {
+        (0..n_embed).map(|k| table(t, pre, k, nets[k].n_out())).collect::<Result<_>>()?
+    } else {
+        nets.into_iter().map(Embedding::Net).collect()
+    };
+    let m1 = embedding[0].n_out();
+    let axis = d["axis_neuron"].as_u64().unwrap_or(4) as usize;
+    if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
+        return Err(unsupported("embedding nets of unexpected widths"));
+    }
+    let rcut = d["rcut"].as_f64().unwrap_or(6.0);
     Ok(SeAWeights {
         ntypes,
         sel,
         nnei,
-        rcut: d["rcut"].as_f64().unwrap_or(6.0),
+        rcut,
         rcut_smth: d["rcut_smth"].as_f64().unwrap_or(0.5),
         m1,
         axis,
@@ -366,8 +499,13 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
         mean,
         std,
         embedding,
-        fitting,
-        bias_atom_e: per_type("atomic_model.fitting_net.bias_atom_e")?,
-        out_bias: per_type("atomic_model.out_bias")?,
+        fitting: Vec::new(),
+        bias_atom_e: Vec::new(),
+        out_bias: Vec::new(),
+        sea_offset: part.offset,
+        ndesc: m1 * axis,
+        se3: None,
+        sorted_nlist: false,
+        rcut_model: rcut,
     })
 }

@@ -4,7 +4,8 @@
 #   ./train_variant.sh b        # other seeds (7): the second model of the model-deviation tests
 #   ./train_variant.sh hybrid   # se_e2_a + a first-shell three-body se_e3 (rcut 3.2 A), the
 #                               # descriptor of examples/model's hybrid; its graph names
-#                               # deepmd::tabulate_fusion_se_t, so it runs on the TorchScript path only
+#                               # deepmd::tabulate_fusion_se_t (called only when compressed); both
+#                               # evaluators run it
 #
 # Writes test_model_<variant>.pth.
 set -euo pipefail
