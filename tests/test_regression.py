@@ -19,12 +19,14 @@ MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
 GOLDEN = ROOT / "tests" / "golden"
 REL = 1e-8
 
-# NPT thresholds, from measured runs (192 atoms, 1000 steps, mean over the last 500; Pdamp 0.2 ps):
-# 300 K: c/a = 0.9563 (shipped model), 0.9564 (its stage-1 predecessor); 1500 K: c/a = 1.0066 and
-# 0.9912, i.e. |1 - c/a| <= 0.009 once cubic. In the 1,536-atom heating ladder the tetragonal
-# cell still has c/a = 0.97-0.98 at 900-1000 K. So: tetragonal means c/a < 0.975 (0.02 above
-# the 300 K value), cubic means |1 - c/a| < 0.015 (between the cubic scatter, <= 0.009, and the
-# hottest tetragonal values, >= 0.02 off).
+# NPT thresholds, from measured runs (192 atoms, Pdamp 0.2 ps, c/a = mean over the second half).
+# Shipped hybrid model: 300 K, 1 ps: c/a = 0.9504. 1500 K: after 1 ps the cell is still
+# relaxing (c/a over 0.5-1 ps = 0.9865, 0.9975, 0.9822 for velocity seeds 4711, 11, 22), after
+# 2 ps it is cubic (c/a over 1-2 ps = 0.9998, 0.9917, 1.0071), so the 1500 K run is 2 ps long.
+# (Stage-2 model, shipped until session 7: 300 K 0.9563, 1500 K 1.0066 after 1 ps.) In the
+# heating ladders the tetragonal cell still has c/a = 0.96-0.98 near the transition. So:
+# tetragonal means c/a < 0.975 (0.025 above the 300 K value), cubic means |1 - c/a| < 0.015
+# (between the cubic scatter, <= 0.009, and the hottest tetragonal values, >= 0.02 off).
 TETRAGONAL_MAX = 0.975
 CUBIC_TOL = 0.015
 
@@ -117,9 +119,9 @@ def test_npt_300K_stays_tetragonal(tmp_path):
 
 
 def test_npt_1500K_turns_cubic(tmp_path):
-    t = npt(tmp_path, 1500)
+    t = npt(tmp_path, 1500, steps=2000)
     ca = c_over_a(t)
-    print(f"\nNPT 1500 K, 192 atoms, 1 ps: c/a = {ca:.4f} (mean over the last 0.5 ps), T = {t['Temp'][50:].mean():.0f} K")
+    print(f"\nNPT 1500 K, 192 atoms, 2 ps: c/a = {ca:.4f} (mean over the last 1 ps), T = {t['Temp'][100:].mean():.0f} K")
     assert abs(1 - ca) < CUBIC_TOL
 
 
