@@ -14,23 +14,23 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"missing {missing}: run scripts/setup.sh first (README)")
 
 
-@pytest.fixture(scope="session")
-def compressed_model(tmp_path_factory):
-    """The test model compressed by DeePMD-kit ('dp --pt compress', default table settings)."""
+def compress(model, workdir):
+    """`dp --pt compress` with DeePMD-kit's default table settings; returns the new file."""
     import subprocess
 
-    d = tmp_path_factory.mktemp("compressed")
-    subprocess.run(["dp", "--pt", "compress", "-i", str(TEST_MODEL), "-o", str(d / "compressed.pth")],
-                   cwd=d, check=True, capture_output=True, timeout=900)
-    return d / "compressed.pth"
+    out = workdir / f"compressed_{model.stem}.pth"
+    subprocess.run(["dp", "--pt", "compress", "-i", str(model), "-o", str(out)],
+                   cwd=workdir, check=True, capture_output=True, timeout=900)
+    return out
+
+
+@pytest.fixture(scope="session")
+def compressed_model(tmp_path_factory):
+    """The test model compressed by DeePMD-kit."""
+    return compress(TEST_MODEL, tmp_path_factory.mktemp("compressed"))
 
 
 @pytest.fixture(scope="session")
 def compressed_hybrid_model(tmp_path_factory):
     """The hybrid test model compressed by DeePMD-kit: both descriptors tabulated (~20 s)."""
-    import subprocess
-
-    d = tmp_path_factory.mktemp("compressed_hybrid")
-    subprocess.run(["dp", "--pt", "compress", "-i", str(HYBRID_MODEL), "-o", str(d / "compressed_hybrid.pth")],
-                   cwd=d, check=True, capture_output=True, timeout=900)
-    return d / "compressed_hybrid.pth"
+    return compress(HYBRID_MODEL, tmp_path_factory.mktemp("compressed_hybrid"))
