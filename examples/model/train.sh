@@ -63,7 +63,8 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   fi
   rm -f out.json input_v2_compat.json  # dp's echo of the input, regenerated every run
   # keep only the newest checkpoint
-  ck="$(latest_ckpt "$prefix")"
+  ck="$(latest_ckpt "$prefix" || true)"
+  [ -n "$ck" ] || { echo "stage $STAGE stopped before its first checkpoint (save_freq steps): nothing to freeze; rerun to go on" >&2; exit 1; }
   for f in checkpoints/"$prefix"-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
   ln -sfn "$(basename "$ck")" checkpoints/"$prefix".pt
   if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then python strip_checkpoint.py "$ck"; fi  # stage finished
