@@ -21,9 +21,11 @@ fi
 [ -d data ] || { [ -f data.tar.gz ] && [ -n "${KEEP:-}" ] && tar xzf data.tar.gz; } || true
 python build_dataset.py 2>&1 | tee -a logs/build_dataset.log
 python make_input.py       # (to resume from the shipped checkpoints instead: --sel 104 36 36 76)
-STAGE=hybrid ./train.sh       # hybrid se_e2_a + se_e3, from scratch (5000 steps, ~1 h on one thread)
+# hybrid se_e2_a + se_e3, from scratch (5000 steps, ~1 h on one thread); with KEEP=1 and the
+# finished tail checkpoint in the tree (checkpoints/hybrid_tail.ckpt-3000.pt) it is not needed
+if [ -z "${KEEP:-}" ] || [ ! -e checkpoints/hybrid_tail.ckpt-3000.pt ]; then STAGE=hybrid ./train.sh; fi
 STAGE=hybrid_tail ./train.sh  # its tail (3000 steps, ~35 min), change-bias, freeze: the shipped model
-# The paper-architecture model (se_e2_a [10, 20, 40], shipped until session 8) is
+# The paper-architecture model (se_e2_a [10, 20, 40], shipped until session 7) is
 # `./train.sh && STAGE=2 OUT=stage2.pth ./train.sh`; stages 3-6 and the probes are experiments: see README.md.
 python evaluate.py
 python rdf.py || echo "rdf.py failed (optional)"
