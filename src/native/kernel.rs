@@ -249,8 +249,8 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
     let inv = w.nnei as f64;
     sc.desc.clear();
     sc.desc.resize(na * ndt, 0.0);
-    for (li, i) in atoms.clone().enumerate() {
-        let ti = inp.atype[i] as usize;
+    for li in 0..na {
+        let ti = sc.ti[li];
         let a = &mut sc.s_mat[li * sm..(li + 1) * sm];
         for tj in 0..nt {
             let np = sc.pad[li * nt + tj];
@@ -279,7 +279,7 @@ pub fn run_chunk(w: &SeAWeights, pad_terms: &[Vec<f64>], inp: &Inputs, atoms: Ra
     sc.ddesc.resize(na * ndt, 0.0);
     for ti in 0..nt {
         sc.rows.clear();
-        sc.rows.extend(atoms.clone().enumerate().filter(|&(_, i)| inp.atype[i] as usize == ti).map(|(li, _)| li));
+        sc.rows.extend((0..na).filter(|&li| sc.ti[li] == ti));
         let m = sc.rows.len();
         if m == 0 {
             continue;

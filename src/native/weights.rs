@@ -278,20 +278,26 @@ fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
 
 /// The checks every sub-descriptor passes: what the native code computes is exactly it.
 fn check_descriptor(d: &serde_json::Value) -> Result<()> {
-    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
-    let act = if d["activation_function"].is_null() { "tanh".to_string() } else { s(&d["activation_function"]) };
-    if act != "tanh" {
-        return Err(unsupported(format!("{} activation '{act}' (the native evaluator knows tanh)", s(&d["type"]))));
-    }
-    let prec = if d["precision"].is_null() { "float64".to_string() } else { s(&d["precision"]) };
-    if prec != "float64" {
-        return Err(unsupported(format!("{} precision '{prec}' (the native evaluator computes in float64 only)", s(&d["type"]))));
-    }
+    check_tanh_float64(d, d["type"].as_str().unwrap_or(""))?;
     if !empty(&d["exclude_types"]) {
         return Err(unsupported("excluded types"));
     }
     if d["env_protection"].as_f64().unwrap_or(0.0) != 0.0 {
         return Err(unsupported("env_protection != 0"));
+    }
+    Ok(())
+}
+
+/// A descriptor or fitting net (`what`) in tanh and float64, the defaults when unset.
+fn check_tanh_float64(v: &serde_json::Value, what: &str) -> Result<()> {
+    let field = |k: &str, default| if v[k].is_null() { default } else { v[k].as_str().unwrap_or("") };
+    let act = field("activation_function", "tanh");
+    if act != "tanh" {
+        return Err(unsupported(format!("{what} activation '{act}' (the native evaluator knows tanh)")));
+    }
+    let prec = field("precision", "float64");
+    if prec != "float64" {
+        return Err(unsupported(format!("{what} precision '{prec}' (the native evaluator computes in float64 only)")));
     }
     Ok(())
 }
@@ -378,14 +384,7 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
     for v in &list {
         check_descriptor(v)?;
     }
-    let fact = if f["activation_function"].is_null() { "tanh".to_string() } else { s(&f["activation_function"]) };
-    if fact != "tanh" {
-        return Err(unsupported(format!("fitting activation '{fact}' (the native evaluator knows tanh)")));
-    }
-    let fprec = if f["precision"].is_null() { "float64".to_string() } else { s(&f["precision"]) };
-    if fprec != "float64" {
-        return Err(unsupported(format!("fitting precision '{fprec}' (the native evaluator computes in float64 only)")));
-    }
+    check_tanh_float64(f, "fitting")?;
     if !empty(&def["pair_exclude_types"]) || !empty(&def["atom_exclude_types"]) {
         return Err(unsupported("excluded types"));
     }
