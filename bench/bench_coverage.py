@@ -15,9 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from llzo_dp_tools.lammps import lammps, tllzo, write_data
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from lammps_run import lammps, tllzo, write_data  # noqa: E402
+
+PLUGIN = ROOT / "target" / "release" / "libllzo_dp.so"
 
 
 def main():
@@ -46,7 +48,7 @@ def main():
         for name in (list(variants) if r % 2 == 0 else list(reversed(variants))):
             lines += [f"pair_style llzo_dp {a.model} {variants[name]}", "pair_coeff * * Li La Zr O", f"run {a.steps}"]
             order.append(name)
-    run = lammps(work, "\n".join(lines) + "\n", env={"OMP_NUM_THREADS": str(a.threads)}, timeout=3600)
+    run = lammps(work, "\n".join(lines) + "\n", plugin=PLUGIN, env={"OMP_NUM_THREADS": str(a.threads)}, timeout=3600)
     if run.returncode != 0:
         sys.exit(run.output[-3000:])
     loops = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run.log)][len(variants):]

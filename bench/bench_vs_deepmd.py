@@ -28,9 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from llzo_dp_tools.lammps import REF_LAMMPS, lammps, tllzo, write_data
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from lammps_run import REF_LAMMPS, REF_PLUGIN_DIR, lammps, tllzo, write_data  # noqa: E402
+
+# llzo_dp built for the reference LAMMPS, where pair_style deepmd works (scripts/env.sh)
+REF_PLUGIN_DIR = ROOT / os.environ.get("LLZO_DP_REF_TARGET", "target/ref-lammps") / "plugin"
 
 STYLES = {"deepmd": "pair_style deepmd {model}\npair_coeff * *",
           "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O",
@@ -75,7 +78,7 @@ def main():
     env = {"OMP_NUM_THREADS": str(a.threads), "DP_INTRA_OP_PARALLELISM_THREADS": str(a.threads),
            "DP_INTER_OP_PARALLELISM_THREADS": "1"}
     t0 = time.time()
-    run = lammps(work, "\n".join(lines) + "\n", env=env, reference=True, timeout=3600, np_ranks=a.ranks)
+    run = lammps(work, "\n".join(lines) + "\n", env=env, reference_plugin_dir=REF_PLUGIN_DIR, timeout=3600, np_ranks=a.ranks)
     if run.returncode != 0:
         sys.exit(f"LAMMPS failed:\n{run.output[-3000:]}")
     loops = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run.log)]
@@ -85,7 +88,7 @@ def main():
         per[style].append(t / (a.steps * natoms) * 1e6)  # µs per atom-step
     if a.compressed:  # llzo_dp alone: its own tabulate kernel
         own = header + [STYLES["llzo_dp_torch"].format(model=a.model), f"run {a.warmup}"] + [f"run {a.steps}"] * a.repeats
-        run2 = lammps(work, "\n".join(own) + "\n", env=env, reference=True, timeout=3600, np_ranks=a.ranks)
+        run2 = lammps(work, "\n".join(own) + "\n", env=env, reference_plugin_dir=REF_PLUGIN_DIR, timeout=3600, np_ranks=a.ranks)
         if run2.returncode != 0:
             sys.exit(f"LAMMPS failed:\n{run2.output[-3000:]}")
         loops2 = [float(m) for m in re.findall(r"Loop time of ([0-9.eE+-]+) on", run2.log)][1:]

@@ -1,7 +1,7 @@
 """How far from the hardware limit: floating-point operations of an se_e2_a model per atom-step
 against this CPU's dense float64 matrix-multiply rate.
 
-    python bench/flops.py [--model examples/model/llzo_dp_model.pth] [--threads 1]
+    python bench/flops.py [--model models/llzo/llzo_dp_model.pth] [--threads 1]
                           [--us-per-atom-step X]   # measured time, e.g. from bench_vs_deepmd.py
 
 Counts (multiply-add = 2 FLOP; activations and the environment matrix are left out, they are
@@ -17,7 +17,6 @@ same for any sel.
 
 import argparse
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def matmul_rate(threads, n=1024, shape=None, repeats=5):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(ROOT / "examples/model/llzo_dp_model.pth"))
+    ap.add_argument("--model", default=str(ROOT / "models/llzo/llzo_dp_model.pth"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--us-per-atom-step", type=float, nargs="*", default=[],
                     help="measured times (µs per atom-step) to express as a fraction of the limit")
@@ -83,9 +82,8 @@ def main():
     fwd = sum(c["forward"].values())
     total = 2 * fwd
     if a.neighbours is None:
-        sys.path.insert(0, str(ROOT / "tests"))
         import numpy as np
-        from lammps_run import tllzo
+        from llzo_dp_tools.lammps import tllzo
         cell, pos, _ = tllzo(3, 3, 3)
         d = pos[:, None, :] - pos[None, :192, :]
         d -= np.round(d @ np.linalg.inv(cell)) @ cell

@@ -1,7 +1,7 @@
 """Where a model call spends its time: torch's profiler on forward_lower (energy + forces +
 virial, as the pair style calls it) for a t-LLZO supercell.
 
-    python bench/profile_model.py [--model examples/model/llzo_dp_model.pth] [--cells 2 2 2]
+    python bench/profile_model.py [--model models/llzo/llzo_dp_model.pth] [--cells 2 2 2]
                                   [--threads 1] [--rows 25]
 
 The neighbour list is DeePMD-kit's own (deepmd.pt.utils.nlist), cut to the model's rcut and
@@ -9,19 +9,17 @@ sel, like the one llzo_dp passes. Prints the operators by self CPU time.
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(ROOT / "examples/model/llzo_dp_model.pth"))
+    ap.add_argument("--model", default=str(ROOT / "models/llzo/llzo_dp_model.pth"))
     ap.add_argument("--cells", type=int, nargs=3, default=[2, 2, 2])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rows", type=int, default=25)
@@ -30,7 +28,7 @@ def main():
     torch.set_num_threads(a.threads)
     import deepmd.pt  # noqa: F401  (custom ops for compressed models)
     from deepmd.pt.utils.nlist import extend_input_and_build_neighbor_list
-    from lammps_run import tllzo
+    from llzo_dp_tools.lammps import tllzo
 
     torch._C._jit_set_profiling_executor(True)
     torch._C._get_graph_executor_optimize(False)

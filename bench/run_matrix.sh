@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-model=$(realpath "${1:-examples/model/llzo_dp_model.pth}")
+model=$(realpath "${1:-models/llzo/llzo_dp_model.pth}")
 part=${2:-all}
 out=bench/results/shipped_matrix_$part.txt
 : > "$out.tmp"

@@ -12,9 +12,8 @@ prepare)
   cargo build --release --quiet --bin llzo-dp
   mkdir -p .gpu && strip -o .gpu/llzo-dp target/release/llzo-dp
   python - <<'PY'
-import sys; sys.path.insert(0, "tests")
 from pathlib import Path
-from lammps_run import perturbed, tllzo, write_data
+from llzo_dp_tools.lammps import perturbed, tllzo, write_data
 write_data(Path(".gpu/t111.data"), *perturbed(*tllzo(), seed=61, sigma=0.08, tilt=(0.5, 0.2, -0.3)))
 write_data(Path(".gpu/t222.data"), *perturbed(*tllzo(2, 2, 2), seed=62, sigma=0.08))
 write_data(Path(".gpu/t333.data"), *perturbed(*tllzo(3, 3, 3), seed=63, sigma=0.05))
@@ -26,7 +25,7 @@ run)
   export LD_LIBRARY_PATH=$TL:$TL/../../nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
   nvidia-smi -L
   ./.gpu/llzo-dp info $M
-  S=examples/model/llzo_dp_model.pth
+  S=models/llzo/llzo_dp_model.pth
   # (test model | shipped model) x frames x (cpu torch graph, cpu native, cuda)
   for job in "test $M t111" "test $M t222" "ship $S t222" "ship $S t333"; do
     set -- $job

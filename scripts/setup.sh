@@ -28,6 +28,17 @@ fi
 # Test and pipeline helpers (structures, deepmd/npy round trips, plots).
 "$LLZO_DP_VENV/bin/python" -c "import pytest, spglib, ase, dpdata, matplotlib" 2>/dev/null \
   || "$LLZO_DP_VENV/bin/pip" install -q pytest "spglib==2.8.0" "ase==3.29.0" "dpdata==1.1.0" matplotlib
+# The project's shared Python (python/llzo_dp_tools): a regular install, redone when the
+# package's content hash differs from the one recorded at the last install.
+tools_hash=$(cd python && find . -path ./build -prune -o \( -name '*.py' -o -name '*.data' -o -name pyproject.toml \) \
+  -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+if [ "$(cat "$LLZO_DP_VENV/.llzo_dp_tools.hash" 2>/dev/null)" != "$tools_hash" ]; then
+  echo "setup: installing python/llzo_dp_tools"
+  "$LLZO_DP_VENV/bin/pip" install -q --force-reinstall --no-deps ./python
+  rm -rf python/build python/*.egg-info
+  echo "$tools_hash" >"$LLZO_DP_VENV/.llzo_dp_tools.hash.tmp"
+  mv "$LLZO_DP_VENV/.llzo_dp_tools.hash.tmp" "$LLZO_DP_VENV/.llzo_dp_tools.hash"
+fi
 
 echo "setup: building the plugin (cargo build --release)"
 cargo build --release --quiet

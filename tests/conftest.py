@@ -1,11 +1,7 @@
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lammps_run import HYBRID_MODEL, LMP, PLUGIN, TEST_MODEL  # noqa: E402
+from llzo_dp_tools.lammps import LMP
+from checkout import HYBRID_MODEL, PLUGIN, TEST_MODEL
 
 
 def pytest_sessionstart(session):

@@ -4,7 +4,8 @@ import signal
 
 import pytest
 
-from lammps_run import TEST_MODEL, lammps, tllzo, write_data
+from llzo_dp_tools.lammps import tllzo, write_data
+from checkout import TEST_MODEL, lammps
 
 BASE = """
 units {units}

@@ -8,7 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from lammps_run import ROOT, TEST_MODEL, perturbed, tllzo, write_data
+from llzo_dp_tools.lammps import perturbed, tllzo, write_data
+from checkout import ROOT, TEST_MODEL
 
 CLI = ROOT / "target" / "release" / "llzo-dp"
 

@@ -8,7 +8,7 @@ within 1e-10."""
 import numpy as np
 import pytest
 
-from lammps_run import perturbed, tllzo
+from llzo_dp_tools.lammps import perturbed, tllzo
 from test_reference_deeppot import check_against_deeppot, run_both
 
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from lammps_run import ROOT, TEST_MODEL
+from checkout import ROOT, TEST_MODEL
 
 CLI = ROOT / "target" / "release" / "llzo-dp"
 DATA = ROOT / "tests" / "data" / "test_model" / "data"

@@ -7,7 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from lammps_run import ROOT, TEST_MODEL, lammps, perturbed, read_dump, tllzo, write_data
+from llzo_dp_tools.lammps import perturbed, read_dump, tllzo, write_data
+from checkout import ROOT, TEST_MODEL, lammps
 
 CLI = ROOT / "target" / "release" / "llzo-dp"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lammps_run import NKTV2P_METAL, PLUGIN, TEST_MODEL, VENV, perturbed, tllzo, write_data
+from llzo_dp_tools.lammps import NKTV2P_METAL, VENV, perturbed, tllzo, write_data
+from checkout import PLUGIN, TEST_MODEL
 
 H = 1e-5
 RTOL = 1e-6

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from lammps_run import (LMP, PLUGIN, TEST_MODEL, VENV, lammps, perturbed, read_dump, tllzo,
-                        write_data)
+from llzo_dp_tools.lammps import LMP, VENV, perturbed, read_dump, tllzo, write_data
+from checkout import PLUGIN, TEST_MODEL, lammps
 from test_reference_deeppot import SCRIPT as REF_SCRIPT
 
 HEAD = """

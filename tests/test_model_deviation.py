@@ -4,7 +4,8 @@ and the same on 1 and 2 MPI ranks."""
 
 import numpy as np
 
-from lammps_run import ROOT, TEST_MODEL, lammps, perturbed, tllzo, write_data
+from llzo_dp_tools.lammps import perturbed, tllzo, write_data
+from checkout import ROOT, TEST_MODEL, lammps
 
 MODEL_B = ROOT / "tests" / "data" / "test_model" / "test_model_b.pth"
 

@@ -4,7 +4,8 @@ thermo within 1e-10 relative over a 20-step NVE run."""
 import numpy as np
 import pytest
 
-from lammps_run import TEST_MODEL, lammps, perturbed, tllzo, write_data
+from llzo_dp_tools.lammps import perturbed, tllzo, write_data
+from checkout import TEST_MODEL, lammps
 
 SCRIPT = """
 units metal

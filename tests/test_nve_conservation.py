@@ -3,7 +3,8 @@
 
 import numpy as np
 
-from lammps_run import TEST_MODEL, lammps, tllzo, write_data
+from llzo_dp_tools.lammps import tllzo, write_data
+from checkout import TEST_MODEL, lammps
 
 SCRIPT = """
 units metal

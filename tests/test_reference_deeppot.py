@@ -10,7 +10,8 @@ of a type: those go through TorchScript."""
 import numpy as np
 import pytest
 
-from lammps_run import HYBRID_MODEL, NKTV2P_METAL, TEST_MODEL, lammps, perturbed, read_dump, tllzo, write_data
+from llzo_dp_tools.lammps import NKTV2P_METAL, perturbed, read_dump, tllzo, write_data
+from checkout import HYBRID_MODEL, TEST_MODEL, lammps
 
 TOL = 1e-10
 

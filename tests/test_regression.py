@@ -13,9 +13,9 @@ import json
 import numpy as np
 import pytest
 
-from lammps_run import NKTV2P_METAL, ROOT, lammps, read_dump, tllzo, write_data
+from llzo_dp_tools.lammps import NKTV2P_METAL, read_dump, tllzo, write_data
+from checkout import ROOT, SHIPPED_MODEL as MODEL, lammps
 
-MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
 GOLDEN = ROOT / "tests" / "golden"
 REL = 1e-8
 
@@ -23,7 +23,7 @@ REL = 1e-8
 # Shipped hybrid model: 300 K, 1 ps: c/a = 0.9504. 1500 K: after 1 ps the cell is still
 # relaxing (c/a over 0.5-1 ps = 0.9865, 0.9975, 0.9822 for velocity seeds 4711, 11, 22), after
 # 2 ps it is cubic (c/a over 1-2 ps = 0.9998, 0.9917, 1.0071), so the 1500 K run is 2 ps long.
-# (Stage-2 model, shipped until session 7: 300 K 0.9563, 1500 K 1.0066 after 1 ps.) In the
+# (Stage-2 model, shipped 2026-11-26 to 2026-11-27: 300 K 0.9563, 1500 K 1.0066 after 1 ps.) In the
 # heating ladders the tetragonal cell still has c/a = 0.96-0.98 near the transition. So:
 # tetragonal means c/a < 0.975 (0.025 above the 300 K value), cubic means |1 - c/a| < 0.015
 # (between the cubic scatter, <= 0.009, and the hottest tetragonal values, >= 0.02 off).

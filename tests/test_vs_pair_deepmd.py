@@ -6,7 +6,8 @@ DeePMD-kit 3.2.0's prebuilt plugin needs (see scripts/env.sh)."""
 import numpy as np
 import pytest
 
-from lammps_run import TEST_MODEL, lammps, perturbed, read_dump, tllzo, write_data
+from llzo_dp_tools.lammps import perturbed, read_dump, tllzo, write_data
+from checkout import TEST_MODEL, lammps
 
 NVE = """
 units metal

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Analysis of an NPT heating ladder written by run.py (one directory T<temp>/ per rung).
 
-    python examples/heating/analyze.py RUN_DIR
+    python examples/heating/analyze.py RUN_DIR [--publish RESULTS_DIR]
 
 Writes into RUN_DIR: lattice_vs_T.csv, summary.json, summary.md, lattice.png, xrd.png, rdf.png,
-coverage.png; prints the lattice table.
+coverage.png; prints the lattice table. --publish also copies the run's summary (summary.md,
+lattice_vs_T.csv, summary.json, lattice.png; not its rungs) into RESULTS_DIR, e.g.
+examples/heating/results/<name>: how the committed summaries there are made.
 
 Definitions (also written into summary.md):
 - a, b, c: box lengths per conventional cell (lx/nx, ly/ny, lz/nz); mean over production with a
@@ -37,7 +39,7 @@ NBLOCKS = 5
 MSD_MELT_FACTOR = 2.0
 CUBIC_TOL = 0.003
 RDF_PAIRS = ["Li-O", "La-O", "Zr-O", "O-O", "La-La"]
-# Literature (../shared/reference/llzo.md)
+# Literature values for the comparison table
 EXPERIMENT = [(443, 13.145, 13.145, 12.706), (848, 13.197, 13.197, 12.864), (1248, 13.182, 13.182, 13.182)]
 LITERATURE = [
     ("experiment (Larraz et al. 2013)", "≈ 918 K", "—"),
@@ -308,7 +310,35 @@ def analyze(out):
     return summary
 
 
+# What --publish copies: the tables and the lattice plot (the run's one figure in results/).
+SUMMARY_FILES = ("summary.md", "lattice_vs_T.csv", "summary.json", "lattice.png")
+
+
+def publish(out, dest):
+    """Copies a run's summary (SUMMARY_FILES) into dest, each file whole (temp + rename); the
+    published summary.md links only the figures that are copied."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SUMMARY_FILES:
+        data = (Path(out) / name).read_bytes()
+        if name == "summary.md":
+            lines = data.decode().split("\n")
+            keep = [l for l in lines if not (l.startswith("![") and l.split("(")[-1].rstrip(")") not in SUMMARY_FILES)]
+            data = "\n".join(keep).replace("\n\n\n", "\n\n").encode()
+        tmp = dest / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, dest / name)
+    print(f"summary of {out} copied to {dest}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    analyze(sys.argv[1])
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--publish", type=Path, metavar="RESULTS_DIR",
+                    help="also copy the summary files into this directory")
+    args = ap.parse_args()
+    analyze(args.run_dir)
+    if args.publish:
+        publish(args.run_dir, args.publish)

@@ -8,7 +8,7 @@
 Each temperature ("rung") is one LAMMPS run of in.heating, started from the previous rung's
 restart file, in its own directory <out>/T<temp>/. A rung directory is built under a temporary
 name and renamed when LAMMPS has finished, so an interrupted ladder resumes at the first missing
-rung with the same command. Uses the shipped LLZO model (examples/model/) and an in-run coverage
+rung with the same command. Uses the shipped LLZO model (models/llzo/) and an in-run coverage
 monitor against that model's training set.
 """
 
@@ -24,13 +24,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from lammps_run import LMP, tllzo, write_data  # noqa: E402
 
-import analyze  # noqa: E402  (examples/heating/analyze.py)
+import analyze  # examples/heating/analyze.py, next to this script
+from llzo_dp_tools.lammps import LMP, tllzo, write_data
 
-MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
-TRAINING = ROOT / "examples" / "model" / "data" / "training"
+MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
+TRAINING = ROOT / "models" / "llzo" / "train" / "data" / "training"
 CLI = ROOT / "target" / "release" / "llzo-dp"
 # The quick ladder is short (0.5 ps per rung), so its barostat period is short too (0.2 ps).
 QUICK = dict(cells=[1, 1, 1], temps=[300, 900, 1500, 2500], equil=200, prod=300, every=10, xrd_every=100, pdamp=0.2)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does the reference method itself keep t-LLZO tetragonal at a given temperature?
 
-NPT of the 192-atom t-LLZO cell (examples/structures/tllzo_1x1x1.data) with the reference
+NPT of the 192-atom t-LLZO cell (llzo_dp_tools/data/tllzo_1x1x1.data) with the reference
 method (CHGNet 0.3.0, not DFT) through ASE's anisotropic Berendsen barostat, to compare the
 cell shape with DPMD of the same cell (tests/test_regression.py's NPT protocol). Writes
 results/reference_npt_<T>K.csv (step, T, Lx, Ly, Lz; rewritten whole every 10 steps, so an
@@ -10,7 +10,7 @@ c/a (z against x, y) and the shortest edge over the mean of the two others, per 
 (orientation-free: a tetragonal cell whose short axis turned still reads ~0.95).
 
     python examples/validation/reference_npt.py [--temp 1500] [--steps 500]
-    python examples/validation/reference_npt.py --model examples/model/llzo_dp_model.pth   # the same with a DP model
+    python examples/validation/reference_npt.py --model models/llzo/llzo_dp_model.pth   # the same with a DP model
 
 With --model the same protocol runs with a DeePMD-kit model (its ASE calculator), so the two
 cell shapes come from the same integrator, barostat and seed.
@@ -18,13 +18,11 @@ cell shapes come from the same integrator, barostat and seed.
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
 
 
 def shape(L):
@@ -50,8 +48,7 @@ def main():
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
 
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
-    from lammps_run import tllzo
+    from llzo_dp_tools.lammps import tllzo
 
     cell, pos, types = tllzo()
     atoms = Atoms([["Li", "La", "Zr", "O"][t - 1] for t in types], positions=pos, cell=cell, pbc=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Three more LLZO models for the 4-model deviation of the uncertainty validation: the shipped
 model's architecture and training set, other seeds (network initialisation and batch order),
-and a SHORT schedule (--steps, default 3000; lr 1e-3 -> 1e-5) so they fit in a CPU session.
+and a SHORT schedule (--steps, default 3000; lr 1e-3 -> 1e-5) (minutes to an hour on one CPU thread each).
 Model 1 of the ensemble is the shipped model itself.
 
     python examples/validation/train_ensemble.py [--steps 3000] [--seeds 101 202 303]
@@ -18,18 +18,19 @@ import subprocess
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODEL_DIR = HERE.parent / "model"
+TRAIN_DIR = HERE.parents[1] / "models" / "llzo" / "train"
 ENV = dict(os.environ, OMP_NUM_THREADS="1", DP_INTRA_OP_PARALLELISM_THREADS="1", DP_INTER_OP_PARALLELISM_THREADS="1")
 
 
 def member_input(seed, steps, work):
-    cfg = json.loads((MODEL_DIR / "input.json").read_text())
+    cfg = json.loads((TRAIN_DIR / "input_hybrid.json").read_text())
     cfg["_comment"] = f"4-model deviation member, seed {seed}, {steps} steps (short schedule): see train_ensemble.py"
-    cfg["model"]["descriptor"]["seed"] = seed
+    for d in cfg["model"]["descriptor"]["list"]:
+        d["seed"] = seed
     cfg["model"]["fitting_net"]["seed"] = seed
     cfg["learning_rate"] = {"type": "exp", "start_lr": 1e-3, "stop_lr": 1e-5, "decay_steps": 200}
     for part in ("training_data", "validation_data"):
-        cfg["training"][part]["systems"] = [os.path.relpath(MODEL_DIR / s, work) for s in cfg["training"][part]["systems"]]
+        cfg["training"][part]["systems"] = [os.path.relpath(TRAIN_DIR / s, work) for s in cfg["training"][part]["systems"]]
     cfg["training"].update({"numb_steps": steps, "seed": seed, "disp_file": "lcurve.out", "disp_freq": 500,
                             "save_freq": 500, "save_ckpt": "model.ckpt", "max_ckpt_keep": 1})
     return cfg

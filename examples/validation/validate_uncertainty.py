@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Does the in-run coverage flag the frames the shipped model gets wrong? (issue: the paper's
-Fig. 3c made a tool.) DPMD of t-LLZO (192 atoms) with pair_style llzo_dp at 300, 900, 1500 and
+"""Does the in-run coverage flag the frames the shipped model gets wrong? (The paper's Fig. 3c
+as a tool.) DPMD of t-LLZO (192 atoms) with pair_style llzo_dp at 300, 900, 1500 and
 2500 K and a melt; on sampled frames: the coverage monitor's frame coverage, the 4-model force
 deviation (the shipped model + the three of train_ensemble.py, written by the same run as
 model_devi.out), and the force RMSE of the shipped model against the reference method
@@ -29,11 +29,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from lammps_run import LMP, read_dump, tllzo, write_data  # noqa: E402
+from llzo_dp_tools.lammps import LMP, read_dump, tllzo, write_data
 
-MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
-TRAINING = ROOT / "examples" / "model" / "data" / "training"
+MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
+TRAINING = ROOT / "models" / "llzo" / "train" / "data" / "training"
 CLI = ROOT / "target" / "release" / "llzo-dp"
 ELEMENTS = ["Li", "La", "Zr", "O"]
 RUNS = [("300K", 300, 300), ("900K", 900, 900), ("1500K", 1500, 1500), ("2500K", 2500, 2500), ("melt", 3500, 3500)]
@@ -136,8 +135,8 @@ def main():
     todo = [r for r in rows if f"{r['run']}_{r['step']}" not in cached]
     t_label = None
     if todo:
-        sys.path.insert(0, str(ROOT / "examples" / "model"))
-        from build_dataset import Reference, L  # noqa: E402
+        from llzo_dp_tools import structures as L
+        from llzo_dp_tools.reference import Reference
         refm = Reference()
         for r in todo:
             f = r["frame"]
@@ -153,7 +152,7 @@ def main():
         fdp = np.stack([f["fx"], f["fy"], f["fz"]], 1)
         r["force_rmse"] = float(np.sqrt(np.mean((fdp - cached[f"{r['run']}_{r['step']}"]) ** 2)))
 
-    test_rmse = json.loads((ROOT / "examples/model/eval_summary.json").read_text())["sets"]["test"]
+    test_rmse = json.loads((ROOT / "models/llzo/eval_summary.json").read_text())["sets"]["test"]
     fam = test_rmse["families"]
     n = sum(v["frames"] for k, v in fam.items() if ":" not in k)
     test_f = math.sqrt(sum(v["frames"] * (v["rmse_f_meV_A"] / 1e3) ** 2 for k, v in fam.items() if ":" not in k) / n)

@@ -10,17 +10,15 @@ forces, pressure tensor, and the model's sha256 so a stale file is caught)."""
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from lammps_run import NKTV2P_METAL, perturbed, tllzo, write_data  # noqa: E402
+from llzo_dp_tools.lammps import NKTV2P_METAL, perturbed, tllzo, write_data
 
-MODEL = ROOT / "examples" / "model" / "llzo_dp_model.pth"
+MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
 CASES = {"1x1x1": dict(cells=(1, 1, 1), seed=101), "2x1x1": dict(cells=(2, 1, 1), seed=102)}
 
 
@@ -33,7 +31,7 @@ def main():
     from deepmd.infer import DeepPot
 
     dp = DeepPot(str(MODEL))
-    out = dict(model="examples/model/llzo_dp_model.pth", model_sha256=sha256(MODEL), deepmd_kit=dp_version,
+    out = dict(model="models/llzo/llzo_dp_model.pth", model_sha256=sha256(MODEL), deepmd_kit=dp_version,
                units="metal: eV, eV/Å, bar (pressure without kinetic part, order xx yy zz xy xz yz)", cases={})
     for name, c in CASES.items():
         cell, pos, types = perturbed(*tllzo(*c["cells"]), seed=c["seed"], sigma=0.05)

@@ -4,7 +4,7 @@
     OMP_NUM_THREADS=1 python tests/data/test_model/check_model.py [test_model.pth]
 
 1. deepmd.infer.DeepPot: evaluate the 192-atom t-LLZO cell (experimental
-   lattice, examples/pipeline/llzo_structures.py) -> energy/atom, max |F|,
+   lattice, llzo_dp_tools.structures) -> energy/atom, max |F|,
    and the net force (must be ~0).
 2. torch.jit.load: TorchScript method names and get_rcut / get_type_map /
    get_sel / get_dim_fparam / get_dim_aparam, i.e. what a C++/Rust host sees.
@@ -23,9 +23,7 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "examples", "pipeline"))
-
-import llzo_structures as L  # noqa: E402
+from llzo_dp_tools import structures as L
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the small Li/La/Zr/O training set for the test DeePMD model.
 
-Structures come from examples/pipeline/llzo_structures.py; labels (energy eV,
+Structures come from llzo_dp_tools.structures; labels (energy eV,
 forces eV/A, virial eV) from the pretrained universal potential CHGNet 0.3.0
 (PyPI package ``chgnet``, weights shipped in the package), run on CPU.
 
@@ -38,9 +38,7 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "examples", "pipeline"))
-
-import llzo_structures as L  # noqa: E402
+from llzo_dp_tools import structures as L
 
 
 def perturb(s: L.Structure, rng: np.random.Generator, strain: float = 0.03, shear: float = 0.01, disp=(0.05, 0.15)) -> L.Structure:

@@ -3,7 +3,7 @@
 #
 #   ./train_variant.sh b        # other seeds (7): the second model of the model-deviation tests
 #   ./train_variant.sh hybrid   # se_e2_a + a first-shell three-body se_e3 (rcut 3.2 A), the
-#                               # descriptor of examples/model's hybrid; its graph names
+#                               # descriptor of the shipped model (models/llzo); its graph names
 #                               # deepmd::tabulate_fusion_se_t (called only when compressed); both
 #                               # evaluators run it
 #

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Write the DeePMD-kit 3.2.0 (PyTorch backend) inputs of the shipped LLZO model's two stages.
+
+    python make_input.py            # sel from `dp --pt neighbor-stat` on data/
+    python make_input.py --sel 104 36 36 76    # the shipped model's sel, no neighbour count
+
+* input_hybrid.json (stage `hybrid`, from scratch): descriptor `hybrid` of se_e2_a (rcut 6 Å,
+  embedding [25, 50, 100], axis_neuron 16) and a first-shell three-body se_e3 (rcut 3.2 Å:
+  cation-O bonds and O-cation-O angles; embedding [4, 8, 16]); fitting [120, 120, 120] (the
+  paper's); all data, the simple compounds as 88-128-atom supercells (crys_big_*); batches of one
+  frame; Adam lr 1e-3 -> 1e-5 over a 14000-step schedule, run to step 5000; energy prefactor
+  0.02 -> 4, force 1000 -> 2, virial 0.01 -> 0.2.
+* input_hybrid_tail.json (stage `hybrid_tail`, --init-model from step 5000): a fresh decay
+  1e-4 -> 1e-6 over a 3500-step schedule, run to step 3000; energy 1 -> 8, force 4 -> 1,
+  virial 0.2; the crystal systems drawn with probability 0.5.
+
+Each stage is cut short of its schedule: its stop_lr is the lr the longer schedule reaches at the
+last step (DeePMD-kit's exp decay is geometric in the step, so lr and the loss prefactors match
+the longer run step for step).
+
+se_e2_a's sel = ceil(1.15 x the largest neighbour count within 6 Å over data/ without the
+supercells) to a multiple of 4: [104, 36, 36, 76] for the shipped data. se_e3's sel [24, 8, 8, 16]
+is 1.15 x the counts [18, 6, 4, 12] within 3.2 Å, to a multiple of 4.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TYPE_MAP = ["Li", "La", "Zr", "O"]
+# The simple compounds enter as supercells (crys_big_*); their 12-22-atom cells (crys_<X>) are
+# test data only, so that a compound's energy error is not weighted by its small cell.
+SMALL_COMPOUNDS = ("crys_Li2O", "crys_La2O3", "crys_ZrO2", "crys_La2Zr2O7", "crys_Li")
+# training_data order (sorted names): amorphous + close contacts, crystals, hot MD, slabs
+CRYSTAL_PROB = "prob_sys_size;0:2:0.20;2:9:0.50;9:15:0.30"
+
+
+def systems(part):
+    """The systems the shipped model trains on: data/<part>/<system> without the small compound
+    cells, relative to this directory, sorted."""
+    dirs = sorted(glob.glob(os.path.join(HERE, "data", part, "*")))
+    return [os.path.relpath(p, HERE) for p in dirs if os.path.isdir(p)
+            and not os.path.basename(p).startswith(".") and os.path.basename(p) not in SMALL_COMPOUNDS]
+
+
+def neighbor_stat():
+    """Max neighbour counts within 6 Å over the data without the compound supercells."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in ("training", "validation", "test"):
+            for d in glob.glob(os.path.join(HERE, "data", part, "*")):
+                if os.path.isdir(d) and "crys_big_" not in d:
+                    os.makedirs(os.path.join(tmp, part), exist_ok=True)
+                    os.symlink(d, os.path.join(tmp, part, os.path.basename(d)))
+        out = subprocess.run(["dp", "--pt", "neighbor-stat", "-s", tmp, "-r", "6.0", "-t", *TYPE_MAP],
+                             capture_output=True, text=True, check=True)
+    txt = out.stdout + out.stderr
+    for line in txt.splitlines():
+        if "max_nbor_size" in line:
+            return [int(float(x)) for x in line.split("[")[-1].split("]")[0].split()]
+    raise RuntimeError("neighbor-stat output not understood:\n" + txt)
+
+
+def truncated_lr(start, stop, schedule_steps, steps):
+    """stop_lr of a run cut at `steps` of an exponential decay start -> stop over schedule_steps."""
+    return start * (stop / start) ** (steps / schedule_steps)
+
+
+def hybrid(sel):
+    """Stage `hybrid`: from scratch, 5000 steps of a 14000-step schedule."""
+    sea = {"type": "se_e2_a", "sel": sel, "rcut_smth": 0.5, "rcut": 6.0, "neuron": [25, 50, 100],
+           "resnet_dt": False, "axis_neuron": 16, "type_one_side": False, "precision": "float64", "seed": 1}
+    se3 = {"type": "se_e3", "sel": [24, 8, 8, 16], "rcut_smth": 0.5, "rcut": 3.2, "neuron": [4, 8, 16],
+           "resnet_dt": False, "precision": "float64", "seed": 2}
+    return {
+        "_comment": "Shipped LLZO model, stage hybrid (from scratch): written by make_input.py.",
+        "model": {
+            "type_map": TYPE_MAP,
+            "descriptor": {"type": "hybrid", "list": [sea, se3]},
+            "fitting_net": {"neuron": [120, 120, 120], "resnet_dt": True, "precision": "float64", "seed": 1},
+        },
+        "learning_rate": {"type": "exp", "start_lr": 1e-3, "stop_lr": truncated_lr(1e-3, 1e-5, 14000, 5000),
+                          "decay_steps": 200},
+        "loss": {"type": "ener", "start_pref_e": 0.02, "limit_pref_e": 4, "start_pref_f": 1000, "limit_pref_f": 2,
+                 "start_pref_v": 0.01, "limit_pref_v": 0.2},
+        "training": {
+            "training_data": {"systems": systems("training"), "batch_size": "auto", "auto_prob": CRYSTAL_PROB},
+            "validation_data": {"systems": systems("validation"), "batch_size": "auto", "numb_btch": 2},
+            "numb_steps": 5000, "seed": 90, "disp_file": "lcurve_hybrid.out", "disp_freq": 500,
+            "save_freq": 1000, "save_ckpt": "checkpoints/hybrid.ckpt", "max_ckpt_keep": 1,
+        },
+    }
+
+
+def hybrid_tail(sel):
+    """Stage `hybrid_tail` (--init-model from stage hybrid): 3000 steps of a 3500-step schedule."""
+    c = hybrid(sel)
+    c["_comment"] = "Shipped LLZO model, stage hybrid_tail (--init-model from stage hybrid): written by make_input.py."
+    c["learning_rate"] = {"type": "exp", "start_lr": 1e-4, "stop_lr": truncated_lr(1e-4, 1e-6, 3500, 3000),
+                          "decay_steps": 100}
+    c["loss"].update({"start_pref_e": 1, "limit_pref_e": 8, "start_pref_f": 4, "limit_pref_f": 1,
+                      "start_pref_v": 0.2, "limit_pref_v": 0.2})
+    c["training"].update({"numb_steps": 3000, "seed": 97, "disp_file": "lcurve_hybrid_tail.out",
+                          "save_ckpt": "checkpoints/hybrid_tail.ckpt"})
+    return c
+
+
+def write_json(cfg, name):
+    fd, tmp = tempfile.mkstemp(dir=HERE, prefix=".input.", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, os.path.join(HERE, name))
+
+
+def main():
+    ap = argparse.ArgumentParser(description="write input_hybrid.json and input_hybrid_tail.json")
+    ap.add_argument("--sel", type=int, nargs=4, metavar=("LI", "LA", "ZR", "O"),
+                    help="se_e2_a's sel (the shipped model's: 104 36 36 76) instead of dp --pt neighbor-stat's")
+    args = ap.parse_args()
+    if args.sel:
+        sel = args.sel
+    else:
+        nb = neighbor_stat()
+        sel = [int(math.ceil(1.15 * n / 4.0) * 4) for n in nb]
+        print("max neighbours", nb, "sel", sel)
+    write_json(hybrid(sel), "input_hybrid.json")
+    write_json(hybrid_tail(sel), "input_hybrid_tail.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Train (or resume) one stage of the shipped LLZO model, then freeze it to ../llzo_dp_model.pth.
+#
+#   STAGE=hybrid models/llzo/train/train.sh        # first stage, from scratch (5000 steps)
+#   STAGE=hybrid_tail models/llzo/train/train.sh   # its tail (--init-model from the newest hybrid
+#                                                  # checkpoint), then change-bias + freeze: shipped
+#   MAX_MINUTES=50 ...                             # stop after 50 min (checkpoint every 1000 steps), then freeze
+#   FREEZE_ONLY=1 STAGE=hybrid_tail ...            # just freeze the stage's latest checkpoint
+#   OUT=other.pth ...                              # freeze to another file (default ../llzo_dp_model.pth)
+#
+# A stage resumes its own newest checkpoint (--restart) if there is one. One CPU thread.
+# Checkpoints: checkpoints/<prefix>-<step>.pt plus the symlink checkpoints/<prefix>.pt -> latest;
+# learning curve: the input's disp_file; log: logs/train.log.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$HERE"
+# shellcheck disable=SC1091
+source ../../scripts/env.sh
+export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1
+mkdir -p checkpoints logs
+
+STAGE="${STAGE:-hybrid}"
+# per stage: input, checkpoint prefix, the prefix it starts from (--init-model; none = scratch), and
+# whether freezing refits the per-type energy bias on the training set first (dp change-bias)
+bias=keep
+case "$STAGE" in
+  hybrid) input=input_hybrid.json prefix=hybrid.ckpt from=none ;;
+  hybrid_tail) input=input_hybrid_tail.json prefix=hybrid_tail.ckpt from=hybrid.ckpt bias=change ;;
+  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail)" >&2; exit 2 ;;
+esac
+
+latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be missing after a copy)
+  ls -1 checkpoints/"$1"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
+}
+
+steps="$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['numb_steps'])" "$input")"
+if [ -z "${FREEZE_ONLY:-}" ]; then
+  ck="$(latest_ckpt "$prefix" || true)"
+  if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then
+    echo "stage $STAGE already finished ($ck)"
+    cmd=(true)
+  elif [ -n "$ck" ]; then
+    echo "resuming from $ck"
+    cmd=(dp --pt train "$input" --restart "$ck")
+  elif [ "$from" != none ]; then
+    ck="$(latest_ckpt "$from")"
+    [ -n "$ck" ] || { echo "stage $STAGE starts from a $from checkpoint: none in checkpoints/" >&2; exit 2; }
+    echo "stage $STAGE: starting from the weights $ck"
+    cmd=(dp --pt train "$input" --init-model "$ck")
+  else
+    echo "starting from scratch"
+    cmd=(dp --pt train "$input")
+  fi
+  if [ -n "${MAX_MINUTES:-}" ]; then
+    timeout --signal=TERM "$((MAX_MINUTES * 60))" "${cmd[@]}" >>logs/train.log 2>&1 || true
+  else
+    "${cmd[@]}" >>logs/train.log 2>&1
+  fi
+  rm -f out.json input_v2_compat.json  # dp's echo of the input, regenerated every run
+  # keep only the newest checkpoint
+  ck="$(latest_ckpt "$prefix" || true)"
+  [ -n "$ck" ] || { echo "stage $STAGE stopped before its first checkpoint (save_freq steps): nothing to freeze; rerun to go on" >&2; exit 1; }
+  for f in checkpoints/"$prefix"-*.pt; do [ "$f" = "$ck" ] || rm -f "$f"; done
+  ln -sfn "$(basename "$ck")" checkpoints/"$prefix".pt
+  if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then python strip_checkpoint.py "$ck"; fi  # stage finished
+fi
+
+# freeze this stage's newest checkpoint (OUT, default the shipped file)
+OUT="${OUT:-../llzo_dp_model.pth}"
+ck="$(latest_ckpt "$prefix")"
+if [ "$bias" = change ]; then
+  # training with batches of one frame leaves the per-type energy zero slightly off; DeePMD-kit's
+  # least-squares refit of that bias on the training set removes the offset (MODEL_CARD.md)
+  echo "refitting the energy bias of $ck on data/training"
+  dp --pt change-bias "$ck" -s data/training -n 0 -m change -o .bias_tmp.pt >>logs/train.log 2>&1
+  ck=.bias_tmp.pt
+fi
+echo "freezing $ck"
+dp --pt freeze -c "$ck" -o .freeze_tmp.pth >>logs/train.log 2>&1
+rm -f .bias_tmp.pt
+mv -f .freeze_tmp.pth "$OUT"
+echo "wrote $(realpath "$OUT") from $ck"
