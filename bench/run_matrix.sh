@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark matrix of issue 6 on the shipped model: t-LLZO 1x1x1, 2x2x2, 3x3x3 (1 rank x 1
+# The benchmark matrix on the shipped model: t-LLZO 1x1x1, 2x2x2, 3x3x3 (1 rank x 1
 # thread), 2x2x2 with 2 threads and with 2 MPI ranks, peak memory, and the compressed model;
 # llzo_dp (native evaluator and TorchScript path) against pair_style deepmd with the same model
 # in one LAMMPS run each.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU smoke check of the core (no LAMMPS): CPU vs CUDA energy/forces/virial and timing.
 #   bash scripts/gpu_smoke.sh prepare   # here: stripped llzo-dp + test frames into .gpu/
-#   bash scripts/gpu_smoke.sh run       # on the device machine (carry .gpu); needs python3 with torch 2.11
+#   bash scripts/gpu_smoke.sh run       # on a machine with a CUDA GPU (copy .gpu/ and the models there); needs python3 with torch 2.11
 set -euo pipefail
 cd "$(dirname "$0")/.."
 M=tests/data/test_model/test_model.pth

@@ -25,7 +25,7 @@ if [ ! -f "$LLZO_DP_VENV/.complete" ]; then
       "deepmd-kit[torch]==3.2.0" nvidia-cuda-runtime-cu12
   touch "$LLZO_DP_VENV/.complete"
 fi
-# Test and pipeline helpers (structures, deepmd/npy round trips, plots).
+# Test and pipeline dependencies (structures, deepmd/npy round trips, plots).
 "$LLZO_DP_VENV/bin/python" -c "import pytest, spglib, ase, dpdata, matplotlib" 2>/dev/null \
   || "$LLZO_DP_VENV/bin/pip" install -q pytest "spglib==2.8.0" "ase==3.29.0" "dpdata==1.1.0" matplotlib
 # The project's shared Python (python/llzo_dp_tools): a regular install, redone when the

@@ -1,5 +1,5 @@
 """NVE at 600 K, dt 1 fs, 2 ps on the 192-atom t-LLZO cell: total-energy drift below
-1e-4 eV/atom. The measured drift is printed (pytest -s) for the issue notes."""
+1e-4 eV/atom. The measured drift is printed (pytest -s)."""
 
 import numpy as np
 

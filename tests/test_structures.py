@@ -11,7 +11,6 @@ La-O 2.42-2.48, Li-O 1.86-1.92, Li-Li 2.50-2.57): wide enough for the scaling
 coordinate, which moves some distance by >= 0.3 A or creates overlaps.
 """
 
-import os
 import subprocess
 import sys
 

@@ -163,7 +163,7 @@ def write_data(path: Path, cell: np.ndarray, pos: np.ndarray, types: np.ndarray,
                elements=TYPE_MAP) -> None:
     """Atomic-style data file for a cell given as rows a=(ax,0,0), b=(bx,by,0), c=(cx,cy,cz)."""
     a, b, c = cell
-    lines = [f"# written by llzo_dp_tools.lammps", "", f"{len(pos)} atoms", f"{len(elements)} atom types", "",
+    lines = ["# written by llzo_dp_tools.lammps", "", f"{len(pos)} atoms", f"{len(elements)} atom types", "",
              f"0.0 {a[0]:.17g} xlo xhi", f"0.0 {b[1]:.17g} ylo yhi", f"0.0 {c[2]:.17g} zlo zhi"]
     if abs(b[0]) + abs(c[0]) + abs(c[1]) > 0:
         lines.append(f"{b[0]:.17g} {c[0]:.17g} {c[1]:.17g} xy xz yz")

@@ -478,7 +478,7 @@ def build(structure: str = "tetragonal", lattice="dft", supercell_dims=(1, 1, 1)
 
 
 # --------------------------------------------------------------------------
-# Analysis helpers
+# Analysis
 # --------------------------------------------------------------------------
 
 def neighbor_distances(s: Structure, a: str, b: str, rmax: float = 4.0) -> np.ndarray:

@@ -12,8 +12,8 @@ The paper's three parts, at reduced scale (You et al., npj Comput. Mater. 10, 57
 (a) crystal      t-LLZO 96-atom primitive cell and c-LLZO 192-atom cell, plus
                  Li2O, La2O3, ZrO2, La2Zr2O7 and bcc Li, lattices scaled isotropically by
                  -6..+6 % (then each axis +-2 %, shear <= 2 %) with random displacements;
-                 the compounds twice: 12-22-atom cells (crys_<X>, 12 frames, stages 1-2)
-                 and 88-128-atom supercells (crys_big_<X>, 48 frames, stages 3-5).
+                 the compounds twice: 12-22-atom cells (crys_<X>, 12 frames; not trained on by
+                 the shipped model) and 88-128-atom supercells (crys_big_<X>, 48 frames).
 (b) dynamics     reference-method Langevin MD of the 96-atom primitive t-LLZO cell
                  at 400, 800, 1200, 1600 K ("hot" family); a melt at 3000 K quenched to
                  300 K ("amorphous" family); a (001) slab of the 192-atom cell with
@@ -104,7 +104,7 @@ def close_contact(s: L.Structure, rng, npairs: int) -> L.Structure:
 # --------------------------------------------------------------------------
 
 def thermal_cell(s: L.Structure, temp: float) -> L.Structure:
-    """Linear thermal expansion 1.7e-5 /K from 300 K (volumetric ~5.2e-5 /K, llzo.md)."""
+    """Linear thermal expansion 1.7e-5 /K from 300 K (volumetric ~5.2e-5 /K, experiment)."""
     f = 1.0 + 1.7e-5 * (temp - 300.0)
     return L.Structure(s.cell * f, s.positions * f, s.symbols, dict(s.info, md_cell_scale=f))
 
@@ -133,7 +133,7 @@ def plan(args):
     # (a) crystals
     P["crys_tllzo96"] = ("crystal", static(prim, args.n_tllzo), "random")
     P["crys_cllzo192"] = ("crystal", static(lambda: L.cubic_llzo(seed=0), args.n_cllzo), "random")
-    # the compounds as small cells, then as supercells (stages 3-5 train on these instead)
+    # the compounds as small cells, then as supercells (the shipped model trains on these)
     for prefix, cells, n in (("crys_", "small", args.n_compound), ("crys_big_", "big", args.n_compound_big)):
         for name in COMPOUNDS if n else ():
             def b(ref, rng, name=name, cells=cells, n=n):

@@ -46,7 +46,7 @@ FAMILY_LABEL = {
 SUB_LLZO = "crystal: t/c-LLZO only"
 SUB_SMALL = "crystal: simple compounds, 12-22-atom cells"
 SUB_BIG = "crystal: simple compounds, 88-128-atom supercells"
-TARGET_E, TARGET_F = 4.0, 150.0  # meV/atom, meV/A (issue 3, crystal and high-temperature families)
+TARGET_E, TARGET_F = 4.0, 150.0  # meV/atom, meV/A: the accuracy goal for the crystal and high-temperature families
 
 
 def atomic_save_fig(fig, path):
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     for part in results:
         fam = summary["sets"][part]["families"]
         lines += [f"## {part} set, per family", "",
-                  "| family | frames | energy RMSE (meV/atom) | force RMSE (meV/Å) | target met (E ≤ 4, F ≤ 150) |",
+                  "| family | frames | energy RMSE (meV/atom) | force RMSE (meV/Å) | meets E ≤ 4, F ≤ 150 |",
                   "|---|---|---|---|---|"]
         for f in FAMILIES + [SUB_LLZO, SUB_SMALL, SUB_BIG]:
             if f in fam:
