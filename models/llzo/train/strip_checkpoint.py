@@ -5,7 +5,7 @@ A finished stage is only read again by `dp --pt freeze` and by the next stage's
 `--init-model`, neither of which uses the optimizer state; `--restart` from a stripped file
 starts Adam afresh.  Written whole (temp file, then rename).
 
-    python strip_checkpoint.py checkpoints/stage2.ckpt-12000.pt
+    python strip_checkpoint.py checkpoints/hybrid_tail.ckpt-3000.pt
 """
 import os
 import sys
