@@ -10,7 +10,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$HERE"
 # shellcheck disable=SC1091
-source ../../scripts/env.sh
+source ../../../scripts/env.sh
 export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELISM_THREADS=1
 mkdir -p logs
 if [ -z "${KEEP:-}" ]; then
