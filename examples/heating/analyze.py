@@ -30,6 +30,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -324,7 +325,7 @@ def publish(out, dest):
         if name == "summary.md":
             lines = data.decode().split("\n")
             keep = [l for l in lines if not (l.startswith("![") and l.split("(")[-1].rstrip(")") not in SUMMARY_FILES)]
-            data = "\n".join(keep).replace("\n\n\n", "\n\n").encode()
+            data = (re.sub(r"\n{3,}", "\n\n", "\n".join(keep)).rstrip("\n") + "\n").encode()
         tmp = dest / f".{name}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, dest / name)
