@@ -20,6 +20,11 @@ Definitions (also written into summary.md):
   framework diffuses instead of vibrating.
 - cubic: not melted and the short axis's deficit 1 - c/a is within 2 d + CUBIC_TOL: one axis is
   not shorter than the oscillation already makes the two equal ones differ.
+- eta: Li-sublattice order parameter occ(8a) - occ(16e) over the 24d tetrahedra, unique axis
+  chosen to maximise it (llzo_dp_tools.li_order): 1 for ordered t-LLZO, about 0 when the
+  tetrahedral Li is disordered. Mean over the Li snapshots of production (li.dump), error from
+  NBLOCKS blocks; "halves" gives the means of the first and second half of production, a check
+  that the rung is stationary.
 - Tc: midpoint between the last tetragonal rung and the first cubic rung above it; uncertainty
   half that interval (the ladder's resolution).
 - thermal expansion: least-squares line of V and of the mean lattice constant over the cubic,
@@ -35,6 +40,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from llzo_dp_tools.lammps import read_dump
+from llzo_dp_tools.li_order import li_order
 
 NBLOCKS = 5
 MSD_MELT_FACTOR = 2.0
@@ -88,12 +96,25 @@ def rung(dirpath, cells):
     r["anisotropy"] = float(abs(long_axes[0] - long_axes[1]) / long_axes.mean())
     r["rdf"] = read_vector_file(dirpath / "rdf.dat") if (dirpath / "rdf.dat").exists() else None
     r["xrd"] = read_vector_file(dirpath / "xrd.dat") if (dirpath / "xrd.dat").exists() else None
+    order = li_order_rung(dirpath / "li.dump", cells) if (dirpath / "li.dump").exists() else None
+    r.update(order or dict(eta=(float("nan"), float("nan")), eta_halves=[float("nan")] * 2, eta_frames=0))
     frames = dirpath / "uncertain" / "coverage.csv"
     r["dumped_frames"] = 0
     if frames.exists():
         lines = frames.read_text().splitlines()[1:]
         r["dumped_frames"] = sum(1 for l in lines if l.split(",")[-1].strip() == "1")
     return r
+
+
+def li_order_rung(path, cells):
+    """eta per snapshot of a rung's li.dump, its block mean and error, and the two halves' means."""
+    etas = np.array([li_order(f["box"], np.column_stack([f["x"], f["y"], f["z"]]), ["Li"] * len(f["x"]), dims=cells).eta
+                     for f in read_dump(path)])
+    if len(etas) == 0:
+        return None
+    half = len(etas) // 2
+    halves = [float(etas[:half].mean()), float(etas[half:].mean())] if half else [float(etas.mean())] * 2
+    return dict(eta=blocks(etas), eta_halves=halves, eta_frames=len(etas))
 
 
 def classify(rows):
@@ -144,6 +165,17 @@ def fmt(v, d=4):
     return f"{m:.{d}f} ± {e:.{d}f}" if not math.isnan(e) else f"{m:.{d}f}"
 
 
+def sci(value, err):
+    """A fitted value with its error; a two-point fit has none, and says so instead of '± nan'."""
+    return f"{value:.2e} ± {err:.1e}" if math.isfinite(err) else f"{value:.2e} (two points: no error estimate)"
+
+
+def fmt_eta(r):
+    if r["eta_frames"] == 0:
+        return "—"
+    return f"{fmt(r['eta'], 2)} ({r['eta_halves'][0]:.2f} / {r['eta_halves'][1]:.2f})"
+
+
 def write_whole(path, text):
     tmp = path.with_name("." + path.name + ".tmp")
     tmp.write_text(text)
@@ -162,7 +194,7 @@ def plots(out, rows, tc):
         os.replace(tmp, out / name)
 
     T = np.array([r["T"] for r in rows])
-    fig, ax = plt.subplots(3, 1, figsize=(6.4, 9), sharex=True)
+    fig, ax = plt.subplots(4, 1, figsize=(6.4, 11.5), sharex=True)
     for key, mk in (("a", "o"), ("b", "s"), ("c", "^")):
         ax[0].errorbar(T, [r[key][0] for r in rows], yerr=[r[key][1] for r in rows], marker=mk, ms=4, capsize=2,
                        label=f"{key} (DPMD)")
@@ -176,7 +208,11 @@ def plots(out, rows, tc):
     ax[1].set_ylabel("c/a")
     ax[2].errorbar(T, [r["V"][0] for r in rows], yerr=[r["V"][1] for r in rows], marker="o", ms=4, capsize=2)
     ax[2].set_ylabel("V per conventional cell (Å³)")
-    ax[2].set_xlabel("T (K)")
+    ax[3].errorbar(T, [r["eta"][0] for r in rows], yerr=[0 if math.isnan(r["eta"][1]) else r["eta"][1] for r in rows],
+                   marker="o", ms=4, capsize=2)
+    ax[3].set_ylim(-0.1, 1.1)
+    ax[3].set_ylabel("Li order η = occ(8a) − occ(16e)")
+    ax[3].set_xlabel("T (K)")
     for a_ in ax:
         if tc:
             a_.axvspan(*tc["bracket"], color="orange", alpha=0.2)
@@ -247,12 +283,12 @@ def analyze(out):
     with open(out / ".lattice_vs_T.csv.tmp", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["T_set_K", "T_K", "T_err", "a_A", "a_err", "b_A", "b_err", "c_A", "c_err", "c_over_a", "c_over_a_err",
-                    "short_axis", "V_cell_A3", "V_err", "coverage_mean", "coverage_min", "msd_La_A2", "phase",
+                    "short_axis", "V_cell_A3", "V_err", "eta", "eta_err", "eta_first_half", "eta_second_half", "coverage_mean", "coverage_min", "msd_La_A2", "phase",
                     "dumped_frames"])
         for r in rows:
             w.writerow([f"{r['T']:g}"] + [f"{x:.6g}" for x in r["temp"]] +
                        [f"{x:.6g}" for k in ("a", "b", "c", "c_over_a") for x in r[k]] + [r["short_axis"]] +
-                       [f"{x:.6g}" for x in r["V"]] +
+                       [f"{x:.6g}" for x in r["V"]] + [f"{x:.4g}" for x in (*r["eta"], *r["eta_halves"])] +
                        [f"{r['coverage_mean']:.4f}", f"{r['coverage_min']:.4f}", f"{r['msd_La']:.4f}", r["phase"],
                         r["dumped_frames"]])
     os.replace(out / ".lattice_vs_T.csv.tmp", out / "lattice_vs_T.csv")
@@ -267,30 +303,34 @@ def analyze(out):
              f"NPT ({meta['barostat']}), dt 1 fs; per rung {meta['equil']} equilibration + {meta['prod']} production "
              f"steps, samples every {meta['every']} steps, errors from {NBLOCKS} blocks. Rungs continue from the previous "
              "one's final state (heating ladder).", "",
-             "| T (K) | a (Å) | b (Å) | c (Å) | c/a | anisotropy d | V/cell (Å³) | coverage mean / min | La MSD (Å²) | phase |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    print(f"\n{'T (K)':>6} {'a (Å)':>16} {'b (Å)':>16} {'c (Å)':>16} {'c/a':>16} {'V (Å^3)':>14} {'cov':>6} {'phase':>10}")
+             "| T (K) | a (Å) | b (Å) | c (Å) | c/a | anisotropy d | V/cell (Å³) | η (halves) | coverage mean / min | La MSD (Å²) | phase |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    print(f"\n{'T (K)':>6} {'a (Å)':>16} {'b (Å)':>16} {'c (Å)':>16} {'c/a':>16} {'V (Å^3)':>14} {'eta':>6} {'cov':>6} {'phase':>10}")
     for r in rows:
         print(f"{r['T']:>6g} {fmt(r['a']):>16} {fmt(r['b']):>16} {fmt(r['c']):>16} {fmt(r['c_over_a']):>16} "
-              f"{r['V'][0]:>14.1f} {r['coverage_mean']:>6.3f} {r['phase']:>10}")
+              f"{r['V'][0]:>14.1f} {r['eta'][0]:>6.2f} {r['coverage_mean']:>6.3f} {r['phase']:>10}")
         lines.append(f"| {r['T']:g} | {fmt(r['a'])} | {fmt(r['b'])} | {fmt(r['c'])} | {fmt(r['c_over_a'])} | "
-                     f"{r['anisotropy']:.4f} | {fmt(r['V'], 1)} | {r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['phase']} |")
+                     f"{r['anisotropy']:.4f} | {fmt(r['V'], 1)} | {fmt_eta(r)} | {r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['phase']} |")
     tc_txt = (f"{tc['Tc']:.0f} ± {tc['Tc_err']:.0f} K (last tetragonal {tc['bracket'][0]:g} K, first cubic "
               f"{tc['bracket'][1]:g} K)" if tc else "no tetragonal → cubic step found on this ladder")
     if exp:
         ev, el = exp["volumetric"], exp["linear"]
-        exp_txt = (f"volumetric {ev['alpha']:.2e} ± {ev['alpha_err']:.1e} /K, linear {el['alpha']:.2e} ± "
-                   f"{el['alpha_err']:.1e} /K (cubic rungs {exp['fit_range'][0]:g}–{exp['fit_range'][1]:g} K, "
+        exp_txt = (f"volumetric {sci(ev['alpha'], ev['alpha_err'])} /K, linear {sci(el['alpha'], el['alpha_err'])} /K (cubic rungs {exp['fit_range'][0]:g}–{exp['fit_range'][1]:g} K, "
                    f"{exp['points']} points)")
     else:
         exp_txt = "fewer than two cubic, unmelted rungs: no fit"
     if exp_t:
         ev = exp_t["volumetric"]
-        exp_t_txt = (f"volumetric {ev['alpha']:.2e} ± {ev['alpha_err']:.1e} /K over the tetragonal rungs "
+        exp_t_txt = (f"volumetric {sci(ev['alpha'], ev['alpha_err'])} /K over the tetragonal rungs "
                      f"{exp_t['fit_range'][0]:g}–{exp_t['fit_range'][1]:g} K ({exp_t['points']} points)")
     else:
         exp_t_txt = "fewer than two tetragonal rungs"
     melt = [r["T"] for r in rows if r["melted"]]
+    pdamp = re.search(r"Pdamp ([0-9.]+) ps", meta.get("barostat", ""))
+    if pdamp and meta["equil"] * meta.get("timestep_fs", 1.0) * 1e-3 < 20 * float(pdamp.group(1)):
+        lines += ["", "**A quick ladder: its rungs equilibrate for less than 20 barostat periods and heat an ordered "
+                  "cell, so the transition it shows is an upper bound on Tc, not a measurement (the full protocol "
+                  "and result: examples/heating/README.md).**"]
     lines += ["", f"- **Tc** (the short axis no longer shorter than 2 × the anisotropy of the other two + {CUBIC_TOL}): {tc_txt}",
               f"- **Thermal expansion of the cubic phase**: {exp_txt}",
               f"- Thermal expansion of the tetragonal phase (for the experimental 5.2e-5 /K, 443–848 K): {exp_t_txt}",

@@ -32,7 +32,8 @@ MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
 TRAINING = ROOT / "models" / "llzo" / "train" / "data" / "training"
 CLI = ROOT / "target" / "release" / "llzo-dp"
 # The quick ladder is short (0.5 ps per rung), so its barostat period is short too (0.2 ps).
-QUICK = dict(cells=[1, 1, 1], temps=[300, 900, 1500, 2500], equil=200, prod=300, every=10, xrd_every=100, pdamp=0.2)
+QUICK = dict(cells=[1, 1, 1], temps=[300, 900, 1500, 2500], equil=200, prod=300, every=10, xrd_every=100, li_every=50,
+             pdamp=0.2)
 
 
 def rung_name(t):
@@ -49,6 +50,8 @@ def main():
     ap.add_argument("--prod", type=int, default=600, help="production steps per rung")
     ap.add_argument("--every", type=int, default=20, help="sampling interval (steps)")
     ap.add_argument("--xrd-every", type=int, default=200, help="steps between XRD snapshots")
+    ap.add_argument("--li-every", type=int, default=200,
+                    help="steps between Li position snapshots (the order parameter eta)")
     ap.add_argument("--threshold", type=float, default=0.9, help="coverage threshold for dumping frames")
     ap.add_argument("--pdamp", type=float, default=1.0,
                     help="barostat period (ps); keep the rungs several periods long, or the cell lags behind T")
@@ -62,8 +65,8 @@ def main():
     if a.quick:
         for k, v in QUICK.items():
             setattr(a, k, v)
-    if a.prod % a.every or a.prod % a.xrd_every:
-        sys.exit("--prod must be a multiple of --every and --xrd-every")
+    if a.prod % a.every or a.prod % a.xrd_every or a.prod % a.li_every:
+        sys.exit("--prod must be a multiple of --every, --xrd-every and --li-every")
     out = a.out or Path(f"/tmp/llzo_heating_{'x'.join(map(str, a.cells))}_{os.getpid()}")
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +126,8 @@ def main():
         cmd = [str(LMP), "-in", "in.heating", "-log", "log.lammps", "-screen", "none",
                "-var", "model", str(model), "-var", "start", str(start), "-var", "first", str(first),
                "-var", "T", f"{t:g}", "-var", "equil", str(a.equil), "-var", "prod", str(a.prod),
-               "-var", "every", str(a.every), "-var", "xrd_every", str(a.xrd_every), "-var", "pdamp", f"{a.pdamp:g}", "-var", "step0", str(step0),
+               "-var", "every", str(a.every), "-var", "xrd_every", str(a.xrd_every),
+               "-var", "li_every", str(a.li_every), "-var", "pdamp", f"{a.pdamp:g}", "-var", "step0", str(step0),
                "-var", "coverage", coverage, "-var", "seed", str(a.seed)]
         t0 = time.time()
         p = subprocess.run(cmd, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL)
