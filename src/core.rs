@@ -8,7 +8,7 @@ use tch::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
-use crate::monitor::Monitor;
+use crate::coverage::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
 use crate::settings::{map_types, PairSettings};
 use crate::timing::{lap, Timing};

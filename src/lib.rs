@@ -7,14 +7,11 @@
 pub mod blas;
 pub mod core;
 pub mod coverage;
-pub mod custom_ops;
 pub mod deviation;
-pub mod dump;
 pub mod error;
 mod ffi;
+pub mod frames;
 pub mod model;
-pub mod monitor;
-pub mod native;
 pub mod neighbors;
 pub mod settings;
 pub mod timing;

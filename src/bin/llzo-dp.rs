@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use llzo_dp::coverage::frames::{extend, Extended, Frame};
+use llzo_dp::frames::{extend, Extended, Frame};
 use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
 use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
@@ -128,7 +128,7 @@ fn info(model_path: &str) -> Result<()> {
 
 /// Writes a file whole (temp file, then rename).
 fn write_whole(path: &str, text: &str) -> Result<()> {
-    llzo_dp::dump::write_whole(Path::new(path), text.as_bytes())
+    llzo_dp::frames::write::write_whole(Path::new(path), text.as_bytes())
 }
 
 /// Options `--name value` (from `valued`) and flags, the rest positional.
@@ -159,11 +159,11 @@ fn num_opt<T: std::str::FromStr>(opts: &HashMap<String, String>, key: &str, defa
 fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for r in roots {
-        if coverage::frames::is_extxyz(Path::new(r)) {
+        if llzo_dp::frames::is_extxyz(Path::new(r)) {
             out.push(PathBuf::from(r));
             continue;
         }
-        let found = coverage::frames::find_systems(Path::new(r))?;
+        let found = llzo_dp::frames::find_systems(Path::new(r))?;
         if found.is_empty() {
             return Err(Error::Input(format!("{r}: no deepmd/npy system (no type.raw) found")));
         }
@@ -204,11 +204,11 @@ fn coverage_build(args: &[String]) -> Result<()> {
     let mut feat_s = 0.0;
     let mut atoms = 0usize;
     for sys in systems_of(&roots)? {
-        let frames = coverage::frames::read_frames(&sys, &type_map)?;
+        let frames = llzo_dp::frames::read_frames(&sys, &type_map)?;
         eprintln!("coverage build: {} ({} frames)", sys.display(), frames.len());
         for f in &frames {
             let t = Instant::now();
-            let types = coverage::frames::frame_features(f, &params.features, &mut buf)?;
+            let types = llzo_dp::frames::frame_features(f, &params.features, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             atoms += types.len();
             train.add_frame(&buf, &types)?;
@@ -278,11 +278,11 @@ fn coverage_check(args: &[String]) -> Result<()> {
     let mut proj = Vec::new();
     let mm = reference.elements.iter().flatten().map(|e| e.pca.m).max().unwrap_or(1);
     for sys in systems_of(roots)? {
-        let frames = coverage::frames::read_frames(&sys, tm)?;
+        let frames = llzo_dp::frames::read_frames(&sys, tm)?;
         eprintln!("coverage check: {} ({} frames)", sys.display(), frames.len());
         for (k, f) in frames.iter().enumerate() {
             let t = Instant::now();
-            let types = coverage::frames::frame_features(f, &reference.features, &mut buf)?;
+            let types = llzo_dp::frames::frame_features(f, &reference.features, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut occ = reference.new_occupancy();
@@ -337,7 +337,7 @@ fn coverage_bench(args: &[String]) -> Result<()> {
     let params = coverage::FeatureParams::new(n_types, num_opt(&opts, "--rcut", 6.0)?);
     let repeat: usize = num_opt(&opts, "--repeat", 20)?;
     let mut frame = read_lammps_data(data)?;
-    coverage::frames::wrap(&mut frame)?;
+    llzo_dp::frames::wrap(&mut frame)?;
     let t = Instant::now();
     let ext = extend(&frame, params.rcut)?;
     let images_s = t.elapsed().as_secs_f64();

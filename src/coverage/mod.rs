@@ -16,8 +16,8 @@
 //! and [`Reference::summarize`] split the same computation (occupancies merge by OR).
 
 pub mod features;
-pub mod frames;
 pub mod grid;
+pub mod monitor;
 pub mod pca;
 pub mod reference;
 

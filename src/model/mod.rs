@@ -5,10 +5,12 @@ use std::path::Path;
 
 use tch::{CModule, Device, IValue, Kind, Tensor};
 
-use crate::custom_ops;
+use crate::ffi::torch as custom_ops;
 use crate::error::{Error, Result};
-use crate::native::NativeModel;
+use crate::model::native::NativeModel;
 use crate::settings::{Backend, DeviceChoice};
+
+pub mod native;
 
 /// What the model says about itself; the pair style takes cutoff and type map from here.
 #[derive(Debug, Clone, PartialEq)]

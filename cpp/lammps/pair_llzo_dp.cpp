@@ -15,7 +15,7 @@
 #include "update.h"
 #include "utils.h"
 
-#include "llzo_dp/src/ffi.rs.h"
+#include "llzo_dp/src/ffi/lammps.rs.h"
 #include "rust/cxx.h"
 
 #include <cstring>

@@ -153,7 +153,7 @@ mod tests {
                         coords: &[0.0, 0.0, 0.0, 1.5, 1.5, 1.5], types: &[0, 1], type_map: &tm };
         let w = write_frame(&dir, &f, &[Format::DeepmdNpy, Format::Extxyz, Format::LammpsData]).unwrap();
         assert_eq!(w.len(), 3);
-        let (shape, data) = crate::coverage::frames::read_npy(&w[0].join("set.000/coord.npy")).unwrap();
+        let (shape, data) = crate::frames::read_npy(&w[0].join("set.000/coord.npy")).unwrap();
         assert_eq!((shape, data), (vec![1, 6], vec![0.0, 0.0, 0.0, 1.5, 1.5, 1.5]));
         assert!(std::fs::read_to_string(&w[1]).unwrap().contains("O 1.5000000000"));
         // a second write of the same step leaves the existing system alone

@@ -1,9 +1,11 @@
 //! Frames outside LAMMPS: deepmd/npy systems, and periodic images built by brute force
 //! (for the offline tools: `llzo-dp eval` and `llzo-dp coverage`).
 
+pub mod write;
+
 use std::path::{Path, PathBuf};
 
-use super::features::{compute, FeatureParams, Neighborhood};
+use crate::coverage::features::{compute, FeatureParams, Neighborhood};
 use crate::error::{Error, Result};
 
 pub struct Frame {

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::coverage::{features, Neighborhood, Reference, TestOccupancy};
-use crate::dump;
+use crate::frames::write as dump;
 use crate::error::{Error, Result};
 use crate::settings::CoverageSettings;
 

@@ -251,7 +251,7 @@ pub fn backward(w: &SeTWeights, ti: &[usize], ddesc: &[f64], ndesc: usize, sc: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::native::weights::Layer;
+    use crate::model::native::weights::Layer;
 
     /// Deterministic numbers in [-1, 1).
     struct Lcg(u64);
