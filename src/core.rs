@@ -3,8 +3,6 @@
 
 use std::time::Instant;
 
-use tch::{Device, Tensor};
-
 use crate::error::{Error, Result};
 use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
@@ -41,8 +39,8 @@ pub struct Core {
     /// Model type of each LAMMPS type (index t-1); empty until pair_coeff.
     type_map: Vec<Option<usize>>,
     ext: ExtendedAtoms,
-    /// Changes only when LAMMPS rebuilds its list.
-    atype: Option<Tensor>,
+    /// Whether the neighbor data was built (LAMMPS's first list).
+    built: bool,
     /// `sum(sel)`: the model's neighbor budget, the minimum nlist width.
     nnei_model: usize,
     coords: Vec<f64>,
@@ -100,7 +98,7 @@ impl Core {
             model,
             type_map: Vec::new(),
             ext: ExtendedAtoms::default(),
-            atype: None,
+            built: false,
             nnei_model,
             coords: Vec::new(),
             nlist: Vec::new(),
@@ -179,9 +177,7 @@ impl Core {
         }
         let mut t = Instant::now();
         self.ext.rebuild(list, &self.type_map)?;
-        let nall = self.ext.nall() as i64;
-        let dev: Device = self.model.device;
-        self.atype = Some(Tensor::f_from_slice(&self.ext.atype)?.f_view([1, nall])?.f_to_device(dev)?);
+        self.built = true;
         self.timing.rebuild += lap(&mut t);
         self.timing.rebuilds += 1;
         Ok(())
@@ -190,9 +186,9 @@ impl Core {
     /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
     /// On the monitor's steps this rank's coverage occupancy is filled as well.
     pub fn compute(&mut self, step: i64, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
-        let Some(atype) = &self.atype else {
+        if !self.built {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
-        };
+        }
         let want_virial_atom = !out.virial.is_empty() || !out.centroid_virial.is_empty();
         let mut t = Instant::now();
         self.timing.steps += 1;
@@ -215,7 +211,6 @@ impl Core {
         let input = StepInput {
             coord: &self.coords,
             atype: &self.ext.atype,
-            atype_tensor: atype,
             nlist: &self.nlist,
             nloc: self.ext.nloc,
             width,

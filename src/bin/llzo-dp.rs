@@ -21,7 +21,6 @@ use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
 use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
 use llzo_dp::settings::DeviceChoice;
-use tch::Tensor;
 
 fn read_lammps_data(path: &str) -> Result<Frame> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
@@ -79,8 +78,7 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
     let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
-    let atype = Tensor::f_from_slice(&types)?.f_view([1, owner.len() as i64])?.f_to_device(model.device)?;
-    let input = StepInput { coord: &coords, atype: &types, atype_tensor: &atype, nlist: &nlist, nloc: n, width };
+    let input = StepInput { coord: &coords, atype: &types, nlist: &nlist, nloc: n, width };
     let mut out = Evaluation::default();
     let t0 = std::time::Instant::now();
     model.evaluate(&input, false, &mut out)?;
