@@ -283,3 +283,84 @@ fn check_len(what: &str, got: usize, need: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Model deviation and coverage monitor, as the pair style drives them: each is off (and
+/// these calls answer "nothing") unless its keywords were given.
+impl Core {
+    /// Values per atom in the reverse communication of the model deviation (3 × models).
+    pub fn deviation_width(&self) -> usize {
+        self.deviation.as_ref().map_or(0, |d| 3 * d.n_models)
+    }
+
+    pub fn deviation_due(&self, step: i64) -> bool {
+        self.deviation.as_ref().is_some_and(|d| d.due(step))
+    }
+
+    /// `[nall][width]` forces of every model, LAMMPS-indexed.
+    pub fn deviation_forces(&mut self) -> &mut [f64] {
+        self.deviation.as_mut().map_or(&mut [], |d| d.forces.as_mut_slice())
+    }
+
+    /// This rank's partials over its owned atoms (LAMMPS `types` of them) of mapped types.
+    pub fn deviation_partials(&self, types: &[i32]) -> Vec<f64> {
+        let Some(d) = &self.deviation else { return Vec::new() };
+        d.partials(types.len(), |i| self.model_type(types[i].max(0) as usize).is_some())
+    }
+
+    pub fn write_deviation(&mut self, step: i64, reduced: &[f64], natoms: f64) -> Result<()> {
+        let d = self.deviation.as_mut().ok_or_else(|| Error::Internal("model deviation is off".into()))?;
+        d.write(step, reduced, natoms)
+    }
+
+    /// Monitor values for `compute pair` (overall + one per element), 0 when off.
+    pub fn coverage_nvalues(&self) -> usize {
+        self.monitor.as_ref().map_or(0, |m| m.values.len())
+    }
+
+    pub fn coverage_due(&self, step: i64) -> bool {
+        self.monitor.as_ref().is_some_and(|m| m.due(step))
+    }
+
+    pub fn coverage_bits(&mut self) -> &mut [u64] {
+        self.monitor.as_mut().map_or(&mut [], |m| m.bits.as_mut_slice())
+    }
+
+    pub fn coverage_counts(&mut self) -> &mut [u64] {
+        self.monitor.as_mut().map_or(&mut [], |m| m.counts.as_mut_slice())
+    }
+
+    /// After the reductions: (dump this frame, log line).
+    pub fn finish_coverage(&mut self, step: i64, rank0: bool) -> Result<(bool, String)> {
+        let m = self.monitor.as_mut().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+        m.finish(step, rank0)
+    }
+
+    /// Overall coverage then per element of the last monitored frame.
+    pub fn coverage_values(&self, out: &mut [f64]) {
+        if let Some(m) = &self.monitor {
+            out.iter_mut().zip(&m.values).for_each(|(o, v)| *o = *v);
+        }
+    }
+
+    /// Writes the frame gathered on rank 0 (`cell` rows a, b, c; LAMMPS `ids`, types and
+    /// `coords`): only atoms the model handles go into a frame for labeling. Returns the
+    /// log line.
+    pub fn write_coverage_frame(&self, step: i64, cell: &[f64], origin: &[f64], ids: &[i32], lammps_types: &[i32], coords: &[f64]) -> Result<String> {
+        let m = self.monitor.as_ref().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+        if cell.len() != 9 || origin.len() != 3 || coords.len() != 3 * ids.len() || lammps_types.len() != ids.len() {
+            return Err(Error::Internal("gathered frame arrays disagree in size".into()));
+        }
+        let (mut keep_ids, mut keep_x, mut keep_t) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, (&id, &t)) in ids.iter().zip(lammps_types).enumerate() {
+            if let Some(mt) = self.model_type(t.max(0) as usize) {
+                keep_ids.push(id as i64);
+                keep_t.push(mt as i64);
+                keep_x.extend_from_slice(&coords[3 * k..3 * k + 3]);
+            }
+        }
+        let c = [[cell[0], cell[1], cell[2]], [cell[3], cell[4], cell[5]], [cell[6], cell[7], cell[8]]];
+        let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], &keep_ids, &keep_x, &keep_t)?;
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        Ok(format!("llzo_dp coverage: step {step} written: {}\n", names.join(", ")))
+    }
+}

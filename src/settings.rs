@@ -22,7 +22,7 @@
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
 //! ```
 
-use crate::frames::write::Format;
+use crate::frames::Format;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

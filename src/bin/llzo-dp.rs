@@ -16,65 +16,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use llzo_dp::frames::{extend, Extended, Frame};
+use llzo_dp::frames::images::{extend, Extended};
 use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
 use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
 use llzo_dp::settings::DeviceChoice;
-
-fn read_lammps_data(path: &str) -> Result<Frame> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
-    let mut lo = [0.0; 3];
-    let mut len = [0.0; 3];
-    let (mut xy, mut xz, mut yz) = (0.0, 0.0, 0.0);
-    let mut natoms = 0usize;
-    let mut lines = text.lines();
-    let num = |s: &str| s.parse::<f64>().map_err(|_| Error::Input(format!("{path}: bad number '{s}'")));
-    while let Some(line) = lines.next() {
-        let w: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
-        match w.as_slice() {
-            [n, "atoms"] => natoms = n.parse().map_err(|_| Error::Input(format!("{path}: bad atom count")))?,
-            [a, b, axis, _] if axis.ends_with("lo") => {
-                let k = match *axis { "xlo" => 0, "ylo" => 1, _ => 2 };
-                lo[k] = num(a)?;
-                len[k] = num(b)? - lo[k];
-            }
-            [a, b, c, "xy", "xz", "yz"] => (xy, xz, yz) = (num(a)?, num(b)?, num(c)?),
-            ["Atoms", ..] => break,
-            _ => {}
-        }
-    }
-    let mut rows: Vec<(usize, usize, [f64; 3])> = Vec::with_capacity(natoms);
-    for line in lines {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if w.len() < 5 {
-            if rows.is_empty() { continue } else { break }
-        }
-        let id = w[0].parse().map_err(|_| Error::Input(format!("{path}: bad atom id '{}'", w[0])))?;
-        let t = w[1].parse().map_err(|_| Error::Input(format!("{path}: bad type '{}'", w[1])))?;
-        rows.push((id, t, [num(w[2])? - lo[0], num(w[3])? - lo[1], num(w[4])? - lo[2]]));
-    }
-    if rows.len() != natoms {
-        return Err(Error::Input(format!("{path}: {} atom lines for {natoms} atoms", rows.len())));
-    }
-    rows.sort_by_key(|r| r.0);
-    if let Some(r) = rows.iter().find(|r| r.1 == 0) {
-        return Err(Error::Input(format!("{path}: atom {} has type 0", r.0)));
-    }
-    Ok(Frame {
-        cell: [[len[0], 0.0, 0.0], [xy, len[1], 0.0], [xz, yz, len[2]]],
-        pos: rows.iter().map(|r| r.2).collect(),
-        types: rows.iter().map(|r| r.1 - 1).collect(),
-        periodic: true,
-    })
-}
 
 fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let model_path = &settings.models[0];
     let threads = settings.threads.max(1);
     tch::set_num_threads(threads as i32);
     let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads)?;
-    let frame = read_lammps_data(data)?;
+    let frame = llzo_dp::frames::lammps_data::read(data)?;
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
     let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
@@ -126,7 +79,7 @@ fn info(model_path: &str) -> Result<()> {
 
 /// Writes a file whole (temp file, then rename).
 fn write_whole(path: &str, text: &str) -> Result<()> {
-    llzo_dp::frames::write::write_whole(Path::new(path), text.as_bytes())
+    llzo_dp::frames::write_whole(Path::new(path), text.as_bytes())
 }
 
 /// Options `--name value` (from `valued`) and flags, the rest positional.
@@ -161,7 +114,7 @@ fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
             out.push(PathBuf::from(r));
             continue;
         }
-        let found = llzo_dp::frames::find_systems(Path::new(r))?;
+        let found = llzo_dp::frames::deepmd::find_systems(Path::new(r))?;
         if found.is_empty() {
             return Err(Error::Input(format!("{r}: no deepmd/npy system (no type.raw) found")));
         }
@@ -206,7 +159,7 @@ fn coverage_build(args: &[String]) -> Result<()> {
         eprintln!("coverage build: {} ({} frames)", sys.display(), frames.len());
         for f in &frames {
             let t = Instant::now();
-            let types = llzo_dp::frames::frame_features(f, &params.features, &mut buf)?;
+            let types = coverage::features::frame_features(f, &params.features, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             atoms += types.len();
             train.add_frame(&buf, &types)?;
@@ -280,7 +233,7 @@ fn coverage_check(args: &[String]) -> Result<()> {
         eprintln!("coverage check: {} ({} frames)", sys.display(), frames.len());
         for (k, f) in frames.iter().enumerate() {
             let t = Instant::now();
-            let types = llzo_dp::frames::frame_features(f, &reference.features, &mut buf)?;
+            let types = coverage::features::frame_features(f, &reference.features, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut occ = reference.new_occupancy();
@@ -334,8 +287,8 @@ fn coverage_bench(args: &[String]) -> Result<()> {
     let n_types = opts.get("--type-map").map(|t| t.split(',').count()).unwrap_or(4);
     let params = coverage::FeatureParams::new(n_types, num_opt(&opts, "--rcut", 6.0)?);
     let repeat: usize = num_opt(&opts, "--repeat", 20)?;
-    let mut frame = read_lammps_data(data)?;
-    llzo_dp::frames::wrap(&mut frame)?;
+    let mut frame = llzo_dp::frames::lammps_data::read(data)?;
+    llzo_dp::frames::images::wrap(&mut frame)?;
     let t = Instant::now();
     let ext = extend(&frame, params.rcut)?;
     let images_s = t.elapsed().as_secs_f64();

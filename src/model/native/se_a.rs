@@ -265,3 +265,114 @@ pub fn backward(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::native::weights::{Layer, Mlp};
+
+    /// Deterministic numbers in [-1, 1).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        }
+    }
+
+    fn net(rng: &mut Lcg) -> Mlp {
+        let mut layer = |n_in: usize, n_out: usize| Layer {
+            n_in,
+            n_out,
+            w: (0..n_in * n_out).map(|_| rng.next()).collect(),
+            b: (0..n_out).map(|_| rng.next()).collect(),
+            idt: None,
+            tanh: true,
+            resnet: true,
+        };
+        Mlp { layers: vec![layer(1, 2), layer(2, 4), layer(4, 4)] }
+    }
+
+    fn weights(rng: &mut Lcg) -> SeAWeights {
+        let nt = 2;
+        SeAWeights {
+            ntypes: nt,
+            sel: vec![3, 2],
+            nnei: 5,
+            rcut: 3.2,
+            rcut_smth: 0.5,
+            m1: 4,
+            axis: 2,
+            type_one_side: false,
+            mean: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.1 * rng.next())).collect(),
+            std: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.2 + 0.1 * rng.next().abs())).collect(),
+            embedding: (0..nt * nt).map(|_| Embedding::Net(net(rng))).collect(),
+            offset: 0,
+        }
+    }
+
+    /// `Σ D·dr` over the centers `ti` and its gradient per neighbor, in input order;
+    /// `ds[li]` = (type, d) of each neighbor of center li.
+    fn energy_and_grad(w: &SeAWeights, ti: &[usize], ds: &[Vec<(usize, [f64; 3])>], dr: &[f64]) -> (f64, Vec<[f64; 3]>) {
+        let mut sc = Scratch::default();
+        sc.start(w, ti.len());
+        for (li, row) in ds.iter().enumerate() {
+            sc.open_center(w, li);
+            for (j, &(t, d)) in row.iter().enumerate() {
+                sc.push(w, li, ti[li], j, t, d);
+            }
+        }
+        let nd = w.m1 * w.axis;
+        let mut desc = vec![0.0; ti.len() * nd];
+        forward_embedding(w, ti.len(), &mut sc);
+        forward_descriptor(w, &padding_terms(w), ti, &mut desc, nd, &mut sc);
+        let e = desc.iter().zip(dr).map(|(a, b)| a * b).sum();
+        backward(w, ti.len(), dr, nd, &mut sc);
+        // back to input order: pairs are grouped by embedding net
+        let base: Vec<usize> = (0..ds.len()).map(|li| ds[..li].iter().map(|r| r.len()).sum()).collect();
+        let mut grad = vec![[0.0; 3]; ds.iter().map(|r| r.len()).sum()];
+        let pairs = sc.groups.iter().flat_map(|g| g.pairs.iter());
+        for (p, g) in pairs.zip(&sc.grad) {
+            grad[base[p.li as usize] + p.j as usize] = *g;
+        }
+        (e, grad)
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Lcg(11);
+        let w = weights(&mut rng);
+        let ti = [0, 1];
+        let mut pt = |t: usize, r: f64| -> (usize, [f64; 3]) {
+            let v: [f64; 3] = std::array::from_fn(|_| rng.next());
+            let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            (t, v.map(|x| x / n * r))
+        };
+        // types interleaved, radii across the switching range, padded slots left in both
+        // centers, and one neighbor beyond the cutoff (zero row, zero gradient)
+        let ds = vec![
+            vec![pt(1, 2.1), pt(0, 1.9), pt(0, 2.9), pt(1, 3.5)],
+            vec![pt(0, 2.5), pt(1, 1.7), pt(0, 0.4)],
+        ];
+        let dr: Vec<f64> = (0..ti.len() * w.m1 * w.axis).map(|_| rng.next()).collect();
+        let (_, grad) = energy_and_grad(&w, &ti, &ds, &dr);
+        let h = 1e-6;
+        let mut k = 0;
+        for li in 0..ds.len() {
+            for n in 0..ds[li].len() {
+                for a in 0..3 {
+                    let mut plus = ds.clone();
+                    plus[li][n].1[a] += h;
+                    let mut minus = ds.clone();
+                    minus[li][n].1[a] -= h;
+                    let fd = (energy_and_grad(&w, &ti, &plus, &dr).0 - energy_and_grad(&w, &ti, &minus, &dr).0) / (2.0 * h);
+                    let an = grad[k][a];
+                    assert!((fd - an).abs() <= 1e-6 * (1.0 + an.abs()), "neighbor {li}/{n} axis {a}: fd {fd}, analytic {an}");
+                }
+                k += 1;
+            }
+        }
+        assert!(grad.iter().flatten().any(|g| g.abs() > 1e-3), "a nontrivial gradient");
+        assert_eq!(grad[3], [0.0; 3], "beyond the cutoff");
+    }
+}
