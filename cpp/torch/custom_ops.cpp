@@ -1,4 +1,4 @@
-// Registers deepmd::tabulate_fusion_se_a (schema and kernel, cpp/tabulate_fusion.cpp) so
+// Registers deepmd::tabulate_fusion_se_a (schema and kernel, tabulate_fusion.cpp) so
 // that frozen DeePMD-kit models, compressed ones included, load and run without DeePMD-kit's
 // op library; and deepmd::tabulate_fusion_se_t (schema only, its kernel refuses) so that
 // uncompressed se_e3 and hybrid models load too.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::npy::{f64_bytes, npy_bytes, read_npy};
-use super::{write_whole, Frame};
+use super::frame::{write_whole, Frame};
 use crate::error::{Error, Result};
 
 /// deepmd/npy systems at or below `root`: every directory that holds a `type.raw`.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::Frame;
+use super::frame::Frame;
 use crate::error::{Error, Result};
 
 /// All frames of an extended-XYZ file (ASE's format, as the coverage monitor writes it):

@@ -1,7 +1,7 @@
 //! Periodic images of a frame, built by brute force, and the model's extended atoms and
 //! neighbor list from them (for the offline tools: `llzo-dp eval` and `llzo-dp coverage`).
 
-use super::Frame;
+use super::frame::Frame;
 use crate::error::{Error, Result};
 
 /// Atoms extended by their periodic images, in the model's convention.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::Frame;
+use super::frame::Frame;
 use crate::error::{Error, Result};
 
 /// A LAMMPS data file (atom_style atomic): cell, and positions relative to the box

@@ -132,7 +132,7 @@ pub fn forward(w: &SeTWeights, ti: &[usize], desc: &mut [f64], ndesc: usize, sc:
             continue;
         }
         mlp::forward(&w.nets[k], n, &g.e, &mut g.acts);
-        let gg = &g.acts.last().expect("layers").y; // ok-panic: `forward` fills one entry per layer; `weights::mlp` refuses a net without layers
+        let gg = &g.acts.last().expect("layers").y; // ok-panic: `forward` fills one entry per layer; `read_mlp` refuses a net without layers
         for (q, &(a, _, f)) in g.trip.iter().enumerate() {
             let li = sc.nbs[a as usize].li as usize;
             let fe = f * g.e[q];

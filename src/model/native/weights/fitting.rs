@@ -2,7 +2,7 @@
 //! type's `bias_atom_e` and `out_bias`.
 
 use super::net::{read_mlp, Mlp};
-use super::{get, unsupported, Tensors};
+use super::tensors::{get, unsupported, Tensors};
 use crate::error::Result;
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! The dense nets of a model (embedding and fitting), as read from its tensors.
 
-use super::{get, unsupported, Tensors};
+use super::tensors::{get, unsupported, Tensors};
 use crate::error::Result;
 
 /// One dense layer, `w` row-major `[n_in][n_out]`.

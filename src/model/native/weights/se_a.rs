@@ -2,7 +2,7 @@
 //! type pair, a net or, in a compressed model, its table.
 
 use super::net::{read_mlp, Mlp};
-use super::{block_stats, get, sel_of, unsupported, Tensors};
+use super::tensors::{block_stats, get, sel_of, unsupported, Tensors};
 use crate::error::Result;
 
 /// A compressed model's embedding (`dp --pt compress`): G_c(s) as quintic polynomials on a

@@ -2,7 +2,7 @@
 //! (their mean must be 0, see `native/se_e3.rs`) and one embedding net per type pair.
 
 use super::net::{read_mlp, Mlp};
-use super::{block_stats, get, sel_of, unsupported, Tensors};
+use super::tensors::{block_stats, get, sel_of, unsupported, Tensors};
 use crate::error::Result;
 
 #[derive(Debug, Clone)]
