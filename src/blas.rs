@@ -6,35 +6,11 @@
 //! product of the model (measured: 2x slower steps). The `lmp` launcher's entry point
 //! preloads libtorch to avoid this; with the raw binary the log says how.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
-
-#[repr(C)]
-struct DlInfo {
-    fname: *const c_char,
-    fbase: *mut c_void,
-    sname: *const c_char,
-    saddr: *mut c_void,
-}
-
-extern "C" {
-    fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
-    fn dladdr(addr: *const c_void, info: *mut DlInfo) -> c_int;
-}
+use crate::ffi::sys;
 
 /// The file that provides `dgemm_` to libtorch, if any library exports it.
 pub fn dgemm_provider() -> Option<String> {
-    // SAFETY: RTLD_DEFAULT (null) lookup of a constant name; dladdr fills a plain struct.
-    unsafe {
-        let f = dlsym(std::ptr::null_mut(), c"dgemm_".as_ptr());
-        if f.is_null() {
-            return None;
-        }
-        let mut info = DlInfo { fname: std::ptr::null(), fbase: std::ptr::null_mut(), sname: std::ptr::null(), saddr: std::ptr::null_mut() };
-        if dladdr(f, &mut info) == 0 || info.fname.is_null() {
-            return None;
-        }
-        Some(CStr::from_ptr(info.fname).to_string_lossy().into_owned())
-    }
+    sys::provider_of(c"dgemm_")
 }
 
 /// A warning for the log when libtorch's products would run in another library's BLAS.

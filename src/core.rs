@@ -3,12 +3,10 @@
 
 use std::time::Instant;
 
-use tch::{Device, Tensor};
-
 use crate::error::{Error, Result};
 use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
-use crate::monitor::Monitor;
+use crate::coverage::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
 use crate::settings::{map_types, PairSettings};
 use crate::timing::{lap, Timing};
@@ -41,8 +39,8 @@ pub struct Core {
     /// Model type of each LAMMPS type (index t-1); empty until pair_coeff.
     type_map: Vec<Option<usize>>,
     ext: ExtendedAtoms,
-    /// Changes only when LAMMPS rebuilds its list.
-    atype: Option<Tensor>,
+    /// Whether the neighbor data was built (LAMMPS's first list).
+    built: bool,
     /// `sum(sel)`: the model's neighbor budget, the minimum nlist width.
     nnei_model: usize,
     coords: Vec<f64>,
@@ -100,7 +98,7 @@ impl Core {
             model,
             type_map: Vec::new(),
             ext: ExtendedAtoms::default(),
-            atype: None,
+            built: false,
             nnei_model,
             coords: Vec::new(),
             nlist: Vec::new(),
@@ -179,9 +177,7 @@ impl Core {
         }
         let mut t = Instant::now();
         self.ext.rebuild(list, &self.type_map)?;
-        let nall = self.ext.nall() as i64;
-        let dev: Device = self.model.device;
-        self.atype = Some(Tensor::f_from_slice(&self.ext.atype)?.f_view([1, nall])?.f_to_device(dev)?);
+        self.built = true;
         self.timing.rebuild += lap(&mut t);
         self.timing.rebuilds += 1;
         Ok(())
@@ -190,9 +186,9 @@ impl Core {
     /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
     /// On the monitor's steps this rank's coverage occupancy is filled as well.
     pub fn compute(&mut self, step: i64, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
-        let Some(atype) = &self.atype else {
+        if !self.built {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
-        };
+        }
         let want_virial_atom = !out.virial.is_empty() || !out.centroid_virial.is_empty();
         let mut t = Instant::now();
         self.timing.steps += 1;
@@ -215,7 +211,6 @@ impl Core {
         let input = StepInput {
             coord: &self.coords,
             atype: &self.ext.atype,
-            atype_tensor: atype,
             nlist: &self.nlist,
             nloc: self.ext.nloc,
             width,
@@ -287,4 +282,85 @@ fn check_len(what: &str, got: usize, need: usize) -> Result<()> {
         return Err(Error::Internal(format!("{what} array holds {got} values, needs {need}")));
     }
     Ok(())
+}
+
+/// Model deviation and coverage monitor, as the pair style drives them: each is off (and
+/// these calls answer "nothing") unless its keywords were given.
+impl Core {
+    /// Values per atom in the reverse communication of the model deviation (3 × models).
+    pub fn deviation_width(&self) -> usize {
+        self.deviation.as_ref().map_or(0, |d| 3 * d.n_models)
+    }
+
+    pub fn deviation_due(&self, step: i64) -> bool {
+        self.deviation.as_ref().is_some_and(|d| d.due(step))
+    }
+
+    /// `[nall][width]` forces of every model, LAMMPS-indexed.
+    pub fn deviation_forces(&mut self) -> &mut [f64] {
+        self.deviation.as_mut().map_or(&mut [], |d| d.forces.as_mut_slice())
+    }
+
+    /// This rank's partials over its owned atoms (LAMMPS `types` of them) of mapped types.
+    pub fn deviation_partials(&self, types: &[i32]) -> Vec<f64> {
+        let Some(d) = &self.deviation else { return Vec::new() };
+        d.partials(types.len(), |i| self.model_type(types[i].max(0) as usize).is_some())
+    }
+
+    pub fn write_deviation(&mut self, step: i64, reduced: &[f64], natoms: f64) -> Result<()> {
+        let d = self.deviation.as_mut().ok_or_else(|| Error::Internal("model deviation is off".into()))?;
+        d.write(step, reduced, natoms)
+    }
+
+    /// Monitor values for `compute pair` (overall + one per element), 0 when off.
+    pub fn coverage_nvalues(&self) -> usize {
+        self.monitor.as_ref().map_or(0, |m| m.values.len())
+    }
+
+    pub fn coverage_due(&self, step: i64) -> bool {
+        self.monitor.as_ref().is_some_and(|m| m.due(step))
+    }
+
+    pub fn coverage_bits(&mut self) -> &mut [u64] {
+        self.monitor.as_mut().map_or(&mut [], |m| m.bits.as_mut_slice())
+    }
+
+    pub fn coverage_counts(&mut self) -> &mut [u64] {
+        self.monitor.as_mut().map_or(&mut [], |m| m.counts.as_mut_slice())
+    }
+
+    /// After the reductions: (dump this frame, log line).
+    pub fn finish_coverage(&mut self, step: i64, rank0: bool) -> Result<(bool, String)> {
+        let m = self.monitor.as_mut().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+        m.finish(step, rank0)
+    }
+
+    /// Overall coverage then per element of the last monitored frame.
+    pub fn coverage_values(&self, out: &mut [f64]) {
+        if let Some(m) = &self.monitor {
+            out.iter_mut().zip(&m.values).for_each(|(o, v)| *o = *v);
+        }
+    }
+
+    /// Writes the frame gathered on rank 0 (`cell` rows a, b, c; LAMMPS `ids`, types and
+    /// `coords`): only atoms the model handles go into a frame for labeling. Returns the
+    /// log line.
+    pub fn write_coverage_frame(&self, step: i64, cell: &[f64], origin: &[f64], ids: &[i32], lammps_types: &[i32], coords: &[f64]) -> Result<String> {
+        let m = self.monitor.as_ref().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+        if cell.len() != 9 || origin.len() != 3 || coords.len() != 3 * ids.len() || lammps_types.len() != ids.len() {
+            return Err(Error::Internal("gathered frame arrays disagree in size".into()));
+        }
+        let (mut keep_ids, mut keep_x, mut keep_t) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, (&id, &t)) in ids.iter().zip(lammps_types).enumerate() {
+            if let Some(mt) = self.model_type(t.max(0) as usize) {
+                keep_ids.push(id as i64);
+                keep_t.push(mt as i64);
+                keep_x.extend_from_slice(&coords[3 * k..3 * k + 3]);
+            }
+        }
+        let c = [[cell[0], cell[1], cell[2]], [cell[3], cell[4], cell[5]], [cell[6], cell[7], cell[8]]];
+        let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], &keep_ids, &keep_x, &keep_t)?;
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        Ok(format!("llzo_dp coverage: step {step} written: {}\n", names.join(", ")))
+    }
 }

@@ -116,7 +116,7 @@ impl Deviation {
             "{step:>12}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}",
             vmax, vmin, vavg, reduced[MAX_F], reduced[MIN_F], reduced[SUM_F] / count
         );
-        crate::dump::write_whole(&self.path, self.text.as_bytes())
+        crate::frames::write_whole(&self.path, self.text.as_bytes())
     }
 }
 

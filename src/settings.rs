@@ -22,7 +22,7 @@
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
 //! ```
 
-use crate::dump::Format;
+use crate::frames::Format;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,21 +115,7 @@ fn value_of<'a>(args: &'a [String], i: usize, keyword: &str, expects: &str) -> R
 
 impl PairSettings {
     pub fn parse(args: &[String]) -> Result<PairSettings> {
-        // The first argument is always a model; more models follow while they look like
-        // model files, so a misspelt keyword is reported as such, not as a model path.
-        let looks_like_model = |a: &str| [".pth", ".pt", ".pb"].iter().any(|ext| a.ends_with(ext));
-        let n_models = match args.first() {
-            Some(first) if !is_keyword(first) => {
-                1 + args[1..].iter().take_while(|a| !is_keyword(a) && looks_like_model(a)).count()
-            }
-            _ => 0,
-        };
-        if n_models == 0 {
-            return Err(Error::Input(
-                "pair_style llzo_dp needs a model file first: pair_style llzo_dp model.pth [keyword value ...]"
-                    .into(),
-            ));
-        }
+        let n_models = count_models(args)?;
         let models: Vec<String> = args[..n_models].to_vec();
         let mut s = PairSettings {
             models,
@@ -192,25 +178,48 @@ impl PairSettings {
             )));
         }
         if let Some(c) = s.coverage.as_mut() {
-            for (k, v) in cov_options {
-                match k {
-                    "coverage_every" => c.every = count(k, v, 1)?,
-                    "coverage_max_frames" => c.max_frames = count(k, v, 0)?,
-                    "coverage_min_gap" => c.min_gap = count(k, v, 0)?,
-                    "coverage_dir" => c.dir = v.to_string(),
-                    "coverage_formats" => c.formats = Format::parse_list(v)?,
-                    _ => {
-                        c.threshold = v.parse::<f64>().ok().filter(|x| (0.0..=1.0).contains(x)).ok_or_else(|| {
-                            Error::Input(format!(
-                                "pair_style llzo_dp: 'coverage_threshold' expects a number in [0, 1], got '{v}'"
-                            ))
-                        })?
-                    }
-                }
-            }
+            apply_coverage_options(c, &cov_options)?;
         }
         Ok(s)
     }
+}
+
+/// How many model files lead the arguments. The first argument is always a model; more
+/// models follow while they look like model files, so a misspelt keyword is reported as
+/// such, not as a model path.
+fn count_models(args: &[String]) -> Result<usize> {
+    let looks_like_model = |a: &str| [".pth", ".pt", ".pb"].iter().any(|ext| a.ends_with(ext));
+    let n_models = match args.first() {
+        Some(first) if !is_keyword(first) => {
+            1 + args[1..].iter().take_while(|a| !is_keyword(a) && looks_like_model(a)).count()
+        }
+        _ => 0,
+    };
+    if n_models == 0 {
+        return Err(Error::Input(
+            "pair_style llzo_dp needs a model file first: pair_style llzo_dp model.pth [keyword value ...]".into(),
+        ));
+    }
+    Ok(n_models)
+}
+
+/// The `coverage_*` keywords, once the monitor is on.
+fn apply_coverage_options(c: &mut CoverageSettings, options: &[(&str, &str)]) -> Result<()> {
+    for &(k, v) in options {
+        match k {
+            "coverage_every" => c.every = count(k, v, 1)?,
+            "coverage_max_frames" => c.max_frames = count(k, v, 0)?,
+            "coverage_min_gap" => c.min_gap = count(k, v, 0)?,
+            "coverage_dir" => c.dir = v.to_string(),
+            "coverage_formats" => c.formats = Format::parse_list(v)?,
+            _ => {
+                c.threshold = v.parse::<f64>().ok().filter(|x| (0.0..=1.0).contains(x)).ok_or_else(|| {
+                    Error::Input(format!("pair_style llzo_dp: 'coverage_threshold' expects a number in [0, 1], got '{v}'"))
+                })?
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_device(v: &str) -> Result<DeviceChoice> {

@@ -16,71 +16,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use llzo_dp::coverage::frames::{extend, Extended, Frame};
+use llzo_dp::frames::images::{extend, Extended};
 use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
 use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
 use llzo_dp::settings::DeviceChoice;
-use tch::Tensor;
-
-fn read_lammps_data(path: &str) -> Result<Frame> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{path}: {e}")))?;
-    let mut lo = [0.0; 3];
-    let mut len = [0.0; 3];
-    let (mut xy, mut xz, mut yz) = (0.0, 0.0, 0.0);
-    let mut natoms = 0usize;
-    let mut lines = text.lines();
-    let num = |s: &str| s.parse::<f64>().map_err(|_| Error::Input(format!("{path}: bad number '{s}'")));
-    while let Some(line) = lines.next() {
-        let w: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
-        match w.as_slice() {
-            [n, "atoms"] => natoms = n.parse().map_err(|_| Error::Input(format!("{path}: bad atom count")))?,
-            [a, b, axis, _] if axis.ends_with("lo") => {
-                let k = match *axis { "xlo" => 0, "ylo" => 1, _ => 2 };
-                lo[k] = num(a)?;
-                len[k] = num(b)? - lo[k];
-            }
-            [a, b, c, "xy", "xz", "yz"] => (xy, xz, yz) = (num(a)?, num(b)?, num(c)?),
-            ["Atoms", ..] => break,
-            _ => {}
-        }
-    }
-    let mut rows: Vec<(usize, usize, [f64; 3])> = Vec::with_capacity(natoms);
-    for line in lines {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if w.len() < 5 {
-            if rows.is_empty() { continue } else { break }
-        }
-        let id = w[0].parse().map_err(|_| Error::Input(format!("{path}: bad atom id '{}'", w[0])))?;
-        let t = w[1].parse().map_err(|_| Error::Input(format!("{path}: bad type '{}'", w[1])))?;
-        rows.push((id, t, [num(w[2])? - lo[0], num(w[3])? - lo[1], num(w[4])? - lo[2]]));
-    }
-    if rows.len() != natoms {
-        return Err(Error::Input(format!("{path}: {} atom lines for {natoms} atoms", rows.len())));
-    }
-    rows.sort_by_key(|r| r.0);
-    if let Some(r) = rows.iter().find(|r| r.1 == 0) {
-        return Err(Error::Input(format!("{path}: atom {} has type 0", r.0)));
-    }
-    Ok(Frame {
-        cell: [[len[0], 0.0, 0.0], [xy, len[1], 0.0], [xz, yz, len[2]]],
-        pos: rows.iter().map(|r| r.2).collect(),
-        types: rows.iter().map(|r| r.1 - 1).collect(),
-        periodic: true,
-    })
-}
 
 fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let model_path = &settings.models[0];
     let threads = settings.threads.max(1);
     tch::set_num_threads(threads as i32);
     let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads)?;
-    let frame = read_lammps_data(data)?;
+    let frame = llzo_dp::frames::lammps_data::read(data)?;
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
     let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
-    let atype = Tensor::f_from_slice(&types)?.f_view([1, owner.len() as i64])?.f_to_device(model.device)?;
-    let input = StepInput { coord: &coords, atype: &types, atype_tensor: &atype, nlist: &nlist, nloc: n, width };
+    let input = StepInput { coord: &coords, atype: &types, nlist: &nlist, nloc: n, width };
     let mut out = Evaluation::default();
     let t0 = std::time::Instant::now();
     model.evaluate(&input, false, &mut out)?;
@@ -128,7 +79,7 @@ fn info(model_path: &str) -> Result<()> {
 
 /// Writes a file whole (temp file, then rename).
 fn write_whole(path: &str, text: &str) -> Result<()> {
-    llzo_dp::dump::write_whole(Path::new(path), text.as_bytes())
+    llzo_dp::frames::write_whole(Path::new(path), text.as_bytes())
 }
 
 /// Options `--name value` (from `valued`) and flags, the rest positional.
@@ -159,11 +110,11 @@ fn num_opt<T: std::str::FromStr>(opts: &HashMap<String, String>, key: &str, defa
 fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for r in roots {
-        if coverage::frames::is_extxyz(Path::new(r)) {
+        if llzo_dp::frames::is_extxyz(Path::new(r)) {
             out.push(PathBuf::from(r));
             continue;
         }
-        let found = coverage::frames::find_systems(Path::new(r))?;
+        let found = llzo_dp::frames::deepmd::find_systems(Path::new(r))?;
         if found.is_empty() {
             return Err(Error::Input(format!("{r}: no deepmd/npy system (no type.raw) found")));
         }
@@ -204,11 +155,11 @@ fn coverage_build(args: &[String]) -> Result<()> {
     let mut feat_s = 0.0;
     let mut atoms = 0usize;
     for sys in systems_of(&roots)? {
-        let frames = coverage::frames::read_frames(&sys, &type_map)?;
+        let frames = llzo_dp::frames::read_frames(&sys, &type_map)?;
         eprintln!("coverage build: {} ({} frames)", sys.display(), frames.len());
         for f in &frames {
             let t = Instant::now();
-            let types = coverage::frames::frame_features(f, &params.features, &mut buf)?;
+            let types = coverage::features::frame_features(f, &params.features, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             atoms += types.len();
             train.add_frame(&buf, &types)?;
@@ -278,11 +229,11 @@ fn coverage_check(args: &[String]) -> Result<()> {
     let mut proj = Vec::new();
     let mm = reference.elements.iter().flatten().map(|e| e.pca.m).max().unwrap_or(1);
     for sys in systems_of(roots)? {
-        let frames = coverage::frames::read_frames(&sys, tm)?;
+        let frames = llzo_dp::frames::read_frames(&sys, tm)?;
         eprintln!("coverage check: {} ({} frames)", sys.display(), frames.len());
         for (k, f) in frames.iter().enumerate() {
             let t = Instant::now();
-            let types = coverage::frames::frame_features(f, &reference.features, &mut buf)?;
+            let types = coverage::features::frame_features(f, &reference.features, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut occ = reference.new_occupancy();
@@ -336,8 +287,8 @@ fn coverage_bench(args: &[String]) -> Result<()> {
     let n_types = opts.get("--type-map").map(|t| t.split(',').count()).unwrap_or(4);
     let params = coverage::FeatureParams::new(n_types, num_opt(&opts, "--rcut", 6.0)?);
     let repeat: usize = num_opt(&opts, "--repeat", 20)?;
-    let mut frame = read_lammps_data(data)?;
-    coverage::frames::wrap(&mut frame)?;
+    let mut frame = llzo_dp::frames::lammps_data::read(data)?;
+    llzo_dp::frames::images::wrap(&mut frame)?;
     let t = Instant::now();
     let ext = extend(&frame, params.rcut)?;
     let images_s = t.elapsed().as_secs_f64();

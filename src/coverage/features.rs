@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::frames::{images, Frame};
 
 /// Bumped whenever the formula above or the feature order changes: a reference file
 /// built with another version is refused.
@@ -209,6 +210,19 @@ fn gaussians(r: f64, r_min: f64, sigma: f64, inv2s2: f64, g: &mut [f64]) {
         down *= inv_e;
     }
 }
+
+/// Features of every atom of a frame (wrapped, images built here): `out` `[n * p]`;
+/// returns the model type of each atom.
+pub fn frame_features(frame: &Frame, params: &FeatureParams, out: &mut Vec<f64>) -> Result<Vec<i64>> {
+    let mut f = frame.clone();
+    images::wrap(&mut f)?;
+    let ext = images::extend(&f, params.rcut)?;
+    let atype: Vec<i64> = ext.owner.iter().map(|&o| f.types[o] as i64).collect();
+    let nb = Neighborhood { coords: &ext.coords, types: &atype, nloc: f.pos.len(), nlist: &ext.nlist };
+    compute(params, &nb, out)?;
+    Ok(atype[..f.pos.len()].to_vec())
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -16,8 +16,8 @@
 //! and [`Reference::summarize`] split the same computation (occupancies merge by OR).
 
 pub mod features;
-pub mod frames;
 pub mod grid;
+pub mod monitor;
 pub mod pca;
 pub mod reference;
 
@@ -284,9 +284,9 @@ mod tests {
                 }
             }
         }
-        let mut f = frames::Frame { cell: [[4.0 * a, 0.0, 0.0], [0.0, 4.0 * a, 0.0], [0.0, 0.0, 4.0 * a]], pos, types, periodic: true };
-        frames::wrap(&mut f).unwrap();
-        let ext = frames::extend(&f, params.features.rcut).unwrap();
+        let mut f = crate::frames::Frame { origin: [0.0; 3], cell: [[4.0 * a, 0.0, 0.0], [0.0, 4.0 * a, 0.0], [0.0, 0.0, 4.0 * a]], pos, types, periodic: true };
+        crate::frames::images::wrap(&mut f).unwrap();
+        let ext = crate::frames::images::extend(&f, params.features.rcut).unwrap();
         let atype: Vec<i64> = ext.owner.iter().map(|&o| f.types[o] as i64).collect();
         let nb = Neighborhood { coords: &ext.coords, types: &atype, nloc: f.pos.len(), nlist: &ext.nlist };
         let mut out = Vec::new();

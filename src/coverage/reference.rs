@@ -59,7 +59,7 @@ impl Reference {
     /// reader never sees half a reference.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string(self).map_err(|e| Error::Internal(format!("coverage reference: {e}")))?;
-        crate::dump::write_whole(path, text.as_bytes())
+        crate::frames::write_whole(path, text.as_bytes())
     }
 
     /// Reads and validates a reference file.

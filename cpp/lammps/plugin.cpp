@@ -1,5 +1,5 @@
 // Registration of pair_style llzo_dp with LAMMPS. The exported entry point
-// `lammpsplugin_init` is defined in Rust (src/lib.rs) and calls this function.
+// `lammpsplugin_init` is defined in Rust (src/ffi/plugin.rs) and calls this function.
 
 #include "lammpsplugin_abi.h"
 

@@ -1,5 +1,6 @@
 //! The three-body se_e3 descriptor (DeePMD-kit's `DescrptSeT`, "se_at") as the second part
-//! of a hybrid se_e2_a + se_e3 model: weights, forward and analytic backward.
+//! of a hybrid se_e2_a + se_e3 model: forward and analytic backward (weights in
+//! `weights/se_e3.rs`).
 //!
 //! What the graph computes (DeePMD-kit 3.2, PyTorch backend), written down once. For a
 //! center i of type ti and its neighbor slots (`sel[t]` per type t, nearest first):
@@ -15,63 +16,9 @@
 //! give e = 0 with every partner and contribute nothing, to the energy or to its gradient.
 //! Only neighbors inside rcut are therefore visited here.
 
-use super::kernel::switch;
+use super::env::switch;
 use super::mlp::{self, Acts};
-use super::weights::{block_stats, get, mlp, sel_of, unsupported, Mlp, Tensors};
-use crate::error::Result;
-
-#[derive(Debug, Clone)]
-pub struct SeTWeights {
-    pub ntypes: usize,
-    pub sel: Vec<usize>,
-    pub rcut: f64,
-    pub rcut_smth: f64,
-    /// Output width (the last embedding layer), and where it starts in the fitting input.
-    pub m: usize,
-    pub offset: usize,
-    /// `[ti * ntypes + tj]` → std of the three direction components (mean is 0).
-    pub std: Vec<[f64; 3]>,
-    /// `[ta * ntypes + tb]`, used for ta <= tb only.
-    pub nets: Vec<Mlp>,
-}
-
-/// Reads the se_e3 part under `pre` (e.g. `atomic_model.descriptor.descrpt_list.1.seat`).
-pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize) -> Result<SeTWeights> {
-    if t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty()) {
-        return Err(unsupported("a compressed se_e3 descriptor (its tabulated kernel, tabulate_fusion_se_t, is not implemented)"));
-    }
-    let sel = sel_of(d, ntypes)?;
-    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, "se_e3 mean")?;
-    let std4 = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, "se_e3 stddev")?;
-    if mean.iter().any(|m| m[1..].iter().any(|&v| v != 0.0)) {
-        return Err(unsupported("se_e3 statistics with a nonzero mean of the direction components"));
-    }
-    if std4.iter().any(|s| s[1..].iter().any(|&v| !(v > 0.0))) {
-        return Err(unsupported("se_e3 statistics with a non-positive std"));
-    }
-    let std = std4.iter().map(|s| [s[1], s[2], s[3]]).collect();
-    // DeePMD-kit's net k serves the pair (k % nt, k / nt); store it by (ta, tb)
-    let mut nets = Vec::with_capacity(ntypes * ntypes);
-    for ta in 0..ntypes {
-        for tb in 0..ntypes {
-            nets.push(mlp(t, &format!("{pre}.filter_layers.networks.{}", tb * ntypes + ta), true)?);
-        }
-    }
-    let m = nets[0].n_out();
-    if nets.iter().any(|n| n.layers[0].n_in != 1 || n.n_out() != m) {
-        return Err(unsupported("se_e3 embedding nets of unexpected widths"));
-    }
-    Ok(SeTWeights {
-        ntypes,
-        sel,
-        rcut: d["rcut"].as_f64().unwrap_or(6.0),
-        rcut_smth: d["rcut_smth"].as_f64().unwrap_or(0.5),
-        m,
-        offset,
-        std,
-        nets,
-    })
-}
+use super::weights::SeTWeights;
 
 /// One neighbor of a center, inside the se_e3 cutoff.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +132,7 @@ pub fn forward(w: &SeTWeights, ti: &[usize], desc: &mut [f64], ndesc: usize, sc:
             continue;
         }
         mlp::forward(&w.nets[k], n, &g.e, &mut g.acts);
-        let gg = &g.acts.last().expect("layers").y; // ok-panic: `forward` fills one entry per layer; `weights::mlp` refuses a net without layers
+        let gg = &g.acts.last().expect("layers").y; // ok-panic: `forward` fills one entry per layer; `read_mlp` refuses a net without layers
         for (q, &(a, _, f)) in g.trip.iter().enumerate() {
             let li = sc.nbs[a as usize].li as usize;
             let fe = f * g.e[q];
@@ -251,7 +198,7 @@ pub fn backward(w: &SeTWeights, ti: &[usize], ddesc: &[f64], ndesc: usize, sc: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::native::weights::Layer;
+    use crate::model::native::weights::{Layer, Mlp};
 
     /// Deterministic numbers in [-1, 1).
     struct Lcg(u64);

@@ -1,0 +1,112 @@
+//! A frozen DeePMD-kit model (PyTorch backend, TorchScript `.pth`): loading, what it says
+//! about itself, and which evaluator runs it, the native one (`native/`) or TorchScript
+//! (`torch.rs`). Both take a `StepInput` and fill an `Evaluation` (`step.rs`).
+
+use std::path::Path;
+
+use tch::Device;
+
+use crate::error::{Error, Result};
+use crate::settings::Backend;
+
+mod device;
+pub mod native;
+pub mod step;
+mod torch;
+
+pub use device::resolve_device;
+use native::NativeModel;
+pub use step::{Evaluation, ModelInfo, StepInput};
+use torch::TorchModel;
+
+pub struct Model {
+    torch: TorchModel,
+    pub info: ModelInfo,
+    pub device: Device,
+    /// The native evaluator, when the model is in its scope (see `native/`).
+    native: Option<NativeModel>,
+    /// Which evaluator runs, and why the native one does not when it does not.
+    pub backend_note: String,
+}
+
+impl Model {
+    /// `threads`: the native evaluator's thread count (libtorch's is set globally).
+    pub fn load(path: &str, device: Device, backend: Backend, threads: usize) -> Result<Model> {
+        if !Path::new(path).is_file() {
+            return Err(Error::Model(format!(
+                "model file '{path}' not found; give the path of a frozen DeePMD-kit .pth model"
+            )));
+        }
+        let torch = TorchModel::load(path, device)?;
+        let info = torch.info(path)?;
+        let mut model = Model { torch, info, device, native: None, backend_note: String::new() };
+        model.check_supported(path)?;
+        model.choose_backend(path, backend, threads)?;
+        Ok(model)
+    }
+
+    fn choose_backend(&mut self, path: &str, backend: Backend, threads: usize) -> Result<()> {
+        let native = match (backend, self.device) {
+            (Backend::Torch, _) => Err("backend torch was asked for".to_string()),
+            (_, Device::Cpu) => match self.torch.definition() {
+                Some(def) => NativeModel::load(path, &def, self.info.type_map.len(), threads).map_err(|e| e.to_string()),
+                None => Err("the model does not describe itself (get_model_def_script)".to_string()),
+            },
+            _ => Err("the native evaluator runs on CPU only".to_string()),
+        };
+        match native {
+            Ok(n) => {
+                self.backend_note =
+                    format!("native evaluator for {} (TorchScript for per-atom virial steps)", n.weights.describe());
+                self.native = Some(n);
+            }
+            Err(why) if backend == Backend::Native => {
+                return Err(Error::Model(format!(
+                    "'{path}' cannot run with 'backend native': {why}; use 'backend auto' or 'backend torch'"
+                )))
+            }
+            Err(why) => self.backend_note = format!("TorchScript (native evaluator not used: {why})"),
+        }
+        Ok(())
+    }
+
+    fn check_supported(&self, path: &str) -> Result<()> {
+        let i = &self.info;
+        let refuse = |what: &str| {
+            Err(Error::Model(format!("'{path}' {what}, which pair_style llzo_dp cannot run yet")))
+        };
+        if i.message_passing {
+            return refuse("is a message-passing model (needs ghost communication inside the model)");
+        }
+        if i.dim_fparam > 0 {
+            return refuse(&format!("needs {} frame parameters (fparam)", i.dim_fparam));
+        }
+        if i.dim_aparam > 0 {
+            return refuse(&format!("needs {} atomic parameters (aparam)", i.dim_aparam));
+        }
+        if !(i.rcut > 0.0) || i.type_map.is_empty() {
+            return Err(Error::Model(format!(
+                "'{path}' reports cutoff {} and {} types; not a usable model",
+                i.rcut,
+                i.type_map.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where the native evaluator's time went since the last call (empty without it).
+    pub fn take_phase_report(&mut self) -> String {
+        self.native.as_mut().map(|n| n.take_phase_report()).unwrap_or_default()
+    }
+
+    /// Energy, forces and virial of one step: the native evaluator when it holds the model
+    /// (and the step needs no per-atom virial), else one `forward_lower` call.
+    pub fn evaluate(&mut self, input: &StepInput, atomic_virial: bool, out: &mut Evaluation) -> Result<()> {
+        if let Some(n) = self.native.as_mut().filter(|_| !atomic_virial) {
+            if n.evaluate(input, out)? {
+                return Ok(());
+            }
+        }
+        self.torch.evaluate(input, atomic_virial, out)
+    }
+}

@@ -1,0 +1,117 @@
+//! Energy and its gradient for a chunk of local atoms, the recipe: pairs → descriptors
+//! (se_e2_a, and se_e3 in a hybrid) → fitting nets → back through the descriptors to one
+//! gradient per neighbor pair.
+//!
+//! A chunk works on its own scratch and writes pair gradients; the caller adds them to
+//! the forces in a fixed order, so the result does not depend on the thread count.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use super::weights::Weights;
+use super::{fitting, se_a, se_e3};
+use crate::model::step::StepInput;
+
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Center types of the chunk.
+    ti: Vec<usize>,
+    pub se_a: se_a::Scratch,
+    /// The se_e3 part of a hybrid: its neighbors and their gradients.
+    pub se3: se_e3::Scratch,
+    fit: fitting::Scratch,
+    /// `[li][ndesc]`: the fitting input and its gradient.
+    desc: Vec<f64>,
+    ddesc: Vec<f64>,
+    /// Set when a type selection would drop a neighbor in a model whose graph selects the
+    /// nearest (`Weights::sorted_nlist`): then nothing else of the chunk is valid.
+    pub overflow: bool,
+    /// Energy per atom of the chunk.
+    pub energy: Vec<f64>,
+    /// Seconds spent per phase (see `PHASES`), summed over calls until taken.
+    pub seconds: [f64; PHASES.len()],
+}
+
+/// The phases of `run_chunk`, for the timing line.
+pub const PHASES: [&str; 6] = ["pairs", "embedding", "descriptor", "fitting", "embedding backward", "three-body"];
+
+fn lap(t: &mut Instant, acc: &mut f64) {
+    let now = Instant::now();
+    *acc += (now - *t).as_secs_f64();
+    *t = now;
+}
+
+/// The neighbor pairs of the chunk's centers, given to each descriptor. Per-type overflow
+/// beyond sel is dropped in row order, as DeePMD-kit's type split does for an unsorted
+/// list; a hybrid sorts first, and there an overflow ends the chunk (returns false).
+fn collect_pairs(w: &Weights, inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch) -> bool {
+    let rc2 = w.rcut_model * w.rcut_model;
+    sc.se_a.start(&w.se_a, atoms.len());
+    sc.se3.clear();
+    for (li, i) in atoms.enumerate() {
+        let ti = sc.ti[li];
+        let xi = &inp.coord[3 * i..3 * i + 3];
+        sc.se_a.open_center(&w.se_a, li);
+        let start3 = sc.se3.nbs.len();
+        for &e in &inp.nlist[i * inp.width..(i + 1) * inp.width] {
+            if e < 0 {
+                break;
+            }
+            let j = e as usize;
+            let tj = inp.atype[j] as usize;
+            let xj = &inp.coord[3 * j..3 * j + 3];
+            let d = [xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]];
+            if w.sorted_nlist {
+                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if r2 > rc2 {
+                    continue; // the graph drops it before selecting
+                }
+                if let Some(w3) = &w.se_e3 {
+                    sc.se3.push(w3, li, j, tj, d, r2);
+                }
+                if sc.se_a.full(&w.se_a, li, tj) {
+                    return false;
+                }
+            }
+            sc.se_a.push(&w.se_a, li, ti, j, tj, d);
+        }
+        if let Some(w3) = &w.se_e3 {
+            if !sc.se3.finish_center(w3, start3) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Evaluates local atoms `atoms`; results in `sc.energy`, `sc.se_a.grad` (pairs in
+/// `sc.se_a.groups` order) and `sc.se3.grad` (unless `sc.overflow`).
+pub fn run_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch) {
+    let mut clock = Instant::now();
+    let na = atoms.len();
+    sc.ti.clear();
+    sc.ti.extend(atoms.clone().map(|i| inp.atype[i] as usize));
+    sc.overflow = !collect_pairs(w, inp, atoms, sc);
+    if sc.overflow {
+        return;
+    }
+    lap(&mut clock, &mut sc.seconds[0]);
+    se_a::forward_embedding(&w.se_a, na, &mut sc.se_a);
+    lap(&mut clock, &mut sc.seconds[1]);
+    sc.desc.clear();
+    sc.desc.resize(na * w.ndesc, 0.0);
+    se_a::forward_descriptor(&w.se_a, pad_terms, &sc.ti, &mut sc.desc, w.ndesc, &mut sc.se_a);
+    lap(&mut clock, &mut sc.seconds[2]);
+    if let Some(w3) = &w.se_e3 {
+        se_e3::forward(w3, &sc.ti, &mut sc.desc, w.ndesc, &mut sc.se3);
+        lap(&mut clock, &mut sc.seconds[5]);
+    }
+    fitting::energy_and_grad(&w.fitting, &sc.ti, &sc.desc, w.ndesc, &mut sc.energy, &mut sc.ddesc, &mut sc.fit);
+    lap(&mut clock, &mut sc.seconds[3]);
+    se_a::backward(&w.se_a, na, &sc.ddesc, w.ndesc, &mut sc.se_a);
+    lap(&mut clock, &mut sc.seconds[4]);
+    if let Some(w3) = &w.se_e3 {
+        se_e3::backward(w3, &sc.ti, &sc.ddesc, w.ndesc, &mut sc.se3);
+        lap(&mut clock, &mut sc.seconds[5]);
+    }
+}

@@ -1,0 +1,378 @@
+//! The se_e2_a descriptor, forward and backward, for a chunk of centers: env rows →
+//! embedding nets (only on real neighbors; the padded slots enter as a precomputed
+//! constant per type block) → `S = Σ rr^T G`, `A = S / Σsel`, `D = A^T A[:, :axis]`, and
+//! back from dE/dD to one gradient per neighbor pair. See `weights/mod.rs` for what the
+//! graph computes.
+
+use super::env::{se_a_row, se_a_row_backward};
+use super::mlp::{self, Acts};
+use super::weights::{Embedding, SeAWeights};
+
+/// One neighbor pair of the chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair {
+    /// Chunk-local index of the center atom.
+    pub li: u32,
+    /// Extended index of the neighbor.
+    pub j: u32,
+    /// Block index `ti * ntypes + tj` (statistics).
+    pub block: u32,
+    pub d: [f64; 3],
+}
+
+/// One embedding net's pairs of the chunk and their activations.
+#[derive(Debug, Default)]
+pub struct Group {
+    pub pairs: Vec<Pair>,
+    rr: Vec<f64>,
+    s: Vec<f64>,
+    /// The net's activations (G = the last layer's output) ...
+    acts: Vec<Acts>,
+    /// ... or, for a table, G and dG/ds (`n × m1` each).
+    g: Vec<f64>,
+    dg: Vec<f64>,
+}
+
+impl Group {
+    fn embedding_output(&self, e: &Embedding) -> &[f64] {
+        match e {
+            Embedding::Net(_) => &self.acts.last().expect("layers").y, // ok-panic: `forward` fills one entry per layer; `read_mlp` refuses a net without layers
+            Embedding::Table(_) => &self.g,
+        }
+    }
+}
+
+/// Runs embedding `e` on the `n` values `s` into `grp` (activations or G, dG/ds).
+fn embed(e: &Embedding, grp: &mut Group) {
+    let n = grp.s.len();
+    match e {
+        Embedding::Net(net) => mlp::forward(net, n, &grp.s, &mut grp.acts),
+        Embedding::Table(t) => {
+            grp.g.resize(n * t.m, 0.0);
+            grp.dg.resize(n * t.m, 0.0);
+            for (k, &s) in grp.s.iter().enumerate() {
+                t.eval(s, &mut grp.g[k * t.m..(k + 1) * t.m], &mut grp.dg[k * t.m..(k + 1) * t.m]);
+            }
+        }
+    }
+}
+
+/// Padded-slot constants: for block (ti, tj), `rr_pad^T G(rr_pad[0])` (4 × m1).
+pub fn padding_terms(w: &SeAWeights) -> Vec<Vec<f64>> {
+    let mut grp = Group::default();
+    let mut out = Vec::new();
+    for ti in 0..w.ntypes {
+        for tj in 0..w.ntypes {
+            let b = w.block(ti, tj);
+            let rr: [f64; 4] = std::array::from_fn(|k| (0.0 - w.mean[b][k]) / w.std[b][k]);
+            let e = &w.embedding[w.embedding_index(ti, tj)];
+            grp.s.clear();
+            grp.s.push(rr[0]);
+            embed(e, &mut grp);
+            let g = grp.embedding_output(e);
+            out.push((0..4).flat_map(|k| g.iter().map(move |&gc| rr[k] * gc)).collect());
+        }
+    }
+    out
+}
+
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pub groups: Vec<Group>,
+    /// `[li][tj]` slots still free (padded).
+    pad: Vec<usize>,
+    /// `[li][4][m1]`: S, then A; and dE/dA.
+    s_mat: Vec<f64>,
+    ds_mat: Vec<f64>,
+    dy: Vec<f64>,
+    tmp: Vec<f64>,
+    dx: Vec<f64>,
+    /// dE/d(rr) of the pairs of one group, `n × 4`.
+    drr: Vec<f64>,
+    /// Per pair (in group order): dE/d(x_j - x_i).
+    pub grad: Vec<[f64; 3]>,
+}
+
+impl Scratch {
+    /// Starts a chunk of `na` centers.
+    pub fn start(&mut self, w: &SeAWeights, na: usize) {
+        self.groups.resize_with(w.embedding.len(), Group::default);
+        for g in &mut self.groups {
+            g.pairs.clear();
+        }
+        self.pad.clear();
+        self.pad.resize(na * w.ntypes, 0);
+    }
+
+    /// Opens center `li`: all `sel[t]` slots of each type free.
+    pub fn open_center(&mut self, w: &SeAWeights, li: usize) {
+        self.pad[li * w.ntypes..(li + 1) * w.ntypes].copy_from_slice(&w.sel);
+    }
+
+    /// Whether center `li` has no free slot of type `tj` left.
+    pub fn full(&self, w: &SeAWeights, li: usize, tj: usize) -> bool {
+        self.pad[li * w.ntypes + tj] == 0
+    }
+
+    /// Neighbor `j` of type `tj` at `d` takes a slot of center `li` (type `ti`); without a
+    /// free slot it is dropped, as DeePMD-kit's type split drops it in row order.
+    pub fn push(&mut self, w: &SeAWeights, li: usize, ti: usize, j: usize, tj: usize, d: [f64; 3]) {
+        let free = &mut self.pad[li * w.ntypes + tj];
+        if *free == 0 {
+            return;
+        }
+        *free -= 1;
+        self.groups[w.embedding_index(ti, tj)].pairs.push(Pair { li: li as u32, j: j as u32, block: w.block(ti, tj) as u32, d });
+    }
+}
+
+/// Env rows and embedding nets of every pair; `S = Σ rr^T G` per center.
+pub fn forward_embedding(w: &SeAWeights, na: usize, sc: &mut Scratch) {
+    let (m1, sm) = (w.m1, 4 * w.m1);
+    sc.s_mat.clear();
+    sc.s_mat.resize(na * sm, 0.0);
+    for (k, g) in sc.groups.iter_mut().enumerate() {
+        if g.pairs.is_empty() {
+            continue;
+        }
+        g.rr.clear();
+        g.s.clear();
+        for p in &g.pairs {
+            let env = se_a_row(p.d, w.rcut_smth, w.rcut);
+            let (mean, std) = (&w.mean[p.block as usize], &w.std[p.block as usize]);
+            let rr: [f64; 4] = std::array::from_fn(|c| (env[c] - mean[c]) / std[c]);
+            g.rr.extend_from_slice(&rr);
+            g.s.push(rr[0]);
+        }
+        embed(&w.embedding[k], g);
+        let gg = g.embedding_output(&w.embedding[k]);
+        for (e, p) in g.pairs.iter().enumerate() {
+            let srow = &mut sc.s_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
+            let grow = &gg[e * m1..(e + 1) * m1];
+            for c in 0..4 {
+                let rk = g.rr[4 * e + c];
+                for (s, &gv) in srow[c * m1..(c + 1) * m1].iter_mut().zip(grow) {
+                    *s += rk * gv;
+                }
+            }
+        }
+    }
+}
+
+/// Adds the padded slots, `A = S / nnei`, and writes `D = A^T A[:, :axis]` into the rows
+/// of `desc` (`ndesc` wide, at `w.offset`). `ti[li]`: center types.
+pub fn forward_descriptor(w: &SeAWeights, pad_terms: &[Vec<f64>], ti: &[usize], desc: &mut [f64], ndesc: usize, sc: &mut Scratch) {
+    let (nt, m1, axis) = (w.ntypes, w.m1, w.axis);
+    let (sm, nd, off) = (4 * m1, m1 * axis, w.offset);
+    let inv = w.nnei as f64;
+    for (li, &t) in ti.iter().enumerate() {
+        let a = &mut sc.s_mat[li * sm..(li + 1) * sm];
+        for tj in 0..nt {
+            let np = sc.pad[li * nt + tj];
+            if np > 0 {
+                let term = &pad_terms[w.block(t, tj)];
+                a.iter_mut().zip(term).for_each(|(v, &x)| *v += np as f64 * x);
+            }
+        }
+        a.iter_mut().for_each(|v| *v /= inv);
+        let d = &mut desc[li * ndesc + off..li * ndesc + off + nd];
+        for c in 0..m1 {
+            for ax in 0..axis {
+                d[c * axis + ax] = (0..4).map(|k| a[k * m1 + c] * a[k * m1 + ax]).sum();
+            }
+        }
+    }
+}
+
+/// dE/dA of every center from dE/dD (rows of `ddesc` at `w.offset`):
+/// `D[c,a] = Σ_k A[k,c] A[k,a]`, and `A = S / nnei`.
+fn backward_descriptor(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut Scratch) {
+    let (m1, axis) = (w.m1, w.axis);
+    let (sm, nd, off) = (4 * m1, m1 * axis, w.offset);
+    let inv = w.nnei as f64;
+    sc.ds_mat.clear();
+    sc.ds_mat.resize(na * sm, 0.0);
+    for li in 0..na {
+        let a = &sc.s_mat[li * sm..(li + 1) * sm];
+        let dd = &ddesc[li * ndesc + off..li * ndesc + off + nd];
+        let ds = &mut sc.ds_mat[li * sm..(li + 1) * sm];
+        for k in 0..4 {
+            let ak = &a[k * m1..(k + 1) * m1];
+            for c in 0..m1 {
+                let mut v: f64 = (0..axis).map(|ax| dd[c * axis + ax] * ak[ax]).sum();
+                if c < axis {
+                    v += (0..m1).map(|c2| dd[c2 * axis + c] * ak[c2]).sum::<f64>();
+                }
+                ds[k * m1 + c] = v / inv;
+            }
+        }
+    }
+}
+
+/// Back through the embedding net of group `k` to dE/d(rr) (`sc.drr`, plus the part
+/// through G in `sc.dx`).
+fn backward_embedding(w: &SeAWeights, k: usize, sc: &mut Scratch) {
+    let m1 = w.m1;
+    let sm = 4 * m1;
+    let g = &sc.groups[k];
+    let n = g.pairs.len();
+    let gg = g.embedding_output(&w.embedding[k]);
+    sc.dy.clear();
+    sc.dy.resize(n * m1, 0.0);
+    sc.drr.clear();
+    sc.drr.resize(n * 4, 0.0);
+    for (e, p) in g.pairs.iter().enumerate() {
+        let ds = &sc.ds_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
+        let dg = &mut sc.dy[e * m1..(e + 1) * m1];
+        let grow = &gg[e * m1..(e + 1) * m1];
+        for c in 0..4 {
+            let rk = g.rr[4 * e + c];
+            let dsk = &ds[c * m1..(c + 1) * m1];
+            let mut acc = 0.0;
+            for ((dgv, &dsv), &gv) in dg.iter_mut().zip(dsk).zip(grow) {
+                *dgv += rk * dsv;
+                acc += dsv * gv;
+            }
+            sc.drr[4 * e + c] = acc;
+        }
+    }
+    match &w.embedding[k] {
+        Embedding::Net(net) => mlp::backward(net, n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx),
+        Embedding::Table(_) => {
+            sc.dx.clear();
+            sc.dx.extend(sc.dy.chunks_exact(m1).zip(g.dg.chunks_exact(m1)).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>()));
+        }
+    }
+}
+
+/// From dE/dD (rows of `ddesc` at `w.offset`) to `sc.grad`, one dE/d(x_j - x_i) per pair
+/// in group order, using the activations of the forward pass.
+pub fn backward(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut Scratch) {
+    backward_descriptor(w, na, ddesc, ndesc, sc);
+    sc.grad.clear();
+    for k in 0..sc.groups.len() {
+        if sc.groups[k].pairs.is_empty() {
+            continue;
+        }
+        backward_embedding(w, k, sc);
+        for (e, p) in sc.groups[k].pairs.iter().enumerate() {
+            let std = &w.std[p.block as usize];
+            let de: [f64; 4] = std::array::from_fn(|c| {
+                let drr = sc.drr[4 * e + c] + if c == 0 { sc.dx[e] } else { 0.0 };
+                drr / std[c]
+            });
+            sc.grad.push(se_a_row_backward(p.d, de, w.rcut_smth, w.rcut));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::native::weights::{Layer, Mlp};
+
+    /// Deterministic numbers in [-1, 1).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        }
+    }
+
+    fn net(rng: &mut Lcg) -> Mlp {
+        let mut layer = |n_in: usize, n_out: usize| Layer {
+            n_in,
+            n_out,
+            w: (0..n_in * n_out).map(|_| rng.next()).collect(),
+            b: (0..n_out).map(|_| rng.next()).collect(),
+            idt: None,
+            tanh: true,
+            resnet: true,
+        };
+        Mlp { layers: vec![layer(1, 2), layer(2, 4), layer(4, 4)] }
+    }
+
+    fn weights(rng: &mut Lcg) -> SeAWeights {
+        let nt = 2;
+        SeAWeights {
+            ntypes: nt,
+            sel: vec![3, 2],
+            nnei: 5,
+            rcut: 3.2,
+            rcut_smth: 0.5,
+            m1: 4,
+            axis: 2,
+            type_one_side: false,
+            mean: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.1 * rng.next())).collect(),
+            std: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.2 + 0.1 * rng.next().abs())).collect(),
+            embedding: (0..nt * nt).map(|_| Embedding::Net(net(rng))).collect(),
+            offset: 0,
+        }
+    }
+
+    /// `Σ D·dr` over the centers `ti` and its gradient per neighbor, in input order;
+    /// `ds[li]` = (type, d) of each neighbor of center li.
+    fn energy_and_grad(w: &SeAWeights, ti: &[usize], ds: &[Vec<(usize, [f64; 3])>], dr: &[f64]) -> (f64, Vec<[f64; 3]>) {
+        let mut sc = Scratch::default();
+        sc.start(w, ti.len());
+        for (li, row) in ds.iter().enumerate() {
+            sc.open_center(w, li);
+            for (j, &(t, d)) in row.iter().enumerate() {
+                sc.push(w, li, ti[li], j, t, d);
+            }
+        }
+        let nd = w.m1 * w.axis;
+        let mut desc = vec![0.0; ti.len() * nd];
+        forward_embedding(w, ti.len(), &mut sc);
+        forward_descriptor(w, &padding_terms(w), ti, &mut desc, nd, &mut sc);
+        let e = desc.iter().zip(dr).map(|(a, b)| a * b).sum();
+        backward(w, ti.len(), dr, nd, &mut sc);
+        // back to input order: pairs are grouped by embedding net
+        let base: Vec<usize> = (0..ds.len()).map(|li| ds[..li].iter().map(|r| r.len()).sum()).collect();
+        let mut grad = vec![[0.0; 3]; ds.iter().map(|r| r.len()).sum()];
+        let pairs = sc.groups.iter().flat_map(|g| g.pairs.iter());
+        for (p, g) in pairs.zip(&sc.grad) {
+            grad[base[p.li as usize] + p.j as usize] = *g;
+        }
+        (e, grad)
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Lcg(11);
+        let w = weights(&mut rng);
+        let ti = [0, 1];
+        let mut pt = |t: usize, r: f64| -> (usize, [f64; 3]) {
+            let v: [f64; 3] = std::array::from_fn(|_| rng.next());
+            let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            (t, v.map(|x| x / n * r))
+        };
+        // types interleaved, radii across the switching range, padded slots left in both
+        // centers, and one neighbor beyond the cutoff (zero row, zero gradient)
+        let ds = vec![
+            vec![pt(1, 2.1), pt(0, 1.9), pt(0, 2.9), pt(1, 3.5)],
+            vec![pt(0, 2.5), pt(1, 1.7), pt(0, 0.4)],
+        ];
+        let dr: Vec<f64> = (0..ti.len() * w.m1 * w.axis).map(|_| rng.next()).collect();
+        let (_, grad) = energy_and_grad(&w, &ti, &ds, &dr);
+        let h = 1e-6;
+        let mut k = 0;
+        for li in 0..ds.len() {
+            for n in 0..ds[li].len() {
+                for a in 0..3 {
+                    let mut plus = ds.clone();
+                    plus[li][n].1[a] += h;
+                    let mut minus = ds.clone();
+                    minus[li][n].1[a] -= h;
+                    let fd = (energy_and_grad(&w, &ti, &plus, &dr).0 - energy_and_grad(&w, &ti, &minus, &dr).0) / (2.0 * h);
+                    let an = grad[k][a];
+                    assert!((fd - an).abs() <= 1e-6 * (1.0 + an.abs()), "neighbor {li}/{n} axis {a}: fd {fd}, analytic {an}");
+                }
+                k += 1;
+            }
+        }
+        assert!(grad.iter().flatten().any(|g| g.abs() > 1e-3), "a nontrivial gradient");
+        assert_eq!(grad[3], [0.0; 3], "beyond the cutoff");
+    }
+}

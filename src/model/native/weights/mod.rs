@@ -1,0 +1,210 @@
+//! The weights of a DeePMD-kit se_e2_a (or hybrid se_e2_a + se_e3) energy model, read from
+//! the frozen `.pth`, and the checks that the native evaluator computes exactly what the
+//! TorchScript graph would. One file per part: `se_a.rs`, `se_e3.rs`, `fitting.rs`, and the
+//! nets they share (`net.rs`).
+//!
+//! What the graph does for se_e2_a (DeePMD-kit 3.2, PyTorch backend), written down once:
+//! - env row of neighbor j of atom i, r = |x_j - x_i|, w = smooth switch(r):
+//!   `[w/r, w·x/r², w·y/r², w·z/r²]`, normalized `(env - mean[ti, slot]) / std[ti, slot]`;
+//!   the padded slots of each type block (`sel[t]` slots) have env 0, so they enter as
+//!   `-mean/std`, not as zero.
+//! - embedding net `networks[tj·ntypes + ti]` (`[tj]` with type_one_side) on the first
+//!   normalized component; `S = Σ_slots rr^T G` (4 × M1), `A = S / Σsel`;
+//!   descriptor `D[c, a] = Σ_k A[k, c] A[k, a]`, a < axis_neuron.
+//! - fitting net of type ti on D (a hybrid: on its descriptors concatenated in list order),
+//!   plus `bias_atom_e[ti]`, plus `out_bias[ti]`.
+//! - a hybrid's `forward_lower` sorts each row by distance, drops neighbors beyond the
+//!   model's cutoff and gives each descriptor the nearest `sel[t]` of each type.
+//! - layers: `y = tanh(x W + b) (· idt) (+ x, or + [x, x] when the width doubles)`; the
+//!   last fitting layer is linear.
+
+use crate::error::Result;
+
+mod fitting;
+mod net;
+mod se_a;
+mod se_e3;
+mod tensors;
+
+pub use fitting::FittingWeights;
+pub use net::{Layer, Mlp};
+pub use se_a::{Embedding, SeAWeights, Table};
+pub use se_e3::SeTWeights;
+use tensors::{read_tensors, unsupported};
+
+/// Everything the native evaluator needs of one model.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    pub ntypes: usize,
+    pub se_a: SeAWeights,
+    /// The three-body part of a hybrid se_e2_a + se_e3 model.
+    pub se_e3: Option<SeTWeights>,
+    pub fitting: FittingWeights,
+    /// Width of the fitting net's input (all descriptors, concatenated).
+    pub ndesc: usize,
+    /// A hybrid's `forward_lower` sorts each row by distance before the per-type
+    /// selection (the nearest `sel[t]` stay); this code keeps row order, so a step in which
+    /// a selection would drop anybody goes through TorchScript.
+    pub sorted_nlist: bool,
+    /// The model's cutoff (the largest of its descriptors'): DeePMD-kit drops neighbors
+    /// beyond it before selecting.
+    pub rcut_model: f64,
+}
+
+impl Weights {
+    /// What the model is, for the log: "se_e2_a" or "hybrid se_e2_a + se_e3" (and whether
+    /// its embedding is tabulated).
+    pub fn describe(&self) -> String {
+        let compressed = if self.se_a.compressed() { ", compressed" } else { "" };
+        match self.se_e3 {
+            Some(_) => format!("hybrid se_e2_a + se_e3{compressed}"),
+            None => format!("se_e2_a{compressed}"),
+        }
+    }
+}
+
+/// The checks every sub-descriptor passes: what the native code computes is exactly it.
+fn check_descriptor(d: &serde_json::Value) -> Result<()> {
+    check_tanh_float64(d, d["type"].as_str().unwrap_or(""))?;
+    if !empty(&d["exclude_types"]) {
+        return Err(unsupported("excluded types"));
+    }
+    if d["env_protection"].as_f64().unwrap_or(0.0) != 0.0 {
+        return Err(unsupported("env_protection != 0"));
+    }
+    Ok(())
+}
+
+/// A descriptor or fitting net (`what`) in tanh and float64, the defaults when unset.
+fn check_tanh_float64(v: &serde_json::Value, what: &str) -> Result<()> {
+    let field = |k: &str, default| if v[k].is_null() { default } else { v[k].as_str().unwrap_or("") };
+    let act = field("activation_function", "tanh");
+    if act != "tanh" {
+        return Err(unsupported(format!("{what} activation '{act}' (the native evaluator knows tanh)")));
+    }
+    let prec = field("precision", "float64");
+    if prec != "float64" {
+        return Err(unsupported(format!("{what} precision '{prec}' (the native evaluator computes in float64 only)")));
+    }
+    Ok(())
+}
+
+fn empty(v: &serde_json::Value) -> bool {
+    v.is_null() || v.as_array().is_some_and(|a| a.is_empty())
+}
+
+/// The model's descriptors in the order the fitting net reads them, by kind, and whether
+/// it is a hybrid (its tensors sit under `descrpt_list.k`, and it sorts rows).
+struct Descriptors<'a> {
+    list: Vec<&'a serde_json::Value>,
+    /// Index of the se_e2_a descriptor in `list`, and of the se_e3 one if any.
+    se_a: usize,
+    se_e3: Option<usize>,
+    hybrid: bool,
+}
+
+fn kind(v: &serde_json::Value) -> String {
+    match v["type"].as_str().unwrap_or("") {
+        "se_a" => "se_e2_a".to_string(),
+        "se_at" | "se_a_3be" => "se_e3".to_string(),
+        k => k.to_string(),
+    }
+}
+
+fn descriptors(d: &serde_json::Value) -> Result<Descriptors<'_>> {
+    let list: Vec<&serde_json::Value> = match kind(d).as_str() {
+        "se_e2_a" => vec![d],
+        "hybrid" => d["list"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+        other => {
+            return Err(unsupported(format!(
+                "descriptor '{other}' (the native evaluator knows se_e2_a and hybrid se_e2_a + se_e3)"
+            )))
+        }
+    };
+    let kinds: Vec<String> = list.iter().map(|v| kind(v)).collect();
+    let se_a = kinds.iter().position(|k| k == "se_e2_a");
+    let se_e3 = kinds.iter().position(|k| k == "se_e3");
+    let hybrid = kind(d) == "hybrid";
+    if hybrid && (se_a.is_none() || kinds.len() != 1 + se_e3.is_some() as usize) {
+        return Err(unsupported(format!("hybrid of {kinds:?} (the native evaluator knows se_e2_a + se_e3)")));
+    }
+    let se_a = se_a.ok_or_else(|| unsupported("no se_e2_a descriptor"))?; // hybrid checked just above
+    Ok(Descriptors { list, se_a, se_e3, hybrid })
+}
+
+/// The model-level checks: an energy model without the extras the native code lacks.
+fn check_model(def: &serde_json::Value, descriptors: &Descriptors) -> Result<()> {
+    let f = &def["fitting_net"];
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    if s(&def["type"]) != "standard" && !def["type"].is_null() {
+        return Err(unsupported(format!("model type '{}'", s(&def["type"]))));
+    }
+    if s(&f["type"]) != "ener" && !f["type"].is_null() {
+        return Err(unsupported(format!("fitting '{}' (the native evaluator knows ener)", s(&f["type"]))));
+    }
+    for v in &descriptors.list {
+        check_descriptor(v)?;
+    }
+    check_tanh_float64(f, "fitting")?;
+    if !empty(&def["pair_exclude_types"]) || !empty(&def["atom_exclude_types"]) {
+        return Err(unsupported("excluded types"));
+    }
+    for k in ["numb_fparam", "numb_aparam", "dim_case_embd"] {
+        if f[k].as_u64().unwrap_or(0) != 0 {
+            return Err(unsupported(format!("fitting '{k}' > 0")));
+        }
+    }
+    if !empty(&f["atom_ener"]) || f["remove_vaccum_contribution"].as_array().is_some_and(|a| !a.is_empty()) {
+        return Err(unsupported("fixed atomic energies (atom_ener / remove_vaccum_contribution)"));
+    }
+    if def.get("use_srtab").is_some_and(|v| !v.is_null()) || def.get("spin").is_some_and(|v| !v.is_null()) {
+        return Err(unsupported("a tabulated pair potential or spin"));
+    }
+    Ok(())
+}
+
+/// Width of each descriptor's output, from the definition (`neuron[-1]`, times
+/// `axis_neuron` for se_e2_a).
+fn widths(ds: &Descriptors) -> Vec<usize> {
+    let axis = ds.list[ds.se_a]["axis_neuron"].as_u64().unwrap_or(4) as usize;
+    (0..ds.list.len())
+        .map(|k| {
+            let neuron = ds.list[k]["neuron"].as_array().and_then(|a| a.last()).and_then(|x| x.as_u64()).unwrap_or(0) as usize;
+            if k == ds.se_a {
+                neuron * axis
+            } else {
+                neuron
+            }
+        })
+        .collect()
+}
+
+/// Reads and checks the model. `def` is the model's own JSON (`get_model_def_script`).
+pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<Weights> {
+    let ds = descriptors(&def["descriptor"])?;
+    check_model(def, &ds)?;
+    let t = read_tensors(path)?;
+    let ntypes = type_map_len;
+    let prefix = |k: usize, short: &str| {
+        if ds.hybrid {
+            format!("atomic_model.descriptor.descrpt_list.{k}.{short}")
+        } else {
+            format!("atomic_model.descriptor.{short}")
+        }
+    };
+    // offsets of the concatenation
+    let width = widths(&ds);
+    let offsets: Vec<usize> = width.iter().scan(0, |at, w| Some(std::mem::replace(at, *at + w))).collect();
+    let ndesc: usize = width.iter().sum();
+    let se_e3 = match ds.se_e3 {
+        Some(k) => Some(se_e3::load(&t, ds.list[k], &prefix(k, "seat"), ntypes, offsets[k])?),
+        None => None,
+    };
+    let se_a = se_a::load(&t, ds.list[ds.se_a], &prefix(ds.se_a, "sea"), ntypes, offsets[ds.se_a])?;
+    let fitting = fitting::load(&t, ntypes, ndesc);
+    if se_a.m1 * se_a.axis != width[ds.se_a] || ds.se_e3.zip(se_e3.as_ref()).is_some_and(|(k, s)| s.m != width[k]) {
+        return Err(unsupported("descriptor widths that disagree with the definition's neuron / axis_neuron"));
+    }
+    let rcut_model = se_a.rcut.max(se_e3.as_ref().map_or(0.0, |s| s.rcut));
+    Ok(Weights { ntypes, se_a, se_e3, fitting: fitting?, ndesc, sorted_nlist: ds.hybrid, rcut_model })
+}

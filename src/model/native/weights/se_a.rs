@@ -1,0 +1,164 @@
+//! The se_e2_a descriptor's weights: statistics per type block and the embedding of each
+//! type pair, a net or, in a compressed model, its table.
+
+use super::net::{read_mlp, Mlp};
+use super::tensors::{block_stats, get, sel_of, unsupported, Tensors};
+use crate::error::Result;
+
+/// A compressed model's embedding (`dp --pt compress`): G_c(s) as quintic polynomials on a
+/// fine grid `[lower, upper)` and a coarse one `[upper, max)`, constant beyond; `data` row
+/// `idx` holds 6 coefficients per output c, in t = s - (start of interval idx).
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub data: Vec<f64>,
+    pub m: usize,
+    pub lower: f64,
+    pub upper: f64,
+    pub max: f64,
+    pub stride0: f64,
+    pub stride1: f64,
+    pub nfine: i64,
+    pub last: i64,
+    pub rows: usize,
+}
+
+impl Table {
+    /// Interval and local coordinate of s, as DeePMD-kit's tabulate kernel locates them.
+    #[inline]
+    pub fn locate(&self, s: f64) -> (usize, f64) {
+        if s < self.lower {
+            (0, 0.0)
+        } else if s < self.upper {
+            let idx = ((s - self.lower) / self.stride0) as i64;
+            (idx as usize, s - (idx as f64 * self.stride0 + self.lower))
+        } else if s < self.max {
+            let k = ((s - self.upper) / self.stride1) as i64;
+            ((self.nfine + k) as usize, s - (k as f64 * self.stride1 + self.upper))
+        } else {
+            (self.last as usize, 0.0)
+        }
+    }
+
+    /// G(s) and dG/ds into `g`, `dg` (`m` values each).
+    #[inline]
+    pub fn eval(&self, s: f64, g: &mut [f64], dg: &mut [f64]) {
+        let (idx, t) = self.locate(s);
+        let idx = idx.min(self.rows - 1); // never past the table, whatever the rounding
+        let row = &self.data[idx * 6 * self.m..(idx + 1) * 6 * self.m];
+        for ((a, gv), dv) in row.chunks_exact(6).zip(g.iter_mut()).zip(dg.iter_mut()) {
+            *gv = a[0] + (a[1] + (a[2] + (a[3] + (a[4] + a[5] * t) * t) * t) * t) * t;
+            *dv = a[1] + (2.0 * a[2] + (3.0 * a[3] + (4.0 * a[4] + 5.0 * a[5] * t) * t) * t) * t;
+        }
+    }
+}
+
+/// The embedding of one type pair: the net, or its table in a compressed model.
+#[derive(Debug, Clone)]
+pub enum Embedding {
+    Net(Mlp),
+    Table(Table),
+}
+
+impl Embedding {
+    pub fn n_out(&self) -> usize {
+        match self {
+            Embedding::Net(m) => m.n_out(),
+            Embedding::Table(t) => t.m,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SeAWeights {
+    pub ntypes: usize,
+    pub sel: Vec<usize>,
+    /// Σ sel: the divisor of `S`.
+    pub nnei: usize,
+    pub rcut: f64,
+    pub rcut_smth: f64,
+    /// Last embedding width (M1) and axis neurons (M2).
+    pub m1: usize,
+    pub axis: usize,
+    pub type_one_side: bool,
+    /// `[ti * ntypes + tj]` → mean / std of the 4 env components (constant over a block).
+    pub mean: Vec<[f64; 4]>,
+    pub std: Vec<[f64; 4]>,
+    /// Embedding nets (or tables) in DeePMD-kit's order (see `embedding_index`).
+    pub embedding: Vec<Embedding>,
+    /// Where this descriptor starts in the fitting net's input.
+    pub offset: usize,
+}
+
+impl SeAWeights {
+    pub fn embedding_index(&self, ti: usize, tj: usize) -> usize {
+        if self.type_one_side {
+            tj
+        } else {
+            tj * self.ntypes + ti
+        }
+    }
+
+    pub fn block(&self, ti: usize, tj: usize) -> usize {
+        ti * self.ntypes + tj
+    }
+
+    pub fn compressed(&self) -> bool {
+        matches!(self.embedding.first(), Some(Embedding::Table(_)))
+    }
+}
+
+fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
+    let (shape, data) = get(t, &format!("{pre}.compress_data.{k}"))?;
+    let (_, info) = get(t, &format!("{pre}.compress_info.{k}"))?;
+    if shape.len() != 2 || shape[1] != 6 * m || info.len() < 5 || !(info[3] > 0.0 && info[4] > 0.0) {
+        return Err(unsupported(format!("compression table {k} of shape {shape:?} with info {info:?}")));
+    }
+    let (lower, upper, max, stride0, stride1) = (info[0], info[1], info[2], info[3], info[4]);
+    let nfine = ((upper - lower) / stride0) as i64;
+    let last = nfine + ((max - upper) / stride1) as i64 - 1;
+    if shape[0] == 0 || last < 0 || last as usize >= shape[0] || nfine as usize > shape[0] {
+        return Err(unsupported(format!("compression table {k}: {} rows for grid {info:?}", shape[0])));
+    }
+    Ok(Embedding::Table(Table { data: data.clone(), m, lower, upper, max, stride0, stride1, nfine, last, rows: shape[0] }))
+}
+
+/// Reads the se_e2_a part under `pre` (e.g. `atomic_model.descriptor.sea`), whose output
+/// starts at `offset` of the fitting input.
+pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize) -> Result<SeAWeights> {
+    let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
+    let sel = sel_of(d, ntypes)?;
+    let nnei: usize = sel.iter().sum();
+    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, "se_e2_a mean")?;
+    let std = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, "se_e2_a stddev")?;
+    let type_one_side = d["type_one_side"].as_bool().unwrap_or(false);
+    let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
+    let nets: Vec<Mlp> =
+        (0..n_embed).map(|k| read_mlp(t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
+    if nets.iter().any(|m| m.layers[0].n_in != 1) {
+        return Err(unsupported("embedding nets that do not take one input"));
+    }
+    let embedding: Vec<Embedding> = if compressed {
+        (0..n_embed).map(|k| table(t, pre, k, nets[k].n_out())).collect::<Result<_>>()?
+    } else {
+        nets.into_iter().map(Embedding::Net).collect()
+    };
+    let m1 = embedding[0].n_out();
+    let axis = d["axis_neuron"].as_u64().unwrap_or(4) as usize;
+    if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
+        return Err(unsupported("embedding nets of unexpected widths"));
+    }
+    Ok(SeAWeights {
+        ntypes,
+        sel,
+        nnei,
+        rcut: d["rcut"].as_f64().unwrap_or(6.0),
+        rcut_smth: d["rcut_smth"].as_f64().unwrap_or(0.5),
+        m1,
+        axis,
+        type_one_side,
+        mean,
+        std,
+        embedding,
+        offset,
+    })
+}

@@ -1,0 +1,46 @@
+//! The contract between the core and the evaluators: one step's inputs and outputs, and
+//! what a model says about itself. Plain Rust, no torch: both evaluators build on it.
+
+/// What the model says about itself; the pair style takes cutoff and type map from here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub rcut: f64,
+    pub type_map: Vec<String>,
+    pub sel: Vec<i64>,
+    pub dim_fparam: i64,
+    pub dim_aparam: i64,
+    pub message_passing: bool,
+}
+
+/// One step's model inputs, in model units (Å) and model types.
+pub struct StepInput<'a> {
+    /// `[nall * 3]` extended coordinates, the `nloc` local atoms first.
+    pub coord: &'a [f64],
+    /// `[nall]` model types.
+    pub atype: &'a [i64],
+    /// `[nloc * width]` extended indices of each local atom's neighbors, padded with -1.
+    pub nlist: &'a [i64],
+    pub nloc: usize,
+    pub width: usize,
+}
+
+impl StepInput<'_> {
+    pub fn nall(&self) -> usize {
+        self.coord.len() / 3
+    }
+}
+
+/// The outputs of one evaluation, in model units (eV, Å), for `nall` extended atoms
+/// of which the first `nloc` are local. Buffers are reused from step to step.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub energy: f64,
+    /// `[nloc]`
+    pub atom_energy: Vec<f64>,
+    /// `[nall * 3]`, on local and ghost atoms
+    pub force: Vec<f64>,
+    /// `[9]`, row-major 3×3
+    pub virial: [f64; 9],
+    /// `[nall * 9]`, only when asked for
+    pub atom_virial: Vec<f64>,
+}
