@@ -8,8 +8,10 @@ use tch::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
+use crate::model_file;
 use crate::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
+use crate::preflight;
 use crate::settings::{map_types, PairSettings};
 use crate::timing::{lap, Timing};
 use crate::units::Units;
@@ -56,6 +58,8 @@ pub struct Core {
     extra_eval: Evaluation,
     pub deviation: Option<Deviation>,
     pub timing: Timing,
+    /// Warnings for the log from reading the settings (e.g. a lowered thread count).
+    warnings: String,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -69,11 +73,13 @@ impl Core {
     pub fn new(args: &[String], unit_style: &str, rank: usize, lammps_threads: usize) -> Result<Core> {
         let settings = PairSettings::parse(args)?;
         let units = Units::from_lammps_style(unit_style)?;
-        let threads = match settings.threads {
-            0 => lammps_threads.max(1),
-            n => n,
-        };
+        let (threads, threads_warning) = preflight::effective_threads(settings.threads, lammps_threads);
         tch::set_num_threads(threads as i32);
+        preflight::check_outputs(&settings)?;
+        for path in settings.models.iter().filter(|_| !settings.trust_model) {
+            model_file::check_path(path)?;
+            model_file::check_code(path)?;
+        }
         let device = resolve_device(settings.device, rank)?;
         let model = Model::load(&settings.models[0], device, settings.backend, threads)?;
         let mut extra_models = Vec::new();
@@ -111,6 +117,7 @@ impl Core {
             extra_eval: Evaluation::default(),
             deviation,
             timing: Timing::default(),
+            warnings: threads_warning.unwrap_or_default(),
         })
     }
 
@@ -134,6 +141,7 @@ impl Core {
                 None => String::new(),
             }
         ) + &crate::blas::interposition_warning().unwrap_or_default()
+            + &self.warnings
     }
 
     /// Model cutoff in LAMMPS length units.

@@ -1,8 +1,6 @@
 //! A frozen DeePMD-kit model (PyTorch backend, TorchScript `.pth`) loaded through
 //! `tch`: its self-description and one call of `forward_lower`.
 
-use std::path::Path;
-
 use tch::{CModule, Device, IValue, Kind, Tensor};
 
 use crate::custom_ops;
@@ -132,11 +130,7 @@ pub fn resolve_device(choice: DeviceChoice, rank: usize) -> Result<Device> {
 impl Model {
     /// `threads`: the native evaluator's thread count (libtorch's is set globally).
     pub fn load(path: &str, device: Device, backend: Backend, threads: usize) -> Result<Model> {
-        if !Path::new(path).is_file() {
-            return Err(Error::Model(format!(
-                "model file '{path}' not found; give the path of a frozen DeePMD-kit .pth model"
-            )));
-        }
+        crate::model_file::check_path(path)?;
         // The TorchScript graph names deepmd::tabulate_fusion_se_a; it must exist before loading.
         custom_ops::register()?;
         let module = CModule::load_on_device(path, device).map_err(|e| {
