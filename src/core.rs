@@ -207,6 +207,7 @@ impl Core {
         self.ext.gather_coords(x, &mut self.coords)?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
+        check_overlaps(&self.coords, &self.nlist, self.ext.nloc, width)?;
         self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
             // every rank takes part in the reductions, also one without atoms of ours
@@ -290,9 +291,47 @@ impl Core {
     }
 }
 
+/// Atoms closer than this (Å) are the same atom placed twice; the model's environment
+/// matrix divides by the distance, so it would return NaN or a finite but meaningless number.
+const OVERLAP: f64 = 0.01;
+
+/// The first pair of atoms in the model's neighbour list closer than `OVERLAP`, as an error.
+fn check_overlaps(coords: &[f64], nlist: &[i64], nloc: usize, width: usize) -> Result<()> {
+    for i in 0..nloc {
+        let xi = &coords[3 * i..3 * i + 3];
+        for &j in nlist[i * width..(i + 1) * width].iter().take_while(|&&j| j >= 0) {
+            let xj = &coords[3 * j as usize..3 * j as usize + 3];
+            let d = ((xj[0] - xi[0]).powi(2) + (xj[1] - xi[1]).powi(2) + (xj[2] - xi[2]).powi(2)).sqrt();
+            if d < OVERLAP {
+                return Err(Error::Input(format!(
+                    "two atoms are {d:.3e} Å apart, at ({:.4}, {:.4}, {:.4}) Å: overlapping atoms (an atom \
+                     created twice?), which the model cannot evaluate; remove the duplicates, e.g. \
+                     'delete_atoms overlap 0.1 all all'",
+                    xi[0], xi[1], xi[2]
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_len(what: &str, got: usize, need: usize) -> Result<()> {
     if got < need {
         return Err(Error::Internal(format!("{what} array holds {got} values, needs {need}")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_overlaps;
+
+    #[test]
+    fn overlapping_atoms_are_refused() {
+        // atom 0 has neighbours 1 (1.5 Å) and 2 (on top of it); rows padded with -1
+        let coords = [0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.001];
+        assert!(check_overlaps(&coords, &[1, -1, -1, -1], 1, 4).is_ok());
+        let e = check_overlaps(&coords, &[1, 2, -1, -1], 1, 4).unwrap_err().to_string();
+        assert!(e.contains("1.000e-3 Å apart") && e.contains("delete_atoms overlap"), "{e}");
+    }
 }
