@@ -68,7 +68,7 @@ pub fn refused_operators(path: &str) -> Result<BTreeSet<String>> {
         ))
     };
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad_archive(&e))?;
-    let mut refused = BTreeSet::new();
+    let mut refs = CodeRefs::default();
     for k in 0..zip.len() {
         let mut entry = zip.by_index(k).map_err(|e| bad_archive(&e))?;
         if !is_code(entry.name()) {
@@ -76,10 +76,42 @@ pub fn refused_operators(path: &str) -> Result<BTreeSet<String>> {
         }
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).map_err(|e| bad_archive(&e))?;
-        let text = String::from_utf8_lossy(&bytes);
-        refused.extend(operator_names(&text).into_iter().filter(|n| !allowed(n)));
+        refs.scan(&String::from_utf8_lossy(&bytes));
     }
-    Ok(refused)
+    Ok(refs.refused())
+}
+
+/// What the code of an archive names: operators, methods it calls, methods it defines.
+#[derive(Default, Debug)]
+pub struct CodeRefs {
+    pub operators: BTreeSet<String>,
+    pub called_methods: BTreeSet<String>,
+    pub defined: BTreeSet<String>,
+}
+
+impl CodeRefs {
+    /// Operators off the allow-list, and called methods the archive does not define (a
+    /// method call on a tensor or string is an operator call too: `x.save("f")` is
+    /// `aten::save(x, "f")`), or defines under a name that touches the outside.
+    pub fn refused(&self) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = self.operators.iter().filter(|n| !allowed(n)).cloned().collect();
+        for m in &self.called_methods {
+            if !self.defined.contains(m) || outside_name(m) {
+                out.insert(format!(".{m}()"));
+            }
+        }
+        out
+    }
+}
+
+/// Names of operators that reach files, processes or the network, whatever defines them.
+fn outside_name(name: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "save", "file", "load", "open", "write", "read", "print", "system", "exec", "mmap", "shm",
+        "fork", "share", "pipe", "socket",
+    ];
+    let lower = name.to_ascii_lowercase();
+    WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// TorchScript's importer reads `<archive>/code/<qualified name>.py`; anything below a
@@ -88,48 +120,68 @@ fn is_code(name: &str) -> bool {
     name.split('/').any(|part| part == "code") && !name.ends_with('/') && !name.ends_with(".debug_pkl")
 }
 
-/// Operator references in serialized TorchScript: dotted names rooted at `torch` or `ops`
-/// (the importer's only routes to builtin and registered operators), custom classes
-/// (`__torch__.torch.classes.*`), and calls of Python builtins that touch the outside.
+/// Operator names in serialized TorchScript code (see `CodeRefs::scan`).
 pub fn operator_names(code: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let chars: Vec<char> = code.chars().collect();
-    let mut i = 0;
-    let mut prev_significant = ' ';
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' {
-            i = skip_string(&chars, i);
-            prev_significant = '"';
-            continue;
-        }
-        if c == '#' {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
+    let mut refs = CodeRefs::default();
+    refs.scan(code);
+    refs.operators
+}
+
+impl CodeRefs {
+    /// Adds one code file: dotted names rooted at `torch` or `ops` (the importer's only
+    /// routes to builtin and registered operators), custom classes
+    /// (`__torch__.torch.classes.*`), calls of Python builtins that touch the outside,
+    /// names of called methods (`(x).f(`, `a.b.f(`) and of defined ones (`def f`).
+    pub fn scan(&mut self, code: &str) {
+        let chars: Vec<char> = code.chars().collect();
+        let mut i = 0;
+        let mut prev_significant = ' ';
+        let mut after_def = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '"' || c == '\'' {
+                i = skip_string(&chars, i);
+                prev_significant = '"';
+                continue;
             }
-            continue;
-        }
-        if c.is_alphabetic() || c == '_' {
-            let (chain, end) = dotted_chain(&chars, i);
-            if prev_significant != '.' {
-                let root = chain.split('.').next().unwrap_or("");
-                let called = chars[end..].iter().find(|c| !c.is_whitespace()) == Some(&'(');
-                if root == "torch" || root == "ops" || chain.starts_with("__torch__.torch.classes") {
-                    names.insert(chain.clone());
-                } else if called && !chain.contains('.') && OUTSIDE_BUILTINS.contains(&chain.as_str()) {
-                    names.insert(chain.clone());
+            if c == '#' {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
                 }
+                continue;
             }
-            prev_significant = 'a';
-            i = end;
-            continue;
+            if c.is_alphabetic() || c == '_' {
+                let (chain, end) = dotted_chain(&chars, i);
+                let called = chars[end..].iter().find(|c| !c.is_whitespace()) == Some(&'(');
+                self.add_name(&chain, prev_significant == '.', called, after_def);
+                after_def = chain == "def";
+                prev_significant = 'a';
+                i = end;
+                continue;
+            }
+            if !c.is_whitespace() {
+                prev_significant = c;
+                after_def = false;
+            }
+            i += 1;
         }
-        if !c.is_whitespace() {
-            prev_significant = c;
-        }
-        i += 1;
     }
-    names
+
+    fn add_name(&mut self, chain: &str, is_attribute: bool, called: bool, after_def: bool) {
+        if after_def {
+            self.defined.insert(chain.to_string());
+            return;
+        }
+        let root = chain.split('.').next().unwrap_or("");
+        if !is_attribute && (root == "torch" || root == "ops" || chain.starts_with("__torch__.torch.classes")) {
+            self.operators.insert(chain.to_string());
+        } else if !is_attribute && called && !chain.contains('.') && OUTSIDE_BUILTINS.contains(&chain) {
+            self.operators.insert(chain.to_string());
+        } else if called && root != "__torch__" && (is_attribute || chain.contains('.')) {
+            let last = chain.rsplit('.').next().unwrap_or(chain);
+            self.called_methods.insert(last.to_string());
+        }
+    }
 }
 
 /// `a.b . c` from `start`, whitespace around the dots dropped; returns it and its end.
@@ -243,6 +295,16 @@ mod tests {
         assert_eq!(names, ["__torch__.torch.classes.io.File", "ops.prim.dtype", "print", "torch.add", "torch.save"]);
         let refused: Vec<&String> = names.iter().filter(|n| !allowed(n)).collect();
         assert_eq!(refused, ["__torch__.torch.classes.io.File", "print", "torch.save"]);
+    }
+
+    #[test]
+    fn method_calls_must_be_defined_in_the_archive() {
+        let mut refs = CodeRefs::default();
+        refs.scan("class M(Module):\n  def forward(self, x: Tensor) -> Tensor:\n    y = (self.inner).forward(x, )\n    \
+                   z = self.helper(y)\n    w.save(\"f\")\n    return x\n  def helper(self, x: Tensor) -> Tensor:\n    \
+                   return x\n  def read_it(self) -> None:\n    self.read_it()\n");
+        let refused: Vec<String> = refs.refused().into_iter().collect();
+        assert_eq!(refused, [".read_it()", ".save()"]);
     }
 
     #[test]

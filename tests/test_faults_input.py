@@ -346,7 +346,7 @@ EMPTY_RANK = """
 units metal
 atom_style atomic
 boundary f f f
-processors 2 1 1
+{processors}
 read_data ../system.data
 pair_style llzo_dp {model}
 pair_coeff * * Li La Zr O
@@ -369,7 +369,8 @@ def test_rank_without_atoms(tmp_path):
     write_data(tmp_path / "system.data", np.eye(3) * 40.0, cluster, types[keep])
     runs = {}
     for n in (1, 2):
-        r = lammps(tmp_path / f"np{n}", EMPTY_RANK.format(model=TEST_MODEL), np_ranks=n, timeout=300)
+        grid = "processors 2 1 1" if n == 2 else ""
+        r = lammps(tmp_path / f"np{n}", EMPTY_RANK.format(model=TEST_MODEL, processors=grid), np_ranks=n, timeout=300)
         assert r.returncode == 0, r.output[-2000:]
         runs[n] = (r.runs[0]["PotEng"][0], read_dump(tmp_path / f"np{n}" / "dump.txt")[0])
     assert abs(runs[1][0] - runs[2][0]) < 1e-10 * abs(runs[1][0])
