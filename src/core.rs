@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
 use crate::coverage::monitor::Monitor;
+use crate::model::file as model_file;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
+use crate::preflight;
 use crate::settings::{map_types, PairSettings};
 use crate::timing::{lap, Timing};
 use crate::units::Units;
@@ -54,6 +56,8 @@ pub struct Core {
     extra_eval: Evaluation,
     pub deviation: Option<Deviation>,
     pub timing: Timing,
+    /// Warnings for the log from reading the settings (e.g. a lowered thread count).
+    warnings: String,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -67,11 +71,13 @@ impl Core {
     pub fn new(args: &[String], unit_style: &str, rank: usize, lammps_threads: usize) -> Result<Core> {
         let settings = PairSettings::parse(args)?;
         let units = Units::from_lammps_style(unit_style)?;
-        let threads = match settings.threads {
-            0 => lammps_threads.max(1),
-            n => n,
-        };
+        let (threads, threads_warning) = preflight::effective_threads(settings.threads, lammps_threads);
         tch::set_num_threads(threads as i32);
+        preflight::check_outputs(&settings)?;
+        for path in settings.models.iter().filter(|_| !settings.trust_model) {
+            model_file::check_path(path)?;
+            model_file::check_code(path)?;
+        }
         let device = resolve_device(settings.device, rank)?;
         let model = Model::load(&settings.models[0], device, settings.backend, threads)?;
         let mut extra_models = Vec::new();
@@ -109,6 +115,7 @@ impl Core {
             extra_eval: Evaluation::default(),
             deviation,
             timing: Timing::default(),
+            warnings: threads_warning.unwrap_or_default(),
         })
     }
 
@@ -132,6 +139,7 @@ impl Core {
                 None => String::new(),
             }
         ) + &crate::blas::interposition_warning().unwrap_or_default()
+            + &self.warnings
     }
 
     /// Model cutoff in LAMMPS length units.
@@ -195,6 +203,7 @@ impl Core {
         self.ext.gather_coords(x, &mut self.coords)?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
+        check_overlaps(&self.coords, &self.nlist, self.ext.nloc, width)?;
         self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
             // every rank takes part in the reductions, also one without atoms of ours
@@ -275,6 +284,30 @@ impl Core {
             p => format!("{} | {p}\n", line.trim_end()),
         }
     }
+}
+
+/// Atoms closer than this (Å) are the same atom placed twice; the model's environment
+/// matrix divides by the distance, so it would return NaN or a finite but meaningless number.
+const OVERLAP: f64 = 0.01;
+
+/// The first pair of atoms in the model's neighbour list closer than `OVERLAP`, as an error.
+fn check_overlaps(coords: &[f64], nlist: &[i64], nloc: usize, width: usize) -> Result<()> {
+    for i in 0..nloc {
+        let xi = &coords[3 * i..3 * i + 3];
+        for &j in nlist[i * width..(i + 1) * width].iter().take_while(|&&j| j >= 0) {
+            let xj = &coords[3 * j as usize..3 * j as usize + 3];
+            let d = ((xj[0] - xi[0]).powi(2) + (xj[1] - xi[1]).powi(2) + (xj[2] - xi[2]).powi(2)).sqrt();
+            if d < OVERLAP {
+                return Err(Error::Input(format!(
+                    "two atoms are {d:.3e} Å apart, at ({:.4}, {:.4}, {:.4}) Å: overlapping atoms (an atom \
+                     created twice?), which the model cannot evaluate; remove the duplicates, e.g. \
+                     'delete_atoms overlap 0.1 all all'",
+                    xi[0], xi[1], xi[2]
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_len(what: &str, got: usize, need: usize) -> Result<()> {
@@ -362,5 +395,19 @@ impl Core {
         let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], &keep_ids, &keep_x, &keep_t)?;
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         Ok(format!("llzo_dp coverage: step {step} written: {}\n", names.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_overlaps;
+
+    #[test]
+    fn overlapping_atoms_are_refused() {
+        // atom 0 has neighbours 1 (1.5 Å) and 2 (on top of it); rows padded with -1
+        let coords = [0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.001];
+        assert!(check_overlaps(&coords, &[1, -1, -1, -1], 1, 4).is_ok());
+        let e = check_overlaps(&coords, &[1, 2, -1, -1], 1, 4).unwrap_err().to_string();
+        assert!(e.contains("1.000e-3 Å apart") && e.contains("delete_atoms overlap"), "{e}");
     }
 }

@@ -14,6 +14,7 @@ mod ffi;
 pub mod frames;
 pub mod model;
 pub mod neighbors;
+pub mod preflight;
 pub mod settings;
 pub mod timing;
 pub mod units;

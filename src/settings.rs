@@ -19,6 +19,8 @@
 //!   coverage_formats npy,extxyz,data     (formats of dumped frames, default all three)
 //!   coverage_max_frames N                (stop dumping after N frames, default 50)
 //!   coverage_min_gap N                   (at least N steps between dumps, default 100)
+//!   trust_model yes | no                 (yes: skip the check of the model's code, default no;
+//!                                         see model/file.rs)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
 //! ```
 
@@ -54,6 +56,8 @@ pub struct PairSettings {
     /// Model deviation output (used with several models).
     pub out_file: String,
     pub out_freq: usize,
+    /// Load the model without checking the operators its code calls (`trust_model yes`).
+    pub trust_model: bool,
 }
 
 /// The in-run coverage monitor (`coverage*` keywords).
@@ -95,6 +99,7 @@ const KEYWORDS: &[&str] = &[
     "coverage_formats",
     "coverage_max_frames",
     "coverage_min_gap",
+    "trust_model",
 ];
 
 fn count(key: &str, v: &str, min: usize) -> Result<usize> {
@@ -125,6 +130,7 @@ impl PairSettings {
             coverage: None,
             out_file: "model_devi.out".into(),
             out_freq: 100,
+            trust_model: false,
         };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
         let mut i = n_models;
@@ -151,6 +157,17 @@ impl PairSettings {
                         v => {
                             return Err(Error::Input(format!(
                                 "pair_style llzo_dp: 'backend' expects auto, native or torch, got '{v}'"
+                            )))
+                        }
+                    }
+                }
+                "trust_model" => {
+                    s.trust_model = match value_of(args, i, key, "yes or no")? {
+                        "yes" => true,
+                        "no" => false,
+                        v => {
+                            return Err(Error::Input(format!(
+                                "pair_style llzo_dp: 'trust_model' expects yes or no, got '{v}'"
                             )))
                         }
                     }
@@ -254,6 +271,16 @@ pub fn map_types(
             model_type_map.join(" ")
         )));
     }
+    if !names.is_empty() && names.iter().all(|n| n == "NULL") {
+        // LAMMPS would stop anyway ("All pair coeffs are not set", or under hybrid
+        // "Incorrect args for pair coefficients"); say why
+        return Err(Error::Input(format!(
+            "pair_coeff maps every atom type to NULL, so llzo_dp has nothing to compute; give the \
+             element of the model's atom types (one of [{}]) and NULL only for the others, or \
+             leave llzo_dp out of the pair style",
+            model_type_map.join(", ")
+        )));
+    }
     names
         .iter()
         .map(|n| {
@@ -316,6 +343,20 @@ mod tests {
     }
 
     #[test]
+    fn trust_model_keyword() {
+        assert!(!PairSettings::parse(&args("m.pth")).unwrap().trust_model);
+        assert!(PairSettings::parse(&args("m.pth trust_model yes")).unwrap().trust_model);
+        assert!(!PairSettings::parse(&args("m.pth trust_model no device cpu")).unwrap().trust_model);
+        for (a, want) in [
+            ("m.pth trust_model", "keyword 'trust_model' needs a value (yes or no)"),
+            ("m.pth trust_model 1", "'trust_model' expects yes or no, got '1'"),
+        ] {
+            let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
+            assert!(e.contains(want), "{a}: {e}");
+        }
+    }
+
+    #[test]
     fn several_models_and_deviation_output() {
         let s = PairSettings::parse(&args("a.pth b.pth c.pth out_file md.out out_freq 10")).unwrap();
         assert_eq!(s.models, vec!["a.pth", "b.pth", "c.pth"]);
@@ -350,5 +391,7 @@ mod tests {
         assert!(e.contains("3 types, 2 names"), "{e}");
         let e = map_types(&args("Li Xx O"), 3, &tm).unwrap_err().to_string();
         assert!(e.contains("'Xx' is not in the model's type map [Li, La, Zr, O]"), "{e}");
+        let e = map_types(&args("NULL NULL"), 2, &tm).unwrap_err().to_string();
+        assert!(e.contains("every atom type to NULL, so llzo_dp has nothing to compute"), "{e}");
     }
 }

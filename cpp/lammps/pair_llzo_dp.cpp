@@ -115,7 +115,9 @@ void PairLlzoDp::init_style()
   if (force->newton_pair == 0)
     error->all(FLERR, "pair_style llzo_dp requires newton pair on (forces on ghost atoms are "
                       "summed back by LAMMPS); remove 'newton off' from the input");
-  if (!atom->tag_enable) error->all(FLERR, "pair_style llzo_dp requires atom IDs");
+  if (!atom->tag_enable)
+    error->all(FLERR, "pair_style llzo_dp requires atom IDs (dumped frames are ordered by them); "
+                      "remove 'atom_modify id no' from the input");
   neighbor->add_request(this, NeighConst::REQ_FULL);
 }
 

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! llzo-dp info MODEL                      model metadata (cutoff, type map, sel, ...)
+//! --trust-model (any command)             load a model without checking its code's operators
 //! llzo-dp eval MODEL DATA [--device D] [--backend B] [--threads N]   energy, forces and virial of a LAMMPS data file
 //! llzo-dp coverage build ... -o REF.json SYSTEM...   PCA coverage reference from deepmd/npy data
 //! llzo-dp coverage check REF.json SYSTEM...          coverage of frames (deepmd/npy or .xyz/.extxyz)
@@ -14,6 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use llzo_dp::frames::images::{extend, Extended};
@@ -21,11 +23,23 @@ use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
 use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
 use llzo_dp::settings::DeviceChoice;
+/// `--trust-model` was given: models load without the check of their code (model/file.rs).
+static TRUST_MODEL: AtomicBool = AtomicBool::new(false);
+
+/// The checks `pair_style llzo_dp` makes before loading a model, here for the CLI.
+fn check_model(path: &str) -> Result<()> {
+    llzo_dp::model::file::check_path(path)?;
+    if !TRUST_MODEL.load(Ordering::Relaxed) {
+        llzo_dp::model::file::check_code(path)?;
+    }
+    Ok(())
+}
 
 fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let model_path = &settings.models[0];
     let threads = settings.threads.max(1);
     tch::set_num_threads(threads as i32);
+    check_model(model_path)?;
     let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads)?;
     let frame = llzo_dp::frames::lammps_data::read(data)?;
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
@@ -64,6 +78,7 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
 
 fn info(model_path: &str) -> Result<()> {
     let _ = resolve_device(DeviceChoice::Auto, 0); // loads the CUDA backend when present
+    check_model(model_path)?;
     let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, 1)?;
     let i = &model.info;
     println!("model      {model_path}");
@@ -124,6 +139,7 @@ fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
 }
 
 fn model_type_map_rcut(path: &str) -> Result<(Vec<String>, f64)> {
+    check_model(path)?;
     let model = Model::load(path, tch::Device::Cpu, llzo_dp::settings::Backend::Torch, 1)?;
     Ok((model.info.type_map.clone(), model.info.rcut))
 }
@@ -372,7 +388,11 @@ fn run(args: &[String]) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(k) = args.iter().position(|a| a == "--trust-model") {
+        args.remove(k);
+        TRUST_MODEL.store(true, Ordering::Relaxed);
+    }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -2,7 +2,6 @@
 //! about itself, and which evaluator runs it, the native one (`native/`) or TorchScript
 //! (`torch.rs`). Both take a `StepInput` and fill an `Evaluation` (`step.rs`).
 
-use std::path::Path;
 
 use tch::Device;
 
@@ -10,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::settings::Backend;
 
 mod device;
+pub mod file;
 pub mod native;
 pub mod step;
 mod torch;
@@ -32,11 +32,7 @@ pub struct Model {
 impl Model {
     /// `threads`: the native evaluator's thread count (libtorch's is set globally).
     pub fn load(path: &str, device: Device, backend: Backend, threads: usize) -> Result<Model> {
-        if !Path::new(path).is_file() {
-            return Err(Error::Model(format!(
-                "model file '{path}' not found; give the path of a frozen DeePMD-kit .pth model"
-            )));
-        }
+        file::check_path(path)?;
         let torch = TorchModel::load(path, device)?;
         let info = torch.info(path)?;
         let mut model = Model { torch, info, device, native: None, backend_note: String::new() };
