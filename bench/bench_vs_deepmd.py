@@ -14,7 +14,7 @@ models) and llzo_dp_torch (`backend torch`: the same model through its TorchScri
 styles on the compressed model. In that shared run DeePMD-kit's op library is loaded first
 and owns deepmd::tabulate_fusion_se_a, so llzo_dp_torch uses its kernel there (the native
 evaluator reads the table itself); a second run with llzo_dp alone times llzo_dp_torch with
-our own kernel (cpp/tabulate_fusion.cpp), reported as "llzo_dp_own".
+our own kernel (cpp/torch/tabulate_fusion.cpp), reported as "llzo_dp_own".
 """
 
 import argparse

@@ -10,7 +10,7 @@ included, as the model computes it), R^T G (2*4*nnei*M), the descriptor (2*M*4*a
 fitting net; forces need the input gradient of every layer, as many FLOPs again, so an
 atom-step is 2x forward. A compressed model replaces the embedding nets by quintic tables
 evaluated on real neighbours only (~10 FLOP per output value), so its count is given for the
-mean neighbour number of t-LLZO within rcut. The native evaluator (src/native/) runs the
+mean neighbour number of t-LLZO within rcut. The native evaluator (src/model/native/) runs the
 embedding nets on real neighbours only: its count ("real neighbours") is the useful work, the
 same for any sel.
 """

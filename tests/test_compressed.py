@@ -1,7 +1,7 @@
 """Compressed models ('dp --pt compress') run in llzo_dp through its own
-deepmd::tabulate_fusion_se_a kernel and gradient (cpp/tabulate_fusion.cpp), without
+deepmd::tabulate_fusion_se_a kernel and gradient (cpp/torch/tabulate_fusion.cpp), without
 DeePMD-kit's op library in the LAMMPS process, and through the native evaluator's own
-table lookup (src/native/): energy, forces, virial and per-atom energy (and, through
+table lookup (src/model/native/): energy, forces, virial and per-atom energy (and, through
 TorchScript, per-atom virial) against DeePMD-kit's DeepPot on the same compressed model
 within 1e-10."""
 
