@@ -12,12 +12,13 @@ import time
 import numpy as np
 import pytest
 
-from lammps_run import LMP, PLUGIN, ROOT, TEST_MODEL, lammps, tllzo, write_data
+from checkout import PLUGIN, ROOT, TEST_MODEL, lammps
+from llzo_dp_tools.lammps import LMP, tllzo, write_data
 
 CLI = ROOT / "target" / "release" / "llzo-dp"
 MODEL_B = ROOT / "tests" / "data" / "test_model" / "test_model_b.pth"
 # every frozen model committed to the repository
-COMMITTED_MODELS = sorted(p for d in ("tests", "examples") for p in (ROOT / d).rglob("*.pth"))
+COMMITTED_MODELS = sorted(p for d in ("tests", "models") for p in (ROOT / d).rglob("*.pth"))
 CRAFTED_FILE = "written_by_model.bin"
 
 BASE = """
@@ -265,6 +266,8 @@ def test_other_deepmd_descriptors_pass_the_code_check(tmp_path, descriptor):
     out = script_model(DESCRIPTORS[descriptor], tmp_path / f"{descriptor}.pth")
     r = subprocess.run([str(CLI), "info", str(out)], capture_output=True, text=True, timeout=300)
     assert "refused" not in r.stderr, r.stderr
+    # a model the plugin cannot load says which custom operator it lacks
+    assert r.returncode == 0 or "calls the custom operator deepmd::" in r.stderr, r.stderr
 
 
 LONG_RUN = """
@@ -361,7 +364,7 @@ run 0
 def test_rank_without_atoms(tmp_path):
     """A cluster in the left half of the box: with `processors 2 1 1` rank 1 owns no atom
     and must still take part in every collective; energy and forces equal the serial run."""
-    from lammps_run import read_dump
+    from llzo_dp_tools.lammps import read_dump
 
     cell, pos, types = tllzo()
     keep = np.linalg.norm(pos - pos.mean(axis=0), axis=1) < 5.0

@@ -78,7 +78,7 @@ impl TorchModel {
             Error::Model(format!(
                 "cannot load '{path}' as a TorchScript DeePMD-kit model (PyTorch backend, \
                  made by 'dp --pt freeze'): {}",
-                e.to_string().lines().next().unwrap_or("")
+                load_failure_reason(&e.to_string())
             ))
         })?;
         Ok(TorchModel { module, device, atype: None })
@@ -165,5 +165,38 @@ impl TorchModel {
             take(&entries, "extended_virial", &mut out.atom_virial)?;
         }
         Ok(())
+    }
+}
+
+
+/// The cause in libtorch's multi-line load error: a custom operator the plugin does not
+/// provide (DeePMD-kit descriptors each reference their own), or else its first non-empty line.
+fn load_failure_reason(message: &str) -> String {
+    let lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let meaningful: Vec<&str> = lines.filter(|l| l.trim_end_matches(':') != "Internal torch error").collect();
+    if let Some(op) = meaningful.iter().find_map(|l| l.strip_prefix("Unknown builtin op:")) {
+        let op = op.trim().trim_end_matches('.');
+        return format!(
+            "the model calls the custom operator {op}, which llzo_dp does not provide (it provides \
+             deepmd::tabulate_fusion_se_a and the schema of deepmd::tabulate_fusion_se_t: se_e2_a \
+             and hybrid se_e2_a + se_e3 models); run this model with pair_style deepmd"
+        );
+    }
+    meaningful.first().map_or_else(|| "libtorch gave no reason".to_string(), |l| l.to_string())
+}
+
+#[cfg(test)]
+mod load_failure_tests {
+    use super::load_failure_reason;
+
+    #[test]
+    fn names_the_missing_operator() {
+        // libtorch's message for a frozen se_e2_r model, as LAMMPS users saw it
+        let msg = "Internal torch error: \nUnknown builtin op: deepmd::tabulate_fusion_se_r.\n\
+                   Could not find any similar ops to deepmd::tabulate_fusion_se_r.\n:\n  File \"code/x.py\"";
+        let r = load_failure_reason(msg);
+        assert!(r.contains("custom operator deepmd::tabulate_fusion_se_r,"), "{r}");
+        assert_eq!(load_failure_reason("Internal torch error: \nPytorchStreamReader failed"),
+                   "PytorchStreamReader failed");
     }
 }
