@@ -71,6 +71,7 @@ void PairLlzoDp::settings(int narg, char **arg)
   }
   cutoff = llzo_dp::core_cutoff(*core->box);
   if (comm->me == 0) utils::logmesg(lmp, std::string(llzo_dp::core_summary(*core->box)));
+  report_messages();
   // model deviation: every model's forces travel in one reverse communication
   comm_reverse = llzo_dp::core_devi_width(*core->box);
   // coverage values for `compute pair llzo_dp`: overall, then one per element
@@ -96,6 +97,16 @@ void PairLlzoDp::coeff(int narg, char **arg)
   for (int i = 1; i <= atom->ntypes; i++)
     for (int j = i; j <= atom->ntypes; j++)
       setflag[i][j] = llzo_dp::core_maps_type(*core->box, i) && llzo_dp::core_maps_type(*core->box, j);
+  report_messages();
+}
+
+// Log lines (rank 0) and warnings the core gathered: the core never prints itself.
+void PairLlzoDp::report_messages()
+{
+  for (const rust::String &m : llzo_dp::core_take_messages(*core->box))
+    if (comm->me == 0) utils::logmesg(lmp, std::string(m));
+  for (const rust::String &w : llzo_dp::core_take_warnings(*core->box))
+    error->warning(FLERR, std::string(w));
 }
 
 // End of a run: rank 0's time per phase (neighbour data, model, unpack, monitor).
@@ -113,6 +124,18 @@ void PairLlzoDp::init_style()
                       "summed back by LAMMPS); remove 'newton off' from the input");
   if (!atom->tag_enable) error->all(FLERR, "pair_style llzo_dp requires atom IDs");
   neighbor->add_request(this, NeighConst::REQ_FULL);
+  // every run: the effective element map, checks that need the box and the masses
+  std::vector<double> masses;
+  if (atom->mass && !atom->rmass_flag) masses.assign(atom->mass + 1, atom->mass + 1 + atom->ntypes);
+  const std::string types(llzo_dp::core_start_run(*core->box, rust::Slice<const double>(masses.data(), masses.size())));
+  if (comm->me == 0) utils::logmesg(lmp, types);
+  const int periodic[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
+  try {
+    llzo_dp::core_check_boundary(*core->box, rust::Slice<const int>(periodic, 3));
+  } catch (const rust::Error &e) {
+    error->all(FLERR, "pair_style llzo_dp: {}", e.what());
+  }
+  report_messages();
 }
 
 double PairLlzoDp::init_one(int, int)
@@ -158,9 +181,11 @@ void PairLlzoDp::compute(int eflag, int vflag)
   try {
     if (neighbor->ago == 0) send_neighbor_list();
     const bigint ntimestep = update->ntimestep;
+    tags.assign(atom->tag, atom->tag + nall);  // atom IDs for messages (tagint may be 64-bit)
     const llzo_dp::StepEnergy step = llzo_dp::core_compute(
         *core->box, ntimestep, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
-        view(nall ? atom->f[0] : nullptr, true, 3 * nall), view(eatom, eflag_atom, nall),
+        rust::Slice<const int>(tags.data(), tags.size()), view(nall ? atom->f[0] : nullptr, true, 3 * nall),
+        view(eatom, eflag_atom, nall),
         view(vatom ? vatom[0] : nullptr, vflag_atom, 6 * nall),
         view(cvatom ? cvatom[0] : nullptr, cvflag_atom, 9 * nall));
     if (eflag_global) eng_vdwl += step.energy;
@@ -168,6 +193,7 @@ void PairLlzoDp::compute(int eflag, int vflag)
       for (int k = 0; k < 6; k++) virial[k] += step.virial[k];
     if (llzo_dp::core_coverage_due(*core->box, ntimestep)) monitor_coverage(ntimestep);
     if (llzo_dp::core_devi_due(*core->box, ntimestep)) write_model_deviation(ntimestep);
+    report_messages();
   } catch (const rust::Error &e) {
     error->one(FLERR, "pair_style llzo_dp: {}", e.what());
   }
@@ -217,8 +243,10 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
   if (comm->me != 0) return;
   const double cell[9] = {domain->xprd, 0.0, 0.0, domain->xy, domain->yprd, 0.0,
                           domain->xz, domain->yz, domain->zprd};
+  const int periodic[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
   const rust::String msg = llzo_dp::core_coverage_write_frame(
       *core->box, step, rust::Slice<const double>(cell, 9), rust::Slice<const double>(domain->boxlo, 3),
+      rust::Slice<const int>(periodic, 3),
       rust::Slice<const int>(ids.data(), ids.size()), rust::Slice<const int>(types.data(), types.size()),
       rust::Slice<const double>(x.data(), x.size()));
   utils::logmesg(lmp, std::string(msg));

@@ -10,7 +10,8 @@ use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
 use crate::monitor::Monitor;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
-use crate::settings::{map_types, PairSettings};
+use crate::settings::{describe_type_map, map_types, PairSettings};
+use crate::step_checks;
 use crate::timing::{lap, Timing};
 use crate::units::Units;
 
@@ -56,6 +57,11 @@ pub struct Core {
     extra_eval: Evaluation,
     pub deviation: Option<Deviation>,
     pub timing: Timing,
+    /// Lines for the LAMMPS log and warnings, taken by the pair style after each call.
+    pub messages: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Whether this run has warned about neighbours beyond `sel` (once per run).
+    sel_warned: bool,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -88,12 +94,23 @@ impl Core {
             extra_models.push(m);
         }
         let deviation = (!extra_models.is_empty())
-            .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()));
+            .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()))
+            .transpose()?;
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
+        let mut messages = Vec::new();
         let monitor = match &settings.coverage {
-            Some(c) => Some(Monitor::new(c.clone(), &model.info.type_map, model.info.rcut, threads)?),
+            Some(c) => {
+                let m = Monitor::new(c.clone(), &model.info.type_map, model.info.rcut, threads)?;
+                m.check_model_file(&settings.models[0])?;
+                if rank == 0 {
+                    messages.push(m.describe());
+                    messages.push(m.remove_leftovers()?);
+                }
+                Some(m)
+            }
             None => None,
         };
+        let warnings: Vec<String> = settings.ignored_keywords().into_iter().collect();
         Ok(Core {
             settings,
             units,
@@ -111,6 +128,9 @@ impl Core {
             extra_eval: Evaluation::default(),
             deviation,
             timing: Timing::default(),
+            messages,
+            warnings,
+            sel_warned: false,
         })
     }
 
@@ -164,8 +184,25 @@ impl Core {
     }
 
     pub fn set_type_names(&mut self, names: &[String], n_lammps_types: usize) -> Result<()> {
-        self.type_map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
+        let map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
+        if !self.type_map.is_empty() && self.type_map != map {
+            self.warnings.push(format!(
+                "pair_coeff * * {} replaces the earlier element map of pair_style llzo_dp (the last pair_coeff counts)",
+                names.join(" ")
+            ));
+        }
+        self.type_map = map;
         Ok(())
+    }
+
+    /// At the start of every run: the effective type -> element map for the log, warnings
+    /// for an element shared by types of different masses (`masses[t-1]`, empty when
+    /// unknown); the once-per-run warnings start afresh.
+    pub fn start_run(&mut self, masses: &[f64]) -> String {
+        self.sel_warned = false;
+        let (line, warnings) = describe_type_map(&self.type_map, &self.model.info.type_map, masses);
+        self.warnings.extend(warnings);
+        line
     }
 
     /// Whether LAMMPS type `t` (1-based) is handled by the model.
@@ -189,7 +226,8 @@ impl Core {
 
     /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
     /// On the monitor's steps this rank's coverage occupancy is filled as well.
-    pub fn compute(&mut self, step: i64, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
+    /// `tags`: LAMMPS atom IDs `[nall]`, for messages.
+    pub fn compute(&mut self, step: i64, x: &[f64], tags: &[i32], out: AtomOutputs) -> Result<StepTotals> {
         let Some(atype) = &self.atype else {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
         };
@@ -197,8 +235,17 @@ impl Core {
         let mut t = Instant::now();
         self.timing.steps += 1;
         self.ext.gather_coords(x, &mut self.coords)?;
+        let lammps_index = &self.ext.lammps_index;
+        let tag_of = |e: usize| lammps_index.get(e).and_then(|&i| tags.get(i)).map_or(-1, |&t| t as i64);
+        step_checks::check_coordinates(step, &self.coords, tag_of)?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
+        if !self.sel_warned {
+            if let Some(w) = sel_warning(&self.model.info.sel, self.model.info.type_map.len(), &self.nlist, width, self.ext.nloc, &self.ext.atype) {
+                self.warnings.push(w);
+                self.sel_warned = true;
+            }
+        }
         self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
             // every rank takes part in the reductions, also one without atoms of ours
@@ -221,6 +268,9 @@ impl Core {
             width,
         };
         self.model.evaluate(&input, want_virial_atom, &mut self.eval)?;
+        let lammps_index = &self.ext.lammps_index;
+        let tag_of = |e: usize| lammps_index.get(e).and_then(|&i| tags.get(i)).map_or(-1, |&t| t as i64);
+        step_checks::check_outputs(step, self.eval.energy, &self.eval.force, &self.eval.virial, tag_of)?;
         self.timing.model += lap(&mut t);
 
         let (eu, fu) = (self.units.energy, self.units.force());
@@ -280,6 +330,21 @@ impl Core {
             p => format!("{} | {p}\n", line.trim_end()),
         }
     }
+}
+
+/// The warning (once per run) when some atoms have more neighbours of a type within the
+/// cutoff than the model's `sel`: the model ignores the farthest ones, as DeePMD-kit does.
+fn sel_warning(sel: &[i64], ntypes: usize, nlist: &[i64], width: usize, nloc: usize, atype: &[i64]) -> Option<String> {
+    if sel.len() != ntypes {
+        return None;
+    }
+    let (atoms, excess) = step_checks::sel_overflow(nlist, width, nloc, atype, sel)?;
+    Some(format!(
+        "pair_style llzo_dp: {atoms} atom(s) on this rank have more neighbours of one type within the cutoff than \
+         the model's sel [{}] (up to {excess} more); the model ignores the farthest of them, as DeePMD-kit does: \
+         the structure is denser than the model was built for",
+        sel.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ")
+    ))
 }
 
 fn check_len(what: &str, got: usize, need: usize) -> Result<()> {

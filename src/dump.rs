@@ -14,6 +14,8 @@ pub struct Frame<'a> {
     pub cell: [[f64; 3]; 3],
     /// Box origin (Å).
     pub origin: [f64; 3],
+    /// Periodicity along a, b, c (a mixed box cannot go to deepmd/npy: `Monitor::check_boundary`).
+    pub pbc: [bool; 3],
     /// `[n*3]` positions (Å).
     pub coords: &'a [f64],
     /// Model type (0-based index into `type_map`) per atom.
@@ -48,10 +50,24 @@ impl Format {
 pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    fault_point(&tmp, bytes);
     std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::Io(format!("{}: {e}", path.display()))
     })
+}
+
+/// Fault injection for the crash tests: with `LLZO_DP_ABORT_AT_WRITE=N` in the
+/// environment, the N-th whole-file write of the process writes half of its temp file
+/// and then kills the process (SIGABRT), as a `kill -9` or a full disk inside a write would.
+fn fault_point(tmp: &Path, bytes: &[u8]) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let Some(n) = std::env::var("LLZO_DP_ABORT_AT_WRITE").ok().and_then(|v| v.parse::<u64>().ok()) else { return };
+    if WRITES.fetch_add(1, Ordering::SeqCst) + 1 == n {
+        let _ = std::fs::write(tmp, &bytes[..bytes.len() / 2]);
+        std::process::abort();
+    }
 }
 
 /// A `.npy` file (format 1.0, little-endian) of float64 or int32 data.
@@ -95,6 +111,11 @@ pub fn write_frame(dir: &Path, frame: &Frame, formats: &[Format]) -> Result<Vec<
                 let types: String = frame.types.iter().map(|t| format!("{t}\n")).collect();
                 write_whole(&tmp.join("type.raw"), types.as_bytes())?;
                 write_whole(&tmp.join("type_map.raw"), (frame.type_map.join("\n") + "\n").as_bytes())?;
+                if frame.pbc == [false; 3] {
+                    write_whole(&tmp.join("nopbc"), b"")?; // deepmd/npy's mark of a non-periodic system
+                } else if frame.pbc != [true; 3] {
+                    return Err(Error::Input("deepmd/npy cannot hold a box periodic along some axes only".into()));
+                }
                 let cell: Vec<f64> = frame.cell.iter().flatten().copied().collect();
                 write_whole(&set.join("box.npy"), &npy_bytes(&[1, 9], "<f8", &f64_bytes(&cell)))?;
                 write_whole(&set.join("coord.npy"), &npy_bytes(&[1, 3 * n], "<f8", &f64_bytes(frame.coords)))?;
@@ -104,9 +125,10 @@ pub fn write_frame(dir: &Path, frame: &Frame, formats: &[Format]) -> Result<Vec<
             Format::Extxyz => {
                 let path = dir.join(format!("{name}.xyz"));
                 let c = frame.cell;
+                let pbc: Vec<&str> = frame.pbc.iter().map(|&p| if p { "T" } else { "F" }).collect();
                 let mut s = format!(
-                    "{n}\nLattice=\"{} {} {} {} {} {} {} {} {}\" Properties=species:S:1:pos:R:3 pbc=\"T T T\" step={}\n",
-                    c[0][0], c[0][1], c[0][2], c[1][0], c[1][1], c[1][2], c[2][0], c[2][1], c[2][2], frame.step
+                    "{n}\nLattice=\"{} {} {} {} {} {} {} {} {}\" Properties=species:S:1:pos:R:3 pbc=\"{}\" step={}\n",
+                    c[0][0], c[0][1], c[0][2], c[1][0], c[1][1], c[1][2], c[2][0], c[2][1], c[2][2], pbc.join(" "), frame.step
                 );
                 for (t, x) in frame.types.iter().zip(frame.coords.chunks(3)) {
                     let _ = writeln!(s, "{} {:.10} {:.10} {:.10}", frame.type_map[*t as usize], x[0], x[1], x[2]);
@@ -149,7 +171,7 @@ mod tests {
         assert_eq!(b.len(), 10 + hl + 72);
         let dir = std::env::temp_dir().join(format!("llzo_dp_dump_{}", std::process::id()));
         let tm = vec!["Li".to_string(), "O".to_string()];
-        let f = Frame { step: 7, cell: [[3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]], origin: [0.0; 3],
+        let f = Frame { step: 7, cell: [[3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]], origin: [0.0; 3], pbc: [true; 3],
                         coords: &[0.0, 0.0, 0.0, 1.5, 1.5, 1.5], types: &[0, 1], type_map: &tm };
         let w = write_frame(&dir, &f, &[Format::DeepmdNpy, Format::Extxyz, Format::LammpsData]).unwrap();
         assert_eq!(w.len(), 3);

@@ -35,6 +35,15 @@ mod bridge {
         fn core_set_type_names(core: &mut Core, names: Vec<String>, ntypes: i32) -> Result<()>;
         /// Whether LAMMPS type `t` (1-based) is handled by the model.
         fn core_maps_type(core: &Core, t: i32) -> bool;
+        /// Start of a run (`init_style`): the type -> element map for the log; `masses`
+        /// per LAMMPS type (empty with per-atom masses) for the repeated-element warning.
+        fn core_start_run(core: &mut Core, masses: &[f64]) -> String;
+        /// Refuses frame formats that cannot hold this box (`periodic`: x, y, z flags).
+        fn core_check_boundary(core: &Core, periodic: &[i32]) -> Result<()>;
+        /// Lines for the LAMMPS log gathered since the last call (rank 0 prints them).
+        fn core_take_messages(core: &mut Core) -> Vec<String>;
+        /// Warnings gathered since the last call, for `error->warning`.
+        fn core_take_warnings(core: &mut Core) -> Vec<String>;
         /// Called when LAMMPS has rebuilt its full list, packed as compressed rows.
         fn core_rebuild_neighbors(
             core: &mut Core,
@@ -50,6 +59,7 @@ mod bridge {
             core: &mut Core,
             step: i64,
             x: &[f64],
+            tags: &[i32],
             f: &mut [f64],
             eatom: &mut [f64],
             vatom: &mut [f64],
@@ -84,12 +94,14 @@ mod bridge {
         fn core_coverage_values(core: &Core, out: &mut [f64]);
         /// Per-atom coverage (LAMMPS-indexed owned atoms; -1 where not monitored).
         fn core_atom_coverage(core: &Core, out: &mut [f64]);
-        /// Rank 0: writes the gathered frame; `cell` a,b,c rows (9), `origin` (3).
+        /// Rank 0: writes the gathered frame, then its CSV row; `cell` a,b,c rows (9),
+        /// `origin` (3), `periodic` x, y, z flags (3).
         fn core_coverage_write_frame(
-            core: &Core,
+            core: &mut Core,
             step: i64,
             cell: &[f64],
             origin: &[f64],
+            periodic: &[i32],
             ids: &[i32],
             lammps_types: &[i32],
             coords: &[f64],
@@ -120,6 +132,32 @@ fn core_maps_type(core: &Core, t: i32) -> bool {
     core.maps_type(t.max(0) as usize)
 }
 
+fn core_start_run(core: &mut Core, masses: &[f64]) -> String {
+    core.start_run(masses)
+}
+
+fn periodic_flags(periodic: &[i32]) -> Result<[bool; 3]> {
+    match periodic {
+        [a, b, c] => Ok([*a != 0, *b != 0, *c != 0]),
+        _ => Err(Error::Internal("periodicity needs 3 flags".into())),
+    }
+}
+
+fn core_check_boundary(core: &Core, periodic: &[i32]) -> Result<()> {
+    match &core.monitor {
+        Some(m) => m.check_boundary(periodic_flags(periodic)?),
+        None => Ok(()),
+    }
+}
+
+fn core_take_messages(core: &mut Core) -> Vec<String> {
+    std::mem::take(&mut core.messages).into_iter().filter(|m| !m.is_empty()).collect()
+}
+
+fn core_take_warnings(core: &mut Core) -> Vec<String> {
+    std::mem::take(&mut core.warnings)
+}
+
 fn core_rebuild_neighbors(
     core: &mut Core,
     nlocal: i32,
@@ -144,13 +182,14 @@ fn core_compute(
     core: &mut Core,
     step: i64,
     x: &[f64],
+    tags: &[i32],
     f: &mut [f64],
     eatom: &mut [f64],
     vatom: &mut [f64],
     cvatom: &mut [f64],
 ) -> Result<StepEnergy> {
     let out = AtomOutputs { force: f, energy: eatom, virial: vatom, centroid_virial: cvatom };
-    let t = core.compute(step, x, out)?;
+    let t = core.compute(step, x, tags, out)?;
     Ok(StepEnergy { energy: t.energy, virial: t.virial })
 }
 
@@ -215,15 +254,16 @@ fn core_atom_coverage(core: &Core, out: &mut [f64]) {
 
 #[allow(clippy::too_many_arguments)]
 fn core_coverage_write_frame(
-    core: &Core,
+    core: &mut Core,
     step: i64,
     cell: &[f64],
     origin: &[f64],
+    periodic: &[i32],
     ids: &[i32],
     lammps_types: &[i32],
     coords: &[f64],
 ) -> Result<String> {
-    let m = core.monitor.as_ref().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+    let pbc = periodic_flags(periodic)?;
     if cell.len() != 9 || origin.len() != 3 || coords.len() != 3 * ids.len() || lammps_types.len() != ids.len() {
         return Err(Error::Internal("gathered frame arrays disagree in size".into()));
     }
@@ -237,7 +277,8 @@ fn core_coverage_write_frame(
         }
     }
     let c = [[cell[0], cell[1], cell[2]], [cell[3], cell[4], cell[5]], [cell[6], cell[7], cell[8]]];
-    let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], &keep_ids, &keep_x, &keep_t)?;
+    let m = core.monitor.as_mut().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+    let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], pbc, &keep_ids, &keep_x, &keep_t)?;
     let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     Ok(format!("llzo_dp coverage: step {step} written: {}\n", names.join(", ")))
 }

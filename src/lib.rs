@@ -12,11 +12,14 @@ pub mod deviation;
 pub mod dump;
 pub mod error;
 mod ffi;
+pub mod frame_leftovers;
 pub mod model;
 pub mod monitor;
 pub mod native;
 pub mod neighbors;
 pub mod settings;
+pub mod step_checks;
+pub mod step_record;
 pub mod timing;
 pub mod units;
 

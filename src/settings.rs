@@ -54,6 +54,8 @@ pub struct PairSettings {
     /// Model deviation output (used with several models).
     pub out_file: String,
     pub out_freq: usize,
+    /// The keywords given (to tell an explicit `out_file` from the default).
+    pub given: Vec<String>,
 }
 
 /// The in-run coverage monitor (`coverage*` keywords).
@@ -139,11 +141,13 @@ impl PairSettings {
             coverage: None,
             out_file: "model_devi.out".into(),
             out_freq: 100,
+            given: Vec::new(),
         };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
         let mut i = n_models;
         while i < args.len() {
             let key = args[i].as_str();
+            s.given.push(key.to_string());
             match key {
                 "device" => {
                     let v = value_of(args, i, key, "auto, cpu, cuda or cuda:N")?;
@@ -211,6 +215,21 @@ impl PairSettings {
         }
         Ok(s)
     }
+
+    /// Keywords that do nothing with these settings, for a LAMMPS warning: `out_file` and
+    /// `out_freq` belong to the model deviation, which needs two or more models
+    /// (`pair_style deepmd` ignores them silently).
+    pub fn ignored_keywords(&self) -> Option<String> {
+        let unused: Vec<&str> =
+            ["out_file", "out_freq"].into_iter().filter(|k| self.models.len() == 1 && self.given.iter().any(|g| g == k)).collect();
+        (!unused.is_empty()).then(|| {
+            format!(
+                "pair_style llzo_dp: {} ignored: the model deviation (and its file) needs two or more models, \
+                 e.g. pair_style llzo_dp a.pth b.pth out_file md.out",
+                unused.join(" and ")
+            )
+        })
+    }
 }
 
 fn parse_device(v: &str) -> Result<DeviceChoice> {
@@ -260,6 +279,29 @@ pub fn map_types(
             })
         })
         .collect()
+}
+
+/// The effective `pair_coeff` map, one line for the log at every run, and warnings: an
+/// element that several LAMMPS types share with different masses (`masses[t-1]`; empty when
+/// LAMMPS has per-atom masses), most often a typo such as `pair_coeff * * Li Li Zr O`.
+pub fn describe_type_map(map: &[Option<usize>], model_type_map: &[String], masses: &[f64]) -> (String, Vec<String>) {
+    let name = |m: &Option<usize>| m.map_or("NULL (ignored)".to_string(), |k| model_type_map[k].clone());
+    let pairs: Vec<String> = map.iter().enumerate().map(|(t, m)| format!("{} {}", t + 1, name(m))).collect();
+    let line = format!("llzo_dp: LAMMPS type -> element: {}\n", pairs.join(", "));
+    let mut warnings = Vec::new();
+    for (k, element) in model_type_map.iter().enumerate() {
+        let types: Vec<usize> = (0..map.len()).filter(|&t| map[t] == Some(k)).collect();
+        let ms: Vec<f64> = types.iter().filter_map(|&t| masses.get(t).copied()).collect();
+        let differ = ms.iter().any(|m| (m - ms[0]).abs() > 1e-6 * ms[0].abs().max(1.0));
+        if types.len() > 1 && differ {
+            let list: Vec<String> = types.iter().zip(&ms).map(|(t, m)| format!("type {} (mass {m})", t + 1)).collect();
+            warnings.push(format!(
+                "pair_coeff maps several atom types to {element} whose masses differ: {}; check the element order of pair_coeff * *",
+                list.join(", ")
+            ));
+        }
+    }
+    (line, warnings)
 }
 
 #[cfg(test)]
@@ -313,6 +355,9 @@ mod tests {
         assert_eq!((s.out_file.as_str(), s.out_freq), ("md.out", 10));
         let d = PairSettings::parse(&args("a.pth")).unwrap();
         assert_eq!((d.out_file.as_str(), d.out_freq), ("model_devi.out", 100));
+        assert_eq!((s.ignored_keywords(), d.ignored_keywords()), (None, None));
+        let one = PairSettings::parse(&args("a.pth out_file md.out")).unwrap();
+        assert!(one.ignored_keywords().unwrap().contains("out_file ignored"));
     }
 
     #[test]
@@ -331,6 +376,17 @@ mod tests {
             let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
             assert!(e.contains(want), "{a}: {e}");
         }
+    }
+
+    #[test]
+    fn type_map_line_and_repeated_elements() {
+        let tm = args("Li La Zr O");
+        let (line, w) = describe_type_map(&[Some(0), Some(0), Some(2), None], &tm, &[6.94, 6.94, 91.224, 1.0]);
+        assert_eq!(line, "llzo_dp: LAMMPS type -> element: 1 Li, 2 Li, 3 Zr, 4 NULL (ignored)\n");
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = describe_type_map(&[Some(0), Some(0), Some(2), Some(3)], &tm, &[6.94, 138.9, 91.224, 16.0]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("to Li") && w[0].contains("type 2 (mass 138.9)"), "{w:?}");
     }
 
     #[test]
