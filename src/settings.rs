@@ -5,8 +5,10 @@
 //! pair_style llzo_dp model.pth [more.pth ...] [keyword value ...]
 //!   (with several models the first drives the dynamics; the others are evaluated on
 //!    output steps for DeePMD-kit's model deviation)
-//!   out_file FILE                        (model deviation output, default model_devi.out)
-//!   out_freq N                           (steps between model deviation lines, default 100)
+//!   out_file FILE                        (model deviation output, default model_devi.out; a
+//!                                         restart continues it, a new run over it is refused)
+//!   out_freq N                           (steps between model deviation lines, default 100;
+//!                                         both warned about and ignored with one model)
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
 //!   backend auto | native | torch        (auto: the native evaluator on CPU when the model is in
@@ -16,7 +18,8 @@
 //!   coverage_every N                     (steps between coverage evaluations, default 10)
 //!   coverage_threshold X                 (dump frames with coverage below X, default 0.9)
 //!   coverage_dir DIR                     (dumped frames and coverage.csv, default uncertain_frames)
-//!   coverage_formats npy,extxyz,data     (formats of dumped frames, default all three)
+//!   coverage_formats npy,extxyz,data     (formats of dumped frames, default all three; npy
+//!                                         needs a box periodic along all axes or none)
 //!   coverage_max_frames N                (stop dumping after N frames, default 50)
 //!   coverage_min_gap N                   (at least N steps between dumps, default 100)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
