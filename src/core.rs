@@ -240,8 +240,12 @@ impl Core {
         step_checks::check_coordinates(step, &self.coords, tag_of)?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
-        if !self.sel_warned {
-            if let Some(w) = sel_warning(&self.model.info.sel, self.model.info.type_map.len(), &self.nlist, width, self.ext.nloc, &self.ext.atype) {
+        let overflow = sel_warning(&self.model.info.sel, self.model.info.type_map.len(), &self.nlist, width, self.ext.nloc, &self.ext.atype);
+        if let Some(w) = overflow {
+            // DeePMD-kit keeps the nearest sel[t] of each type; a row in LAMMPS's order would
+            // keep the first ones (the graph sorts only rows wider than sum(sel))
+            step_checks::sort_rows_by_distance(&self.coords, &mut self.nlist, width, self.ext.nloc);
+            if !self.sel_warned {
                 self.warnings.push(w);
                 self.sel_warned = true;
             }

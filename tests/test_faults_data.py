@@ -254,3 +254,19 @@ run 0
     warnings = [l for l in r.output.splitlines() if "WARNING" in l]
     assert any("replaces the earlier element map" in w for w in warnings), warnings
     assert any("to Li whose masses differ" in w and "type 2 (mass 138.9" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("backend", ["native", "torch"])
+def test_dense_cell_keeps_the_nearest_neighbours_like_deeppot(tmp_path, backend):
+    # compressed by 15 % and jittered (no equal distances): some atoms have more O neighbours
+    # than sel[O] while no row is wider than sum(sel), so the graph does not sort; the kept
+    # neighbours must still be the nearest of each type, as DeePMD-kit keeps them (they
+    # used to be the first in LAMMPS's list: forces off by eV/Å)
+    from deepmd.infer import DeepPot
+    from test_reference_deeppot import check_against_deeppot, run_both
+
+    cell, pos, types = tllzo()
+    cell, pos, types = perturbed(cell * 0.85, pos * 0.85, types, seed=3, sigma=0.03)
+    r, d, ref = run_both(tmp_path, DeepPot(str(TEST_MODEL)), cell, pos, types, backend=backend)
+    assert any("WARNING" in l and "sel [43 19 12 59]" in l for l in r.output.splitlines())
+    check_against_deeppot(r, d, ref)
