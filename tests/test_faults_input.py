@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from lammps_run import LMP, PLUGIN, ROOT, TEST_MODEL, lammps, tllzo, write_data
+from llzo_dp_tools.lammps import LMP, tllzo, write_data
+from checkout import PLUGIN, ROOT, TEST_MODEL, lammps
 
 CLI = ROOT / "target" / "release" / "llzo-dp"
 MODEL_B = ROOT / "tests" / "data" / "test_model" / "test_model_b.pth"
@@ -361,7 +362,7 @@ run 0
 def test_rank_without_atoms(tmp_path):
     """A cluster in the left half of the box: with `processors 2 1 1` rank 1 owns no atom
     and must still take part in every collective; energy and forces equal the serial run."""
-    from lammps_run import read_dump
+    from llzo_dp_tools.lammps import read_dump
 
     cell, pos, types = tllzo()
     keep = np.linalg.norm(pos - pos.mean(axis=0), axis=1) < 5.0

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from lammps_run import ROOT, TEST_MODEL, lammps, tllzo, write_data
+from llzo_dp_tools.lammps import tllzo, write_data
+from checkout import ROOT, TEST_MODEL, lammps
 
 SCRIPT = """
 plugin load {plugin}
