@@ -10,7 +10,8 @@ use crate::coverage::monitor::Monitor;
 use crate::model::file as model_file;
 use crate::neighbors::{ExtendedAtoms, LammpsList};
 use crate::preflight;
-use crate::settings::{map_types, PairSettings};
+use crate::settings::{describe_type_map, map_types, PairSettings};
+use crate::step_checks;
 use crate::timing::{lap, Timing};
 use crate::units::Units;
 
@@ -56,8 +57,13 @@ pub struct Core {
     extra_eval: Evaluation,
     pub deviation: Option<Deviation>,
     pub timing: Timing,
-    /// Warnings for the log from reading the settings (e.g. a lowered thread count).
-    warnings: String,
+    /// A warning from reading the settings (a lowered thread count), shown with the summary.
+    settings_warning: String,
+    /// Lines for the LAMMPS log and warnings, taken by the pair style after each call.
+    pub messages: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Whether this run has warned about neighbours beyond `sel` (once per run).
+    sel_warned: bool,
 }
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
@@ -92,12 +98,23 @@ impl Core {
             extra_models.push(m);
         }
         let deviation = (!extra_models.is_empty())
-            .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()));
+            .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()))
+            .transpose()?;
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
+        let mut messages = Vec::new();
         let monitor = match &settings.coverage {
-            Some(c) => Some(Monitor::new(c.clone(), &model.info.type_map, model.info.rcut, threads)?),
+            Some(c) => {
+                let m = Monitor::new(c.clone(), &model.info.type_map, model.info.rcut, threads)?;
+                m.check_model_file(&settings.models[0])?;
+                if rank == 0 {
+                    messages.push(m.describe());
+                    messages.push(m.remove_leftovers()?);
+                }
+                Some(m)
+            }
             None => None,
         };
+        let warnings: Vec<String> = settings.ignored_keywords().into_iter().collect();
         Ok(Core {
             settings,
             units,
@@ -115,7 +132,10 @@ impl Core {
             extra_eval: Evaluation::default(),
             deviation,
             timing: Timing::default(),
-            warnings: threads_warning.unwrap_or_default(),
+            settings_warning: threads_warning.unwrap_or_default(),
+            messages,
+            warnings,
+            sel_warned: false,
         })
     }
 
@@ -139,7 +159,7 @@ impl Core {
                 None => String::new(),
             }
         ) + &crate::blas::interposition_warning().unwrap_or_default()
-            + &self.warnings
+            + &self.settings_warning
     }
 
     /// Model cutoff in LAMMPS length units.
@@ -170,8 +190,25 @@ impl Core {
     }
 
     pub fn set_type_names(&mut self, names: &[String], n_lammps_types: usize) -> Result<()> {
-        self.type_map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
+        let map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
+        if !self.type_map.is_empty() && self.type_map != map {
+            self.warnings.push(format!(
+                "pair_coeff * * {} replaces the earlier element map of pair_style llzo_dp (the last pair_coeff counts)",
+                names.join(" ")
+            ));
+        }
+        self.type_map = map;
         Ok(())
+    }
+
+    /// At the start of every run: the effective type -> element map for the log, warnings
+    /// for an element shared by types of different masses (`masses[t-1]`, empty when
+    /// unknown); the once-per-run warnings start afresh.
+    pub fn start_run(&mut self, masses: &[f64]) -> String {
+        self.sel_warned = false;
+        let (line, warnings) = describe_type_map(&self.type_map, &self.model.info.type_map, masses);
+        self.warnings.extend(warnings);
+        line
     }
 
     /// Whether LAMMPS type `t` (1-based) is handled by the model.
@@ -193,7 +230,8 @@ impl Core {
 
     /// One step: `x` is LAMMPS's `[nall*3]` positions; per-atom outputs are added to.
     /// On the monitor's steps this rank's coverage occupancy is filled as well.
-    pub fn compute(&mut self, step: i64, x: &[f64], out: AtomOutputs) -> Result<StepTotals> {
+    /// `tags`: LAMMPS atom IDs `[nall]`, for messages.
+    pub fn compute(&mut self, step: i64, x: &[f64], tags: &[i32], out: AtomOutputs) -> Result<StepTotals> {
         if !self.built {
             return Err(Error::Internal("compute before the neighbor data was built".into()));
         }
@@ -201,9 +239,11 @@ impl Core {
         let mut t = Instant::now();
         self.timing.steps += 1;
         self.ext.gather_coords(x, &mut self.coords)?;
+        step_checks::check_coordinates(step, &self.coords, tag_of(&self.ext.lammps_index, tags))?;
         let rcut = self.model.info.rcut;
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
         check_overlaps(&self.coords, &self.nlist, self.ext.nloc, width)?;
+        self.keep_nearest_sel(width);
         self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
             // every rank takes part in the reductions, also one without atoms of ours
@@ -225,6 +265,8 @@ impl Core {
             width,
         };
         self.model.evaluate(&input, want_virial_atom, &mut self.eval)?;
+        let tags_of_model_atoms = tag_of(&self.ext.lammps_index, tags);
+        step_checks::check_outputs(step, self.eval.energy, &self.eval.force, &self.eval.virial, tags_of_model_atoms)?;
         self.timing.model += lap(&mut t);
 
         let (eu, fu) = (self.units.energy, self.units.force());
@@ -237,22 +279,31 @@ impl Core {
             }
             self.timing.deviation += lap(&mut t);
         }
+        let totals = self.scatter(x.len() / 3, out)?;
+        self.timing.unpack += lap(&mut t);
+        Ok(totals)
+    }
+
+    /// Adds this step's model outputs to LAMMPS's per-atom arrays (`nall` atoms), in LAMMPS
+    /// units; returns the totals.
+    fn scatter(&self, nall: usize, out: AtomOutputs) -> Result<StepTotals> {
+        let (eu, fu) = (self.units.energy, self.units.force());
         let ev = &self.eval;
         let lammps = &self.ext.lammps_index;
-        check_len("force", out.force.len(), 3 * (x.len() / 3))?;
+        check_len("force", out.force.len(), 3 * nall)?;
         for (e, &i) in lammps.iter().enumerate() {
             for k in 0..3 {
                 out.force[3 * i + k] += fu * ev.force[3 * e + k];
             }
         }
         if !out.energy.is_empty() {
-            check_len("per-atom energy", out.energy.len(), x.len() / 3)?;
+            check_len("per-atom energy", out.energy.len(), nall)?;
             for (e, &i) in lammps.iter().take(self.ext.nloc).enumerate() {
                 out.energy[i] += eu * ev.atom_energy[e];
             }
         }
         if !out.virial.is_empty() {
-            check_len("per-atom virial", out.virial.len(), 6 * (x.len() / 3))?;
+            check_len("per-atom virial", out.virial.len(), 6 * nall)?;
             for (e, &i) in lammps.iter().enumerate() {
                 for (k, &m) in VOIGT.iter().enumerate() {
                     out.virial[6 * i + k] += eu * ev.atom_virial[9 * e + m];
@@ -260,7 +311,7 @@ impl Core {
             }
         }
         if !out.centroid_virial.is_empty() {
-            check_len("per-atom centroid virial", out.centroid_virial.len(), 9 * (x.len() / 3))?;
+            check_len("per-atom centroid virial", out.centroid_virial.len(), 9 * nall)?;
             for (e, &i) in lammps.iter().enumerate() {
                 for (k, &m) in CENTROID.iter().enumerate() {
                     out.centroid_virial[9 * i + k] += eu * ev.atom_virial[9 * e + m];
@@ -271,8 +322,22 @@ impl Core {
         for (k, &m) in VOIGT.iter().enumerate() {
             totals.virial[k] = eu * ev.virial[m];
         }
-        self.timing.unpack += lap(&mut t);
         Ok(totals)
+    }
+
+    /// DeePMD-kit keeps the nearest sel[t] neighbours of each type; a row in LAMMPS's order
+    /// would keep the first ones (the graph sorts only rows wider than sum(sel)), so rows are
+    /// sorted nearest first on steps where a type overflows, with a warning once per run.
+    fn keep_nearest_sel(&mut self, width: usize) {
+        let info = &self.model.info;
+        let Some(w) = sel_warning(&info.sel, info.type_map.len(), &self.nlist, width, self.ext.nloc, &self.ext.atype) else {
+            return;
+        };
+        step_checks::sort_rows_by_distance(&self.coords, &mut self.nlist, width, self.ext.nloc);
+        if !self.sel_warned {
+            self.warnings.push(w);
+            self.sel_warned = true;
+        }
     }
 
     /// The timing line for the log (see `timing.rs`), then the counters restart.
@@ -310,11 +375,39 @@ fn check_overlaps(coords: &[f64], nlist: &[i64], nloc: usize, width: usize) -> R
     Ok(())
 }
 
+/// The warning (once per run) when some atoms have more neighbours of a type within the
+/// cutoff than the model's `sel`: the model ignores the farthest ones, as DeePMD-kit does.
+fn sel_warning(sel: &[i64], ntypes: usize, nlist: &[i64], width: usize, nloc: usize, atype: &[i64]) -> Option<String> {
+    if sel.len() != ntypes {
+        return None;
+    }
+    let (atoms, excess) = step_checks::sel_overflow(nlist, width, nloc, atype, sel)?;
+    Some(format!(
+        "pair_style llzo_dp: {atoms} atom(s) on this rank have more neighbours of one type within the cutoff than \
+         the model's sel [{}] (up to {excess} more); the model ignores the farthest of them, as DeePMD-kit does: \
+         the structure is denser than the model was built for",
+        sel.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ")
+    ))
+}
+
+/// LAMMPS atom ID of each model atom (-1 where unknown), for messages.
+fn tag_of<'a>(lammps_index: &'a [usize], tags: &'a [i32]) -> impl Fn(usize) -> i64 + 'a {
+    move |e| lammps_index.get(e).and_then(|&i| tags.get(i)).map_or(-1, |&t| t as i64)
+}
+
 fn check_len(what: &str, got: usize, need: usize) -> Result<()> {
     if got < need {
         return Err(Error::Internal(format!("{what} array holds {got} values, needs {need}")));
     }
     Ok(())
+}
+
+/// Periodicity flags x, y, z from LAMMPS's `domain->periodicity`.
+fn periodic_flags(periodic: &[i32]) -> Result<[bool; 3]> {
+    match periodic {
+        [a, b, c] => Ok([*a != 0, *b != 0, *c != 0]),
+        _ => Err(Error::Internal("periodicity needs 3 flags".into())),
+    }
 }
 
 /// Model deviation and coverage monitor, as the pair style drives them: each is off (and
@@ -343,6 +436,24 @@ impl Core {
     pub fn write_deviation(&mut self, step: i64, reduced: &[f64], natoms: f64) -> Result<()> {
         let d = self.deviation.as_mut().ok_or_else(|| Error::Internal("model deviation is off".into()))?;
         d.write(step, reduced, natoms)
+    }
+
+    /// Refuses frame formats that cannot hold this box (`periodic`: x, y, z flags).
+    pub fn check_boundary(&self, periodic: &[i32]) -> Result<()> {
+        match &self.monitor {
+            Some(m) => m.check_boundary(periodic_flags(periodic)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Lines for the LAMMPS log gathered since the last call (rank 0 prints them).
+    pub fn take_messages(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.messages).into_iter().filter(|m| !m.is_empty()).collect()
+    }
+
+    /// Warnings gathered since the last call, for `error->warning`.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// Monitor values for `compute pair` (overall + one per element), 0 when off.
@@ -375,11 +486,21 @@ impl Core {
         }
     }
 
-    /// Writes the frame gathered on rank 0 (`cell` rows a, b, c; LAMMPS `ids`, types and
-    /// `coords`): only atoms the model handles go into a frame for labeling. Returns the
-    /// log line.
-    pub fn write_coverage_frame(&self, step: i64, cell: &[f64], origin: &[f64], ids: &[i32], lammps_types: &[i32], coords: &[f64]) -> Result<String> {
-        let m = self.monitor.as_ref().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+    /// Writes the frame gathered on rank 0 (`cell` rows a, b, c; `periodic` x, y, z flags;
+    /// LAMMPS `ids`, types and `coords`), then its CSV row: only atoms the model handles go
+    /// into a frame for labeling. Returns the log line.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_coverage_frame(
+        &mut self,
+        step: i64,
+        cell: &[f64],
+        origin: &[f64],
+        periodic: &[i32],
+        ids: &[i32],
+        lammps_types: &[i32],
+        coords: &[f64],
+    ) -> Result<String> {
+        let pbc = periodic_flags(periodic)?;
         if cell.len() != 9 || origin.len() != 3 || coords.len() != 3 * ids.len() || lammps_types.len() != ids.len() {
             return Err(Error::Internal("gathered frame arrays disagree in size".into()));
         }
@@ -392,7 +513,8 @@ impl Core {
             }
         }
         let c = [[cell[0], cell[1], cell[2]], [cell[3], cell[4], cell[5]], [cell[6], cell[7], cell[8]]];
-        let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], &keep_ids, &keep_x, &keep_t)?;
+        let m = self.monitor.as_mut().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
+        let written = m.write_frame(step, c, [origin[0], origin[1], origin[2]], pbc, &keep_ids, &keep_x, &keep_t)?;
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         Ok(format!("llzo_dp coverage: step {step} written: {}\n", names.join(", ")))
     }

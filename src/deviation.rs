@@ -6,16 +6,21 @@
 //! `pair_style deepmd`, step, max/min/avg of the virial deviation over the 9 components and
 //! max/min/avg of ε_i over atoms, column for column (DeePMD-kit's "avg_devi_v" is the norm
 //! of the 9 component deviations divided by 3, i.e. their root mean square).
+//!
+//! Across runs the file follows `step_record.rs`, like coverage.csv: a restart continues it
+//! (earlier rows kept, steps already there not repeated, later ones appended), a new run
+//! over an old file is refused. (`pair_style deepmd` appends only after `read_restart` and
+//! otherwise truncates the file.)
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::step_record::StepRecord;
 
 pub struct Deviation {
     pub out_freq: usize,
-    path: PathBuf,
-    text: String,
+    record: StepRecord,
     pub n_models: usize,
     /// `[nall][3 * n_models]`, LAMMPS-indexed; reverse-communicated by the pair style.
     pub forces: Vec<f64>,
@@ -30,12 +35,13 @@ pub const MIN_F: usize = 1;
 pub const SUM_F: usize = 2;
 
 impl Deviation {
-    pub fn new(out_file: &str, out_freq: usize, n_models: usize) -> Deviation {
-        let text = format!(
+    pub fn new(out_file: &str, out_freq: usize, n_models: usize) -> Result<Deviation> {
+        let header = format!(
             "{:>12}{:>19}{:>19}{:>19}{:>19}{:>19}{:>19}\n",
             "#       step", "max_devi_v", "min_devi_v", "avg_devi_v", "max_devi_f", "min_devi_f", "avg_devi_f"
         );
-        Deviation { out_freq, path: PathBuf::from(out_file), text, n_models, forces: Vec::new(), virials: Vec::new() }
+        let record = StepRecord::open(Path::new(out_file), &header, "out_file", |l| l.split_whitespace().next()?.parse().ok())?;
+        Ok(Deviation { out_freq, record, n_models, forces: Vec::new(), virials: Vec::new() })
     }
 
     pub fn due(&self, step: i64) -> bool {
@@ -111,12 +117,16 @@ impl Deviation {
         // DeePMD-kit's "avg" of the virial deviation is the norm of the 9 components / 3
         let vavg = dv.iter().map(|x| x * x).sum::<f64>().sqrt() / 3.0;
         let count = reduced[SUM_F + 1].max(1.0);
+        if !self.record.accept(step)? {
+            return Ok(()); // recorded already (an earlier run before a restart, or this step again)
+        }
+        let mut row = String::new();
         let _ = writeln!(
-            self.text,
+            row,
             "{step:>12}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}{:>19.6e}",
             vmax, vmin, vavg, reduced[MAX_F], reduced[MIN_F], reduced[SUM_F] / count
         );
-        crate::frames::write_whole(&self.path, self.text.as_bytes())
+        self.record.push_row(&row)
     }
 }
 
@@ -126,7 +136,7 @@ mod tests {
 
     #[test]
     fn two_models_deviation_is_half_the_difference() {
-        let mut d = Deviation::new("/dev/null", 1, 2);
+        let mut d = Deviation::new("/nonexistent/model_devi.out", 1, 2).unwrap();
         d.start(2);
         let v0 = [0.0; 9];
         let mut v1 = [0.0; 9];

@@ -16,6 +16,8 @@ pub mod model;
 pub mod neighbors;
 pub mod preflight;
 pub mod settings;
+pub mod step_checks;
+pub mod step_record;
 pub mod timing;
 pub mod units;
 

@@ -5,8 +5,10 @@
 //! pair_style llzo_dp model.pth [more.pth ...] [keyword value ...]
 //!   (with several models the first drives the dynamics; the others are evaluated on
 //!    output steps for DeePMD-kit's model deviation)
-//!   out_file FILE                        (model deviation output, default model_devi.out)
-//!   out_freq N                           (steps between model deviation lines, default 100)
+//!   out_file FILE                        (model deviation output, default model_devi.out; a
+//!                                         restart continues it, a new run over it is refused)
+//!   out_freq N                           (steps between model deviation lines, default 100;
+//!                                         both warned about and ignored with one model)
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
 //!   backend auto | native | torch        (auto: the native evaluator on CPU when the model is in
@@ -16,7 +18,8 @@
 //!   coverage_every N                     (steps between coverage evaluations, default 10)
 //!   coverage_threshold X                 (dump frames with coverage below X, default 0.9)
 //!   coverage_dir DIR                     (dumped frames and coverage.csv, default uncertain_frames)
-//!   coverage_formats npy,extxyz,data     (formats of dumped frames, default all three)
+//!   coverage_formats npy,extxyz,data     (formats of dumped frames, default all three; npy
+//!                                         needs a box periodic along all axes or none)
 //!   coverage_max_frames N                (stop dumping after N frames, default 50)
 //!   coverage_min_gap N                   (at least N steps between dumps, default 100)
 //!   trust_model yes | no                 (yes: skip the check of the model's code, default no;
@@ -58,6 +61,8 @@ pub struct PairSettings {
     pub out_freq: usize,
     /// Load the model without checking the operators its code calls (`trust_model yes`).
     pub trust_model: bool,
+    /// The keywords given (to tell an explicit `out_file` from the default).
+    pub given: Vec<String>,
 }
 
 /// The in-run coverage monitor (`coverage*` keywords).
@@ -131,11 +136,13 @@ impl PairSettings {
             out_file: "model_devi.out".into(),
             out_freq: 100,
             trust_model: false,
+            given: Vec::new(),
         };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
         let mut i = n_models;
         while i < args.len() {
             let key = args[i].as_str();
+            s.given.push(key.to_string());
             match key {
                 "device" => {
                     let v = value_of(args, i, key, "auto, cpu, cuda or cuda:N")?;
@@ -161,17 +168,7 @@ impl PairSettings {
                         }
                     }
                 }
-                "trust_model" => {
-                    s.trust_model = match value_of(args, i, key, "yes or no")? {
-                        "yes" => true,
-                        "no" => false,
-                        v => {
-                            return Err(Error::Input(format!(
-                                "pair_style llzo_dp: 'trust_model' expects yes or no, got '{v}'"
-                            )))
-                        }
-                    }
-                }
+                "trust_model" => s.trust_model = yes_or_no(key, value_of(args, i, key, "yes or no")?)?,
                 "out_file" => s.out_file = value_of(args, i, key, "a file name")?.to_string(),
                 "out_freq" => s.out_freq = count(key, value_of(args, i, key, "a positive integer")?, 1)?,
                 "coverage" => {
@@ -198,6 +195,21 @@ impl PairSettings {
             apply_coverage_options(c, &cov_options)?;
         }
         Ok(s)
+    }
+
+    /// Keywords that do nothing with these settings, for a LAMMPS warning: `out_file` and
+    /// `out_freq` belong to the model deviation, which needs two or more models
+    /// (`pair_style deepmd` ignores them silently).
+    pub fn ignored_keywords(&self) -> Option<String> {
+        let unused: Vec<&str> =
+            ["out_file", "out_freq"].into_iter().filter(|k| self.models.len() == 1 && self.given.iter().any(|g| g == k)).collect();
+        (!unused.is_empty()).then(|| {
+            format!(
+                "pair_style llzo_dp: {} ignored: the model deviation (and its file) needs two or more models, \
+                 e.g. pair_style llzo_dp a.pth b.pth out_file md.out",
+                unused.join(" and ")
+            )
+        })
     }
 }
 
@@ -237,6 +249,14 @@ fn apply_coverage_options(c: &mut CoverageSettings, options: &[(&str, &str)]) ->
         }
     }
     Ok(())
+}
+
+fn yes_or_no(key: &str, v: &str) -> Result<bool> {
+    match v {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        v => Err(Error::Input(format!("pair_style llzo_dp: '{key}' expects yes or no, got '{v}'"))),
+    }
 }
 
 fn parse_device(v: &str) -> Result<DeviceChoice> {
@@ -296,6 +316,29 @@ pub fn map_types(
             })
         })
         .collect()
+}
+
+/// The effective `pair_coeff` map, one line for the log at every run, and warnings: an
+/// element that several LAMMPS types share with different masses (`masses[t-1]`; empty when
+/// LAMMPS has per-atom masses), most often a typo such as `pair_coeff * * Li Li Zr O`.
+pub fn describe_type_map(map: &[Option<usize>], model_type_map: &[String], masses: &[f64]) -> (String, Vec<String>) {
+    let name = |m: &Option<usize>| m.map_or("NULL (ignored)".to_string(), |k| model_type_map[k].clone());
+    let pairs: Vec<String> = map.iter().enumerate().map(|(t, m)| format!("{} {}", t + 1, name(m))).collect();
+    let line = format!("llzo_dp: LAMMPS type -> element: {}\n", pairs.join(", "));
+    let mut warnings = Vec::new();
+    for (k, element) in model_type_map.iter().enumerate() {
+        let types: Vec<usize> = (0..map.len()).filter(|&t| map[t] == Some(k)).collect();
+        let ms: Vec<f64> = types.iter().filter_map(|&t| masses.get(t).copied()).collect();
+        let differ = ms.iter().any(|m| (m - ms[0]).abs() > 1e-6 * ms[0].abs().max(1.0));
+        if types.len() > 1 && differ {
+            let list: Vec<String> = types.iter().zip(&ms).map(|(t, m)| format!("type {} (mass {m})", t + 1)).collect();
+            warnings.push(format!(
+                "pair_coeff maps several atom types to {element} whose masses differ: {}; check the element order of pair_coeff * *",
+                list.join(", ")
+            ));
+        }
+    }
+    (line, warnings)
 }
 
 #[cfg(test)]
@@ -363,6 +406,9 @@ mod tests {
         assert_eq!((s.out_file.as_str(), s.out_freq), ("md.out", 10));
         let d = PairSettings::parse(&args("a.pth")).unwrap();
         assert_eq!((d.out_file.as_str(), d.out_freq), ("model_devi.out", 100));
+        assert_eq!((s.ignored_keywords(), d.ignored_keywords()), (None, None));
+        let one = PairSettings::parse(&args("a.pth out_file md.out")).unwrap();
+        assert!(one.ignored_keywords().unwrap().contains("out_file ignored"));
     }
 
     #[test]
@@ -381,6 +427,17 @@ mod tests {
             let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
             assert!(e.contains(want), "{a}: {e}");
         }
+    }
+
+    #[test]
+    fn type_map_line_and_repeated_elements() {
+        let tm = args("Li La Zr O");
+        let (line, w) = describe_type_map(&[Some(0), Some(0), Some(2), None], &tm, &[6.94, 6.94, 91.224, 1.0]);
+        assert_eq!(line, "llzo_dp: LAMMPS type -> element: 1 Li, 2 Li, 3 Zr, 4 NULL (ignored)\n");
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = describe_type_map(&[Some(0), Some(0), Some(2), Some(3)], &tm, &[6.94, 138.9, 91.224, 16.0]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("to Li") && w[0].contains("type 2 (mass 138.9)"), "{w:?}");
     }
 
     #[test]

@@ -76,6 +76,7 @@ void PairLlzoDp::settings(int narg, char **arg)
   } catch (const rust::Error &e) {
     error->all(FLERR, "{}", e.what());
   }
+  report_messages();
   pvector = nextra ? new double[nextra] : nullptr;
   for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
@@ -95,6 +96,19 @@ void PairLlzoDp::coeff(int narg, char **arg)
         setflag[i][j] = core->box->maps_type(i) && core->box->maps_type(j);
   } catch (const rust::Error &e) {
     error->all(FLERR, "{}", e.what());
+  }
+  report_messages();
+}
+
+// Log lines (rank 0) and warnings the core gathered: the core never prints itself.
+void PairLlzoDp::report_messages()
+{
+  try {
+    for (const rust::String &m : core->box->take_messages())
+      if (comm->me == 0) utils::logmesg(lmp, std::string(m));
+    for (const rust::String &w : core->box->take_warnings()) error->warning(FLERR, std::string(w));
+  } catch (const rust::Error &e) {
+    error->one(FLERR, "pair_style llzo_dp: {}", e.what());
   }
 }
 
@@ -119,6 +133,18 @@ void PairLlzoDp::init_style()
     error->all(FLERR, "pair_style llzo_dp requires atom IDs (dumped frames are ordered by them); "
                       "remove 'atom_modify id no' from the input");
   neighbor->add_request(this, NeighConst::REQ_FULL);
+  // every run: the effective element map, checks that need the box and the masses
+  std::vector<double> masses;
+  if (atom->mass && !atom->rmass_flag) masses.assign(atom->mass + 1, atom->mass + 1 + atom->ntypes);
+  const int periodic[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
+  try {
+    const std::string types(core->box->start_run(rust::Slice<const double>(masses.data(), masses.size())));
+    if (comm->me == 0) utils::logmesg(lmp, types);
+    core->box->check_boundary(rust::Slice<const int>(periodic, 3));
+  } catch (const rust::Error &e) {
+    error->all(FLERR, "pair_style llzo_dp: {}", e.what());
+  }
+  report_messages();
 }
 
 double PairLlzoDp::init_one(int, int)
@@ -164,9 +190,11 @@ void PairLlzoDp::compute(int eflag, int vflag)
   try {
     if (neighbor->ago == 0) send_neighbor_list();
     const bigint ntimestep = update->ntimestep;
+    tags.assign(atom->tag, atom->tag + nall);  // atom IDs for messages (tagint may be 64-bit)
     const llzo_dp::StepTotals step = core->box->compute(
         ntimestep, rust::Slice<const double>(nall ? atom->x[0] : nullptr, 3 * nall),
-        view(nall ? atom->f[0] : nullptr, true, 3 * nall), view(eatom, eflag_atom, nall),
+        rust::Slice<const int>(tags.data(), tags.size()), view(nall ? atom->f[0] : nullptr, true, 3 * nall),
+        view(eatom, eflag_atom, nall),
         view(vatom ? vatom[0] : nullptr, vflag_atom, 6 * nall),
         view(cvatom ? cvatom[0] : nullptr, cvflag_atom, 9 * nall));
     if (eflag_global) eng_vdwl += step.energy;
@@ -174,6 +202,7 @@ void PairLlzoDp::compute(int eflag, int vflag)
       for (int k = 0; k < 6; k++) virial[k] += step.virial[k];
     if (core->box->coverage_due(ntimestep)) monitor_coverage(ntimestep);
     if (core->box->devi_due(ntimestep)) write_model_deviation(ntimestep);
+    report_messages();
   } catch (const rust::Error &e) {
     error->one(FLERR, "pair_style llzo_dp: {}", e.what());
   }
@@ -223,8 +252,10 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
   if (comm->me != 0) return;
   const double cell[9] = {domain->xprd, 0.0, 0.0, domain->xy, domain->yprd, 0.0,
                           domain->xz, domain->yz, domain->zprd};
+  const int periodic[3] = {domain->xperiodic, domain->yperiodic, domain->zperiodic};
   const rust::String msg = core->box->coverage_write_frame(
       step, rust::Slice<const double>(cell, 9), rust::Slice<const double>(domain->boxlo, 3),
+      rust::Slice<const int>(periodic, 3),
       rust::Slice<const int>(ids.data(), ids.size()), rust::Slice<const int>(types.data(), types.size()),
       rust::Slice<const double>(x.data(), x.size()));
   utils::logmesg(lmp, std::string(msg));

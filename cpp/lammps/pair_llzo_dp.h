@@ -32,12 +32,14 @@ class PairLlzoDp : public Pair {
   double cutoff = 0.0;
   // Compressed-row copy of the full list, refilled only when LAMMPS rebuilds it.
   std::vector<int> offsets, neighbors;
+  std::vector<int> tags;
 
   // Coverage monitor: per-atom coverage for `fix pair` (grown with atom->nmax).
   double *atom_coverage = nullptr;
   int atom_coverage_max = 0;
 
   void send_neighbor_list();
+  void report_messages();
   void allocate();
   void monitor_coverage(bigint step);
   void write_model_deviation(bigint step);

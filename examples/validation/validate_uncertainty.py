@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -109,6 +110,8 @@ def main():
     for name, t0, t1 in RUNS:
         work = out / "runs" / name
         if not (work / "done").exists():
+            # an unfinished run starts over: its coverage.csv and model_devi.out would refuse a new run
+            shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True, exist_ok=True)
             (work / "in.lammps").write_text(SCRIPT.format(data=data, models=" ".join(map(str, models)), every=a.every,
                                                          ref=ref, t0=t0, t1=t1, seed=1000 + t0, steps=a.steps))

@@ -82,6 +82,7 @@ fn info(model_path: &str) -> Result<()> {
     let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, 1)?;
     let i = &model.info;
     println!("model      {model_path}");
+    println!("sha256     {}", llzo_dp::coverage::reference::file_sha256(Path::new(model_path))?);
     println!("type map   {}", i.type_map.join(" "));
     println!("rcut       {} Å", i.rcut);
     println!("sel        {:?}", i.sel);
@@ -188,9 +189,12 @@ fn coverage_build(args: &[String]) -> Result<()> {
         params.features.len(),
         feat_s
     );
-    let reference = Reference::build(&params, &train)?;
+    let mut reference = Reference::build(&params, &train)?;
     if let Some((t, r)) = &model {
         reference.check_model(t, *r)?;
+    }
+    if let Some(m) = opts.get("--model") {
+        reference.model_sha256 = Some(llzo_dp::coverage::reference::file_sha256(Path::new(m))?);
     }
     for (name, e) in type_map.iter().zip(&reference.elements) {
         match e {
@@ -208,8 +212,20 @@ fn coverage_build(args: &[String]) -> Result<()> {
         }
     }
     reference.save(Path::new(out))?;
+    let saved = Reference::load(Path::new(out))?;
     eprintln!("coverage build: wrote {out} ({:.1} s)", t0.elapsed().as_secs_f64());
+    print_checksums("coverage build", &saved);
     Ok(())
+}
+
+/// The reference's content checksum and the model it was built for (stderr, like the
+/// other progress lines).
+fn print_checksums(what: &str, reference: &Reference) {
+    eprintln!("{what}: reference content sha256 {}", reference.checksum.as_deref().unwrap_or("-"));
+    match &reference.model_sha256 {
+        Some(h) => eprintln!("{what}: built for the model with sha256 {h}"),
+        None => eprintln!("{what}: built from a type map and cutoff, for no particular model file"),
+    }
 }
 
 fn fmt_cov(c: Option<f64>) -> String {
@@ -223,9 +239,11 @@ fn coverage_check(args: &[String]) -> Result<()> {
         return Err(Error::Input("coverage check needs systems to check".into()));
     }
     let reference = Reference::load(Path::new(ref_path))?;
+    print_checksums("coverage check", &reference);
     if let Some(m) = opts.get("--model") {
         let (t, r) = model_type_map_rcut(m)?;
         reference.check_model(&t, r)?;
+        reference.check_model_file(Path::new(m))?;
     }
     let tm = &reference.type_map;
     let cols: Vec<String> = tm.iter().map(|e| format!("cov_{e}")).collect();

@@ -163,6 +163,8 @@ impl Reference {
             n_train_frames: train.n_frames,
             elements,
             source: train.source.clone(),
+            model_sha256: None,
+            checksum: None,
         })
     }
 
@@ -284,7 +286,7 @@ mod tests {
                 }
             }
         }
-        let mut f = crate::frames::Frame { origin: [0.0; 3], cell: [[4.0 * a, 0.0, 0.0], [0.0, 4.0 * a, 0.0], [0.0, 0.0, 4.0 * a]], pos, types, periodic: true };
+        let mut f = crate::frames::Frame { origin: [0.0; 3], cell: [[4.0 * a, 0.0, 0.0], [0.0, 4.0 * a, 0.0], [0.0, 0.0, 4.0 * a]], pos, types, pbc: [true; 3] };
         crate::frames::images::wrap(&mut f).unwrap();
         let ext = crate::frames::images::extend(&f, params.features.rcut).unwrap();
         let atype: Vec<i64> = ext.owner.iter().map(|&o| f.types[o] as i64).collect();
@@ -340,7 +342,7 @@ mod tests {
         let path = dir.join("ref.json");
         r.save(&path).unwrap();
         let back = Reference::load(&path).unwrap();
-        assert_eq!(back, r);
+        assert_eq!(Reference { checksum: None, ..back.clone() }, r);
         back.check_model(&["A".into(), "B".into()], 4.0).unwrap();
         let e = back.check_model(&["B".into(), "A".into()], 4.0).unwrap_err();
         assert!(matches!(&e, Error::Input(m) if m.contains("type map")), "{e}");
@@ -353,6 +355,20 @@ mod tests {
         let old = text.replacen(&format!("\"format_version\":{}", reference::FORMAT_VERSION), "\"format_version\":99", 1);
         assert!(matches!(Reference::from_json(&old), Err(Error::Input(m)) if m.contains("format version")));
         assert!(matches!(Reference::from_json("{}"), Err(Error::Input(_))));
+        // one changed number is caught by the checksum
+        assert!(back.checksum.as_deref().is_some_and(|c| c.len() == 64));
+        let grid = format!("\"grid_size\":{}", r.grid_size);
+        let edited = text.replacen(&grid, &format!("\"grid_size\":{}", r.grid_size + 1), 1);
+        assert_ne!(edited, text);
+        assert!(matches!(Reference::from_json(&edited), Err(Error::Input(m)) if m.contains("checksum")));
+        // and a reference built for another model file is refused
+        let mut tied = r.clone();
+        tied.model_sha256 = Some(reference::sha256_hex(b"model A"));
+        std::fs::write(dir.join("model_b"), b"model B").unwrap();
+        let e = tied.check_model_file(&dir.join("model_b")).unwrap_err();
+        assert!(matches!(&e, Error::Input(m) if m.contains("SHA-256")), "{e}");
+        std::fs::write(dir.join("model_a"), b"model A").unwrap();
+        tied.check_model_file(&dir.join("model_a")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

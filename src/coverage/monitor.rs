@@ -3,7 +3,10 @@
 //! merges the occupancy bitmaps over MPI ranks (bitwise OR, counts summed), and the
 //! frame's coverage decides whether it is written out for labeling. A CSV keeps step,
 //! coverage per element and whether the frame was dumped; a restarted run appends
-//! without repeating steps already there.
+//! without repeating steps already there, a new run over an old record is refused
+//! (`step_record.rs`). A dumped frame's row is written after the frame, so a row with
+//! dumped=1 always has its files; temp files and frames without a row (a run killed
+//! inside a write) are removed when the next run starts.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +14,7 @@ use crate::coverage::{features, Neighborhood, Reference, TestOccupancy};
 use crate::frames::{self, Frame};
 use crate::error::{Error, Result};
 use crate::settings::CoverageSettings;
+use crate::step_record::StepRecord;
 
 pub struct Monitor {
     pool: rayon::ThreadPool,
@@ -28,10 +32,12 @@ pub struct Monitor {
     pub values: Vec<f64>,
     frames_dumped: usize,
     last_dump: Option<i64>,
-    csv_path: PathBuf,
-    csv: String,
-    /// Steps up to this one are already in the CSV (earlier evaluations or a restarted run).
-    csv_last_step: Option<i64>,
+    /// coverage.csv: steps up to its last one are recorded (earlier evaluations or runs).
+    csv: StepRecord,
+    /// Steps whose frame the CSV records as dumped (their files exist).
+    dumped_steps: Vec<i64>,
+    /// The row of a frame to be dumped: written once the frame's files are in place.
+    pending_row: Option<String>,
 }
 
 impl Monitor {
@@ -43,25 +49,16 @@ impl Monitor {
         reference.check_model(type_map, rcut)?;
         let csv_path = Path::new(&settings.dir).join("coverage.csv");
         let header = format!("step,overall,{},dumped\n", type_map.join(","));
-        let (csv, csv_last_step, frames_dumped, last_dump) = match std::fs::read_to_string(&csv_path) {
-            Ok(text) if text.starts_with(&header) => {
-                let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
-                let last = rows.iter().filter_map(|r| r.first()?.parse::<i64>().ok()).max();
-                let dumped: Vec<i64> = rows
-                    .iter()
-                    .filter(|r| r.last() == Some(&"1"))
-                    .filter_map(|r| r.first()?.parse::<i64>().ok())
-                    .collect();
-                (text, last, dumped.len(), dumped.iter().max().copied())
-            }
-            Ok(_) => {
-                return Err(Error::Input(format!(
-                    "{} exists but has another header (other elements?); move it away or set coverage_dir",
-                    csv_path.display()
-                )))
-            }
-            Err(_) => (header, None, 0, None),
-        };
+        let csv = StepRecord::open(&csv_path, &header, "coverage_dir", |l| l.split(',').next()?.parse().ok())?;
+        let dumped_steps: Vec<i64> = csv
+            .text()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|r| r.last() == Some(&"1"))
+            .filter_map(|r| r.first()?.parse::<i64>().ok())
+            .collect();
+        let (frames_dumped, last_dump) = (dumped_steps.len(), dumped_steps.iter().max().copied());
         let occ = reference.new_occupancy();
         let n_values = 1 + type_map.len();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -81,10 +78,26 @@ impl Monitor {
             values: vec![f64::NAN; n_values],
             frames_dumped,
             last_dump,
-            csv_path,
             csv,
-            csv_last_step,
+            dumped_steps,
+            pending_row: None,
         })
+    }
+
+    /// Refuses a reference built for another model file (see `Reference::check_model_file`).
+    pub fn check_model_file(&self, model: &str) -> Result<()> {
+        self.reference.check_model_file(Path::new(model))
+    }
+
+    /// One line for the log: the reference and its checksums.
+    pub fn describe(&self) -> String {
+        let r = &self.reference;
+        format!(
+            "llzo_dp coverage: reference {} (content SHA-256 {}, built for model {})\n",
+            self.settings.reference,
+            r.checksum.as_deref().unwrap_or("-"),
+            r.model_sha256.as_deref().map_or("of any file with this type map and cutoff".to_string(), |h| format!("SHA-256 {h}"))
+        )
     }
 
     pub fn due(&self, step: i64) -> bool {
@@ -139,26 +152,27 @@ impl Monitor {
         }
         let s = &self.settings;
         let below = c.overall.is_some_and(|o| o < s.threshold);
+        // a step is recorded once: not again after a restart, nor when a new `run` (or a
+        // minimization) evaluates the same timestep a second time
+        let new_step = self.csv.accept(step)?;
         let dump = below
             && self.frames_dumped < s.max_frames
             && self.last_dump.is_none_or(|l| step - l >= s.min_gap as i64)
-            && self.csv_last_step.is_none_or(|l| step > l);
+            && new_step;
         if dump {
             self.frames_dumped += 1;
             self.last_dump = Some(step);
         }
-        // a step is recorded once: not again after a restart, nor when a new `run` (or a
-        // minimization) evaluates the same timestep a second time
-        let new_step = self.csv_last_step.is_none_or(|l| step > l);
-        if new_step {
-            self.csv_last_step = Some(step);
-        }
         if write_csv && new_step {
             let fmt = |v: f64| if v.is_nan() { String::new() } else { format!("{v:.6}") };
             let per: Vec<String> = self.values.iter().map(|&v| fmt(v)).collect();
-            self.csv.push_str(&format!("{step},{},{}\n", per.join(","), dump as u8));
-            std::fs::create_dir_all(&self.settings.dir).map_err(|e| Error::Io(format!("{}: {e}", self.settings.dir)))?;
-            frames::write_whole(&self.csv_path, self.csv.as_bytes())?;
+            let row = format!("{step},{},{}\n", per.join(","), dump as u8);
+            // a dumped frame's row waits for its files (`write_frame`)
+            if dump {
+                self.pending_row = Some(row);
+            } else {
+                self.csv.push_row(&row)?;
+            }
         }
         let msg = if dump {
             format!(
@@ -171,13 +185,43 @@ impl Monitor {
         Ok((dump, msg))
     }
 
-    /// Writes a gathered frame (rank 0). `ids` sort the atoms; `types` are model types.
-    pub fn write_frame(&self, step: i64, cell: [[f64; 3]; 3], origin: [f64; 3], ids: &[i64], coords: &[f64], types: &[i64]) -> Result<Vec<PathBuf>> {
+    /// Writes a gathered frame (rank 0), then its CSV row. `ids` sort the atoms; `types`
+    /// are model types; `pbc` the periodicity of a, b, c.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_frame(&mut self, step: i64, cell: [[f64; 3]; 3], origin: [f64; 3], pbc: [bool; 3], ids: &[i64], coords: &[f64], types: &[i64]) -> Result<Vec<PathBuf>> {
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&k| ids[k]);
         let pos = order.iter().map(|&k| [coords[3 * k], coords[3 * k + 1], coords[3 * k + 2]]).collect();
         let types = order.iter().map(|&k| types[k] as usize).collect();
-        let frame = Frame { cell, origin, pos, types, periodic: true };
-        frames::write_frame(Path::new(&self.settings.dir), step, &frame, &self.type_map, &self.settings.formats)
+        let frame = Frame { cell, origin, pos, types, pbc };
+        let written = frames::write_frame(Path::new(&self.settings.dir), step, &frame, &self.type_map, &self.settings.formats)?;
+        if let Some(row) = self.pending_row.take() {
+            self.csv.push_row(&row)?;
+            self.dumped_steps.push(step);
+        }
+        Ok(written)
+    }
+
+    /// Refuses frame formats that cannot hold the box's periodicity: deepmd/npy knows a
+    /// fully periodic system or one without periodicity (`nopbc`), nothing in between.
+    pub fn check_boundary(&self, pbc: [bool; 3]) -> Result<()> {
+        let mixed = pbc.iter().any(|&p| p) && !pbc.iter().all(|&p| p);
+        if mixed && self.settings.formats.contains(&frames::Format::DeepmdNpy) {
+            let b: Vec<&str> = pbc.iter().map(|&p| if p { "p" } else { "f/s/m" }).collect();
+            return Err(Error::Input(format!(
+                "coverage_formats npy cannot describe the boundary '{}' (deepmd/npy systems are periodic along all \
+                 three axes or along none): set coverage_formats to extxyz,data, which keep the per-axis periodicity",
+                b.join(" ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Before the first step of a process (rank 0): removes temp files of writes that a
+    /// killed run left, and frames that have no dumped row in the CSV (their row comes
+    /// after them, so these are half-recorded: the restarted run writes them again).
+    /// Returns a line for the log (empty when nothing was removed).
+    pub fn remove_leftovers(&self) -> Result<String> {
+        frames::leftovers::remove(Path::new(&self.settings.dir), &self.dumped_steps)
     }
 }

@@ -1,5 +1,8 @@
 //! The coverage reference file: everything needed to judge new frames against a training
 //! set, as JSON. Floats round-trip exactly (serde_json writes the shortest exact form).
+//! The file carries the SHA-256 of its own content (the JSON without the `checksum` field)
+//! and, when built with `--model`, of the model file it was built for: an edited or
+//! damaged reference, or one used with another model, is refused.
 
 use std::path::Path;
 
@@ -12,8 +15,8 @@ use crate::error::{Error, Result};
 
 /// Tag written in every reference file.
 pub const FORMAT: &str = "llzo_dp-coverage-reference";
-/// Bumped when the file layout changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when the file layout changes (2: content and model checksums).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// PCA and grid of one center element.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +51,35 @@ pub struct Reference {
     pub elements: Vec<Option<ElementReference>>,
     /// Free text: where it was built from.
     pub source: Vec<String>,
+    /// SHA-256 (hex) of the model file the reference was built for; None when built from a
+    /// type map and cutoff alone.
+    #[serde(default)]
+    pub model_sha256: Option<String>,
+    /// SHA-256 (hex) of the file's content without this field, set by `save`.
+    #[serde(default)]
+    pub checksum: Option<String>,
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a file's bytes, lower-case hex.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// The checksum of a reference's JSON value: its text without the `checksum` field.
+fn content_checksum(value: &serde_json::Value) -> Result<String> {
+    let mut v = value.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.remove("checksum");
+    }
+    let text = serde_json::to_string(&v).map_err(|e| Error::Internal(format!("coverage reference: {e}")))?;
+    Ok(sha256_hex(text.as_bytes()))
 }
 
 impl Reference {
@@ -58,7 +90,13 @@ impl Reference {
     /// Writes the file whole: a temporary file in the same directory, then a rename, so a
     /// reader never sees half a reference.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string(self).map_err(|e| Error::Internal(format!("coverage reference: {e}")))?;
+        let internal = |e: serde_json::Error| Error::Internal(format!("coverage reference: {e}"));
+        let mut value = serde_json::to_value(self).map_err(internal)?;
+        let sum = content_checksum(&value)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("checksum".into(), serde_json::Value::String(sum));
+        }
+        let text = serde_json::to_string(&value).map_err(internal)?;
         crate::frames::write_whole(path, text.as_bytes())
     }
 
@@ -91,6 +129,15 @@ impl Reference {
                 "coverage reference made with feature version {feat:?}, this build computes version {FEATURE_VERSION}: rebuild it with `llzo-dp coverage build`"
             )));
         }
+        let stored = head.get("checksum").and_then(|v| v.as_str()).map(String::from);
+        let actual = content_checksum(&head)?;
+        if stored.as_deref() != Some(actual.as_str()) {
+            return Err(Error::Input(format!(
+                "coverage reference is damaged or was edited: its checksum is {}, its content hashes to {actual}; \
+                 rebuild it with `llzo-dp coverage build`",
+                stored.as_deref().unwrap_or("missing")
+            )));
+        }
         let mut r: Reference =
             serde_json::from_value(head).map_err(|e| Error::Input(format!("malformed coverage reference: {e}")))?;
         r.features.validate()?;
@@ -106,6 +153,21 @@ impl Reference {
             e.grid.finish()?;
         }
         Ok(r)
+    }
+
+    /// Refuses a reference built for another model file (when it records one).
+    pub fn check_model_file(&self, model: &Path) -> Result<()> {
+        let Some(want) = &self.model_sha256 else { return Ok(()) };
+        let have = file_sha256(model)?;
+        if &have != want {
+            return Err(Error::Input(format!(
+                "coverage reference was built for the model with SHA-256 {want}, but '{}' has {have}: \
+                 rebuild the reference with `llzo-dp coverage build --model {}`",
+                model.display(),
+                model.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses a reference made for another model: the type map must be the same, element

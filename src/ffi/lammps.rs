@@ -42,6 +42,19 @@ mod bridge {
         /// Whether LAMMPS type `t` (1-based) is handled by the model.
         #[cxx_name = "maps_type"]
         fn lmp_maps_type(self: &Core, t: i32) -> Result<bool>;
+        /// Start of a run (`init_style`): the type -> element map for the log; `masses`
+        /// per LAMMPS type (empty with per-atom masses) for the repeated-element warning.
+        #[cxx_name = "start_run"]
+        fn lmp_start_run(self: &mut Core, masses: &[f64]) -> Result<String>;
+        /// Refuses frame formats that cannot hold this box (`periodic`: x, y, z flags).
+        #[cxx_name = "check_boundary"]
+        fn lmp_check_boundary(self: &Core, periodic: &[i32]) -> Result<()>;
+        /// Lines for the LAMMPS log gathered since the last call (rank 0 prints them).
+        #[cxx_name = "take_messages"]
+        fn lmp_take_messages(self: &mut Core) -> Result<Vec<String>>;
+        /// Warnings gathered since the last call, for `error->warning`.
+        #[cxx_name = "take_warnings"]
+        fn lmp_take_warnings(self: &mut Core) -> Result<Vec<String>>;
         /// Called when LAMMPS has rebuilt its full list, packed as compressed rows.
         #[cxx_name = "rebuild_neighbors"]
         fn lmp_rebuild_neighbors(
@@ -53,12 +66,14 @@ mod bridge {
             offsets: &[i32],
             neighbors: &[i32],
         ) -> Result<()>;
-        /// One step. Empty `eatom`/`vatom`/`cvatom` slices mean "not requested".
+        /// One step; `tags` are the atom IDs `[nall]` (for messages). Empty
+        /// `eatom`/`vatom`/`cvatom` slices mean "not requested".
         #[cxx_name = "compute"]
         fn lmp_compute(
             self: &mut Core,
             step: i64,
             x: &[f64],
+            tags: &[i32],
             f: &mut [f64],
             eatom: &mut [f64],
             vatom: &mut [f64],
@@ -106,13 +121,15 @@ mod bridge {
         /// Per-atom coverage (LAMMPS-indexed owned atoms; -1 where not monitored).
         #[cxx_name = "atom_coverage"]
         fn lmp_atom_coverage(self: &Core, out: &mut [f64]) -> Result<()>;
-        /// Rank 0: writes the gathered frame; `cell` a,b,c rows (9), `origin` (3).
+        /// Rank 0: writes the gathered frame, then its CSV row; `cell` a,b,c rows (9),
+        /// `origin` (3), `periodic` x, y, z flags (3).
         #[cxx_name = "coverage_write_frame"]
         fn lmp_coverage_write_frame(
-            self: &Core,
+            self: &mut Core,
             step: i64,
             cell: &[f64],
             origin: &[f64],
+            periodic: &[i32],
             ids: &[i32],
             lammps_types: &[i32],
             coords: &[f64],
@@ -148,6 +165,22 @@ impl Core {
         guard("maps_type", || Ok(self.maps_type(count(t))))
     }
 
+    fn lmp_start_run(&mut self, masses: &[f64]) -> Result<String> {
+        guard("start_run", || Ok(self.start_run(masses)))
+    }
+
+    fn lmp_check_boundary(&self, periodic: &[i32]) -> Result<()> {
+        guard("check_boundary", || self.check_boundary(periodic))
+    }
+
+    fn lmp_take_messages(&mut self) -> Result<Vec<String>> {
+        guard("take_messages", || Ok(self.take_messages()))
+    }
+
+    fn lmp_take_warnings(&mut self) -> Result<Vec<String>> {
+        guard("take_warnings", || Ok(self.take_warnings()))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn lmp_rebuild_neighbors(
         &mut self,
@@ -167,6 +200,7 @@ impl Core {
         &mut self,
         step: i64,
         x: &[f64],
+        tags: &[i32],
         f: &mut [f64],
         eatom: &mut [f64],
         vatom: &mut [f64],
@@ -175,7 +209,7 @@ impl Core {
         guard("compute", || {
             debug_panic("compute");
             let out = AtomOutputs { force: f, energy: eatom, virial: vatom, centroid_virial: cvatom };
-            let t = self.compute(step, x, out)?;
+            let t = self.compute(step, x, tags, out)?;
             Ok(StepTotals { energy: t.energy, virial: t.virial })
         })
     }
@@ -237,14 +271,15 @@ impl Core {
 
     #[allow(clippy::too_many_arguments)]
     fn lmp_coverage_write_frame(
-        &self,
+        &mut self,
         step: i64,
         cell: &[f64],
         origin: &[f64],
+        periodic: &[i32],
         ids: &[i32],
         lammps_types: &[i32],
         coords: &[f64],
     ) -> Result<String> {
-        guard("coverage_write_frame", || self.write_coverage_frame(step, cell, origin, ids, lammps_types, coords))
+        guard("coverage_write_frame", || self.write_coverage_frame(step, cell, origin, periodic, ids, lammps_types, coords))
     }
 }

@@ -82,7 +82,7 @@ pub fn read_system(dir: &Path, type_map: &[String]) -> Result<Vec<Frame>> {
                 cell: [[b[0], b[1], b[2]], [b[3], b[4], b[5]], [b[6], b[7], b[8]]],
                 pos: coords[3 * n * k..3 * n * (k + 1)].chunks(3).map(|c| [c[0], c[1], c[2]]).collect(),
                 types: types.clone(),
-                periodic,
+                pbc: [periodic; 3],
             });
         }
     }
@@ -99,6 +99,12 @@ pub fn write_system(sys: &Path, frame: &Frame, type_map: &[String]) -> Result<()
     let types: String = frame.types.iter().map(|t| format!("{t}\n")).collect();
     write_whole(&tmp.join("type.raw"), types.as_bytes())?;
     write_whole(&tmp.join("type_map.raw"), (type_map.join("\n") + "\n").as_bytes())?;
+    if frame.pbc == [false; 3] {
+        write_whole(&tmp.join("nopbc"), b"")?; // deepmd/npy's mark of a non-periodic system
+    } else if !frame.periodic() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(Error::Input("deepmd/npy cannot hold a box periodic along some axes only".into()));
+    }
     let cell: Vec<f64> = frame.cell.iter().flatten().copied().collect();
     let coords: Vec<f64> = frame.pos.iter().flatten().copied().collect();
     write_whole(&set.join("box.npy"), &npy_bytes(&[1, 9], "<f8", &f64_bytes(&cell)))?;

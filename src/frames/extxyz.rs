@@ -46,16 +46,22 @@ pub fn read(path: &Path, type_map: &[String]) -> Result<Vec<Frame>> {
         let (Some(sc), Some(pc)) = (species_col, pos_col) else {
             return Err(bad(i + 1, "Properties needs species and pos columns"));
         };
-        let (cell, periodic) = match value("Lattice") {
+        let (cell, pbc) = match value("Lattice") {
             Some(l) => {
                 let v: Vec<f64> = l.split_whitespace().map(|x| x.parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| bad(i + 1, "bad Lattice"))?;
                 let [ax, ay, az, bx, by, bz, cx, cy, cz] = v[..] else { return Err(bad(i + 1, "Lattice needs 9 numbers")) };
                 let pbc = value("pbc").unwrap_or_else(|| "T T T".into());
-                ([[ax, ay, az], [bx, by, bz], [cx, cy, cz]], !pbc.contains('F'))
+                let flags: Vec<bool> = pbc.split_whitespace().map(|f| !f.starts_with(['F', 'f'])).collect();
+                let pbc = match flags[..] {
+                    [a, b, c] => [a, b, c],
+                    [p] => [p; 3],
+                    _ => return Err(bad(i + 1, "pbc needs 1 or 3 flags")),
+                };
+                ([[ax, ay, az], [bx, by, bz], [cx, cy, cz]], pbc)
             }
-            None => ([[0.0; 3]; 3], false),
+            None => ([[0.0; 3]; 3], [false; 3]),
         };
-        let mut frame = Frame { origin: [0.0; 3], cell, pos: Vec::with_capacity(n), types: Vec::with_capacity(n), periodic };
+        let mut frame = Frame { origin: [0.0; 3], cell, pos: Vec::with_capacity(n), types: Vec::with_capacity(n), pbc };
         for k in 0..n {
             let li = i + 2 + k;
             let f: Vec<&str> = lines.get(li).ok_or_else(|| bad(li, "file ends inside a frame"))?.split_whitespace().collect();
@@ -79,9 +85,10 @@ pub fn read(path: &Path, type_map: &[String]) -> Result<Vec<Frame>> {
 /// One frame as extended XYZ text; `step` goes into the comment line.
 pub fn to_text(frame: &Frame, step: i64, type_map: &[String]) -> String {
     let c = frame.cell;
+    let pbc: Vec<&str> = frame.pbc.iter().map(|&p| if p { "T" } else { "F" }).collect();
     let mut s = format!(
-        "{}\nLattice=\"{} {} {} {} {} {} {} {} {}\" Properties=species:S:1:pos:R:3 pbc=\"T T T\" step={}\n",
-        frame.pos.len(), c[0][0], c[0][1], c[0][2], c[1][0], c[1][1], c[1][2], c[2][0], c[2][1], c[2][2], step
+        "{}\nLattice=\"{} {} {} {} {} {} {} {} {}\" Properties=species:S:1:pos:R:3 pbc=\"{}\" step={}\n",
+        frame.pos.len(), c[0][0], c[0][1], c[0][2], c[1][0], c[1][1], c[1][2], c[2][0], c[2][1], c[2][2], pbc.join(" "), step
     );
     for (t, x) in frame.types.iter().zip(&frame.pos) {
         let _ = writeln!(s, "{} {:.10} {:.10} {:.10}", type_map[*t], x[0], x[1], x[2]);

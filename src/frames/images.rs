@@ -29,7 +29,7 @@ fn norm(a: [f64; 3]) -> f64 {
 
 /// Image repetitions needed along a, b, c to see everything within `rcut`.
 fn repetitions(f: &Frame, rcut: f64) -> Result<[i64; 3]> {
-    if !f.periodic {
+    if !f.periodic() {
         return Ok([0; 3]);
     }
     let [a, b, c] = f.cell;
@@ -92,7 +92,7 @@ pub fn extend(f: &Frame, rcut: f64) -> Result<Extended> {
 /// Moves every atom into the cell, so the image search above finds all neighbors even
 /// for unwrapped trajectories.
 pub fn wrap(f: &mut Frame) -> Result<()> {
-    if !f.periodic {
+    if !f.periodic() {
         return Ok(());
     }
     let [a, b, c] = f.cell;
@@ -120,12 +120,12 @@ mod tests {
     #[test]
     fn images_of_a_simple_cubic_crystal() {
         // one atom in a 3 Å cube, rcut 3.5: 6 neighbors at 3 Å, 12 at 4.24 (outside)
-        let f = Frame { origin: [0.0; 3], cell: [[3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]], pos: vec![[0.5, 0.5, 0.5]], types: vec![0], periodic: true };
+        let f = Frame { origin: [0.0; 3], cell: [[3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]], pos: vec![[0.5, 0.5, 0.5]], types: vec![0], pbc: [true; 3] };
         let e = extend(&f, 3.5).unwrap();
         assert_eq!(e.nlist.iter().filter(|&&j| j >= 0).count(), 6);
         assert_eq!(e.owner.len(), 7);
         // a skewed but equivalent cell (b' = b + a) and an unwrapped position give the same
-        let mut g = Frame { origin: [0.0; 3], cell: [[3.0, 0.0, 0.0], [3.0, 3.0, 0.0], [0.0, 0.0, 3.0]], pos: vec![[30.5, -8.5, 0.5]], types: vec![0], periodic: true };
+        let mut g = Frame { origin: [0.0; 3], cell: [[3.0, 0.0, 0.0], [3.0, 3.0, 0.0], [0.0, 0.0, 3.0]], pos: vec![[30.5, -8.5, 0.5]], types: vec![0], pbc: [true; 3] };
         wrap(&mut g).unwrap();
         assert_eq!(extend(&g, 3.5).unwrap().nlist.iter().filter(|&&j| j >= 0).count(), 6);
     }

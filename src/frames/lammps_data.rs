@@ -51,7 +51,7 @@ pub fn read(path: &str) -> Result<Frame> {
         cell: [[len[0], 0.0, 0.0], [xy, len[1], 0.0], [xz, yz, len[2]]],
         pos: rows.iter().map(|r| r.2).collect(),
         types: rows.iter().map(|r| r.1 - 1).collect(),
-        periodic: true,
+        pbc: [true; 3],
     })
 }
 

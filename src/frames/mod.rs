@@ -12,6 +12,7 @@ pub mod extxyz;
 mod frame;
 pub mod images;
 pub mod lammps_data;
+pub mod leftovers;
 pub mod npy;
 
 pub use frame::{write_whole, Frame};
@@ -98,7 +99,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("llzo_dp_dump_{}", std::process::id()));
         let tm = vec!["Li".to_string(), "O".to_string()];
         let f = Frame { cell: [[3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]], origin: [0.0; 3],
-                        pos: vec![[0.0, 0.0, 0.0], [1.5, 1.5, 1.5]], types: vec![0, 1], periodic: true };
+                        pos: vec![[0.0, 0.0, 0.0], [1.5, 1.5, 1.5]], types: vec![0, 1], pbc: [true; 3] };
         let w = write_frame(&dir, 7, &f, &tm, &[Format::DeepmdNpy, Format::Extxyz, Format::LammpsData]).unwrap();
         assert_eq!(w.len(), 3);
         let (shape, data) = npy::read_npy(&w[0].join("set.000/coord.npy")).unwrap();
@@ -133,7 +134,7 @@ mod read_tests {
         assert_eq!(f[0].types, vec![3, 0]);
         assert_eq!(f[0].pos[1], [1.0, 2.0, 3.0]);
         assert_eq!(f[0].cell[1], [0.5, 6.0, 0.0]);
-        assert!(f[0].periodic && !f[1].periodic);
+        assert!(f[0].periodic() && f[1].pbc == [false; 3]);
         assert_eq!((f[1].types[0], f[1].pos[0]), (2, [-1.5, 0.0, 2.0]));
         std::fs::write(&p, "1\nProperties=species:S:1:pos:R:3\nXx 0 0 0\n").unwrap();
         let e = read_frames(&p, &tm).err().unwrap().to_string();
