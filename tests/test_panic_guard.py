@@ -35,7 +35,9 @@ def debug_plugin():
 def test_panic_in_compute_is_a_lammps_error(tmp_path, debug_plugin, hook):
     write_data(tmp_path / "system.data", *tllzo())
     script = SCRIPT.format(plugin=debug_plugin, data=tmp_path / "system.data", model=TEST_MODEL)
-    r = lammps(tmp_path, script, timeout=300, plugin_line=False, env={"LLZO_DP_DEBUG_PANIC": hook})
+    # the debug build only: the launcher's own copy would take pair_style llzo_dp first
+    env = {"LLZO_DP_DEBUG_PANIC": hook, "LLZO_DP_PLUGIN_DIR": str(tmp_path / "no-autoload")}
+    r = lammps(tmp_path, script, timeout=300, plugin_line=False, env=env)
     if not hook:  # the same run without the hook: the debug build itself works
         assert r.returncode == 0, r.output[-2000:]
         assert not r.errors()
