@@ -27,6 +27,8 @@ mod mlp;
 mod se_a;
 mod se_e3;
 pub mod tanh;
+#[cfg(test)]
+mod test_support;
 pub mod weights;
 
 use rayon::prelude::*;

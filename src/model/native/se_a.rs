@@ -269,29 +269,7 @@ pub fn backward(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::native::weights::{Layer, Mlp};
-
-    /// Deterministic numbers in [-1, 1).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        }
-    }
-
-    fn net(rng: &mut Lcg) -> Mlp {
-        let mut layer = |n_in: usize, n_out: usize| Layer {
-            n_in,
-            n_out,
-            w: (0..n_in * n_out).map(|_| rng.next()).collect(),
-            b: (0..n_out).map(|_| rng.next()).collect(),
-            idt: None,
-            tanh: true,
-            resnet: true,
-        };
-        Mlp { layers: vec![layer(1, 2), layer(2, 4), layer(4, 4)] }
-    }
+    use crate::model::native::test_support::{net, Lcg};
 
     fn weights(rng: &mut Lcg) -> SeAWeights {
         let nt = 2;
