@@ -8,7 +8,7 @@ use crate::deviation::Deviation;
 use crate::model::{resolve_device, Evaluation, Model, StepInput};
 use crate::coverage::monitor::Monitor;
 use crate::model::file as model_file;
-use crate::neighbors::{ExtendedAtoms, LammpsList};
+use crate::neighbors::{ClosestPair, ExtendedAtoms, LammpsList};
 use crate::preflight;
 use crate::settings::{describe_type_map, map_types, PairSettings};
 use crate::step_checks;
@@ -241,8 +241,10 @@ impl Core {
         self.ext.gather_coords(x, &mut self.coords)?;
         step_checks::check_coordinates(step, &self.coords, tag_of(&self.ext.lammps_index, tags))?;
         let rcut = self.model.info.rcut;
-        let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch, &mut self.nlist);
-        check_overlaps(&self.coords, &self.nlist, self.ext.nloc, width)?;
+        let mut closest = ClosestPair::default();
+        let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch,
+                                           &mut self.nlist, &mut closest);
+        check_overlap(&self.coords, closest)?;
         self.keep_nearest_sel(width);
         self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
@@ -355,24 +357,21 @@ impl Core {
 /// matrix divides by the distance, so it would return NaN or a finite but meaningless number.
 const OVERLAP: f64 = 0.01;
 
-/// The first pair of atoms in the model's neighbour list closer than `OVERLAP`, as an error.
-fn check_overlaps(coords: &[f64], nlist: &[i64], nloc: usize, width: usize) -> Result<()> {
-    for i in 0..nloc {
-        let xi = &coords[3 * i..3 * i + 3];
-        for &j in nlist[i * width..(i + 1) * width].iter().take_while(|&&j| j >= 0) {
-            let xj = &coords[3 * j as usize..3 * j as usize + 3];
-            let d = ((xj[0] - xi[0]).powi(2) + (xj[1] - xi[1]).powi(2) + (xj[2] - xi[2]).powi(2)).sqrt();
-            if d < OVERLAP {
-                return Err(Error::Input(format!(
-                    "two atoms are {d:.3e} Å apart, at ({:.4}, {:.4}, {:.4}) Å: overlapping atoms (an atom \
-                     created twice?), which the model cannot evaluate; remove the duplicates, e.g. \
-                     'delete_atoms overlap 0.1 all all'",
-                    xi[0], xi[1], xi[2]
-                )));
-            }
-        }
+/// The closest pair of the neighbour list, as an error when it is closer than `OVERLAP`.
+fn check_overlap(coords: &[f64], closest: ClosestPair) -> Result<()> {
+    if closest.d2 >= OVERLAP * OVERLAP {
+        return Ok(());
     }
-    Ok(())
+    let xi = &coords[3 * closest.atom..3 * closest.atom + 3];
+    Err(Error::Input(format!(
+        "two atoms are {:.3e} Å apart, at ({:.4}, {:.4}, {:.4}) Å: overlapping atoms (an atom \
+         created twice?), which the model cannot evaluate; remove the duplicates, e.g. \
+         'delete_atoms overlap 0.1 all all'",
+        closest.d2.sqrt(),
+        xi[0],
+        xi[1],
+        xi[2]
+    )))
 }
 
 /// The warning (once per run) when some atoms have more neighbours of a type within the
@@ -522,14 +521,15 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use super::check_overlaps;
+    use super::check_overlap;
+    use crate::neighbors::ClosestPair;
 
     #[test]
     fn overlapping_atoms_are_refused() {
-        // atom 0 has neighbours 1 (1.5 Å) and 2 (on top of it); rows padded with -1
+        // atom 0's closest neighbour at 1.5 Å, then one on top of it (0.001 Å)
         let coords = [0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, 0.001];
-        assert!(check_overlaps(&coords, &[1, -1, -1, -1], 1, 4).is_ok());
-        let e = check_overlaps(&coords, &[1, 2, -1, -1], 1, 4).unwrap_err().to_string();
+        assert!(check_overlap(&coords, ClosestPair { d2: 1.5 * 1.5, atom: 0 }).is_ok());
+        let e = check_overlap(&coords, ClosestPair { d2: 0.001 * 0.001, atom: 0 }).unwrap_err().to_string();
         assert!(e.contains("1.000e-3 Å apart") && e.contains("delete_atoms overlap"), "{e}");
     }
 }

@@ -134,8 +134,11 @@ impl ExtendedAtoms {
     /// coordinates (the LAMMPS list also holds the skin). Rows are padded with -1 to at
     /// least `min_width` (the model's `sum(sel)`), so the tensor shape stays the same from
     /// step to step and the model neither sorts nor re-specializes. Returns the width.
-    pub fn within_cutoff(&self, coords: &[f64], rcut: f64, min_width: usize, scratch: &mut Vec<i64>, out: &mut Vec<i64>) -> usize {
+    /// `closest`: the closest pair of the list this step (found on the way, for the overlap check).
+    pub fn within_cutoff(&self, coords: &[f64], rcut: f64, min_width: usize, scratch: &mut Vec<i64>, out: &mut Vec<i64>,
+                         closest: &mut ClosestPair) -> usize {
         let rc2 = rcut * rcut;
+        *closest = ClosestPair::default();
         scratch.clear();
         scratch.resize(self.nloc * self.nnei, -1);
         let mut width = min_width.max(1);
@@ -149,6 +152,9 @@ impl ExtendedAtoms {
                 }
                 let xj = &coords[3 * e as usize..3 * e as usize + 3];
                 let d2 = (xj[0] - xi[0]).powi(2) + (xj[1] - xi[1]).powi(2) + (xj[2] - xi[2]).powi(2);
+                if d2 < closest.d2 {
+                    *closest = ClosestPair { d2, atom: i };
+                }
                 if d2 < rc2 {
                     row[n] = e;
                     n += 1;
@@ -175,6 +181,19 @@ impl ExtendedAtoms {
             out.extend_from_slice(p);
         }
         Ok(())
+    }
+}
+
+/// The closest pair in the neighbour list: its squared distance (Å²) and the local atom.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClosestPair {
+    pub d2: f64,
+    pub atom: usize,
+}
+
+impl Default for ClosestPair {
+    fn default() -> Self {
+        ClosestPair { d2: f64::INFINITY, atom: 0 }
     }
 }
 
@@ -215,12 +234,13 @@ mod tests {
         let x = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 3.0, 0.0, 0.0, 5.0, 0.0, 0.0];
         let mut c = Vec::new();
         ext.gather_coords(&x, &mut c).unwrap();
-        let (mut scratch, mut nl) = (Vec::new(), Vec::new());
+        let (mut scratch, mut nl, mut closest) = (Vec::new(), Vec::new(), ClosestPair::default());
         // ext order: local 0, then ghosts 3, 1, 2 as first seen -> coords x=5, 1, 3
-        assert_eq!(ext.within_cutoff(&c, 4.0, 4, &mut scratch, &mut nl), 4);
+        assert_eq!(ext.within_cutoff(&c, 4.0, 4, &mut scratch, &mut nl, &mut closest), 4);
         assert_eq!(nl, vec![2, 3, -1, -1]);
-        assert_eq!(ext.within_cutoff(&c, 6.0, 1, &mut scratch, &mut nl), 3);
+        assert_eq!(ext.within_cutoff(&c, 6.0, 1, &mut scratch, &mut nl, &mut closest), 3);
         assert_eq!(nl, vec![1, 2, 3]);
+        assert_eq!(closest, ClosestPair { d2: 1.0, atom: 0 });
     }
 
     #[test]
