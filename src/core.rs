@@ -245,7 +245,7 @@ impl Core {
         let width = self.ext.within_cutoff(&self.coords, rcut, self.nnei_model, &mut self.nlist_scratch,
                                            &mut self.nlist, &mut closest);
         check_overlap(&self.coords, closest)?;
-        self.keep_nearest_sel(width);
+        let graph_selects = self.selection_by_graph(width);
         self.timing.prepare += lap(&mut t);
         if let Some(m) = self.monitor.as_mut().filter(|m| m.due(step)) {
             // every rank takes part in the reductions, also one without atoms of ours
@@ -259,13 +259,12 @@ impl Core {
         if self.ext.nloc == 0 {
             return Ok(StepTotals::default()); // nothing of ours on this rank
         }
-        let input = StepInput {
-            coord: &self.coords,
-            atype: &self.ext.atype,
-            nlist: &self.nlist,
-            nloc: self.ext.nloc,
-            width,
-        };
+        let mut input = StepInput::within_cutoff(&self.coords, &self.ext.atype, &self.nlist, self.ext.nloc, width);
+        if graph_selects || self.model.info.sorts_nlist {
+            // what pair_style deepmd hands over; a sorting graph would otherwise break ties in
+            // the filtered rows differently
+            (input.graph_nlist, input.graph_width, input.graph_selects) = (&self.ext.nlist, self.ext.nnei, graph_selects);
+        }
         self.model.evaluate(&input, want_virial_atom, &mut self.eval)?;
         let tags_of_model_atoms = tag_of(&self.ext.lammps_index, tags);
         step_checks::check_outputs(step, self.eval.energy, &self.eval.force, &self.eval.virial, tags_of_model_atoms)?;
@@ -327,19 +326,24 @@ impl Core {
         Ok(totals)
     }
 
-    /// DeePMD-kit keeps the nearest sel[t] neighbours of each type; a row in LAMMPS's order
-    /// would keep the first ones (the graph sorts only rows wider than sum(sel)), so rows are
-    /// sorted nearest first on steps where a type overflows, with a warning once per run.
-    fn keep_nearest_sel(&mut self, width: usize) {
+    /// Whether only the graph's own selection is right this step. When some type has more
+    /// neighbours within the cutoff than its sel, which ones count depends on the row order:
+    /// `pair_style deepmd` passes LAMMPS's rows (skin included) and the graph sorts them by
+    /// distance (unstable sort: equal distances keep no defined order) when they are wider than
+    /// Σsel or the model always sorts, else keeps the first ones in list order. Giving the graph
+    /// the same rows reproduces its choice exactly. Warns once per run.
+    fn selection_by_graph(&mut self, width: usize) -> bool {
         let info = &self.model.info;
         let Some(w) = sel_warning(&info.sel, info.type_map.len(), &self.nlist, width, self.ext.nloc, &self.ext.atype) else {
-            return;
+            return false;
         };
-        step_checks::sort_rows_by_distance(&self.coords, &mut self.nlist, width, self.ext.nloc);
         if !self.sel_warned {
             self.warnings.push(w);
             self.sel_warned = true;
         }
+        // rows no wider than Σsel and a graph that does not sort: the first ones in list order
+        // within the cutoff, which the native evaluator keeps as well
+        info.sorts_nlist || self.ext.nnei > self.nnei_model
     }
 
     /// The timing line for the log (see `timing.rs`), then the counters restart.
@@ -375,7 +379,7 @@ fn check_overlap(coords: &[f64], closest: ClosestPair) -> Result<()> {
 }
 
 /// The warning (once per run) when some atoms have more neighbours of a type within the
-/// cutoff than the model's `sel`: the model ignores the farthest ones, as DeePMD-kit does.
+/// cutoff than the model's `sel`: the model ignores some of them, as DeePMD-kit does.
 fn sel_warning(sel: &[i64], ntypes: usize, nlist: &[i64], width: usize, nloc: usize, atype: &[i64]) -> Option<String> {
     if sel.len() != ntypes {
         return None;
@@ -383,7 +387,7 @@ fn sel_warning(sel: &[i64], ntypes: usize, nlist: &[i64], width: usize, nloc: us
     let (atoms, excess) = step_checks::sel_overflow(nlist, width, nloc, atype, sel)?;
     Some(format!(
         "pair_style llzo_dp: {atoms} atom(s) on this rank have more neighbours of one type within the cutoff than \
-         the model's sel [{}] (up to {excess} more); the model ignores the farthest of them, as DeePMD-kit does: \
+         the model's sel [{}] (up to {excess} more); the model ignores the excess, chosen as `pair_style deepmd` chooses it: \
          the structure is denser than the model was built for",
         sel.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" ")
     ))

@@ -63,25 +63,6 @@ pub fn sel_overflow(nlist: &[i64], width: usize, nloc: usize, atype: &[i64], sel
     (atoms > 0).then_some((atoms, worst))
 }
 
-/// Sorts each of the `nloc` rows of `nlist` (`[nloc * width]`, -1 padded) by distance to
-/// its atom, nearest first; equal distances keep their order in the row.
-pub fn sort_rows_by_distance(coord: &[f64], nlist: &mut [i64], width: usize, nloc: usize) {
-    let mut keyed: Vec<(f64, i64)> = Vec::with_capacity(width);
-    for (i, row) in nlist.chunks_mut(width.max(1)).take(nloc).enumerate() {
-        let xi = &coord[3 * i..3 * i + 3];
-        let n = row.iter().take_while(|&&e| e >= 0).count();
-        keyed.clear();
-        keyed.extend(row[..n].iter().map(|&e| {
-            let xj = &coord[3 * e as usize..3 * e as usize + 3];
-            ((xj[0] - xi[0]).powi(2) + (xj[1] - xi[1]).powi(2) + (xj[2] - xi[2]).powi(2), e)
-        }));
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (dst, &(_, e)) in row.iter_mut().zip(&keyed) {
-            *dst = e;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,14 +86,5 @@ mod tests {
         let nlist = [2, 3, 4, -1, 5, 6, -1, -1];
         assert_eq!(sel_overflow(&nlist, 4, 2, &atype, &[1, 2]), Some((1, 2)));
         assert_eq!(sel_overflow(&nlist, 4, 2, &atype, &[3, 2]), None);
-    }
-
-    #[test]
-    fn rows_sort_nearest_first_and_keep_ties_in_order() {
-        // atom 0 at the origin; neighbours 1..4 at x = 3, 1, 2, 1
-        let coord = [0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-        let mut nlist = [1, 2, 3, 4, -1];
-        sort_rows_by_distance(&coord, &mut nlist, 5, 1);
-        assert_eq!(nlist, [2, 4, 3, 1, -1]);
     }
 }

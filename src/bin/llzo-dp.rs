@@ -45,7 +45,7 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
     let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
-    let input = StepInput { coord: &coords, atype: &types, nlist: &nlist, nloc: n, width };
+    let input = StepInput::within_cutoff(&coords, &types, &nlist, n, width);
     let mut out = Evaluation::default();
     let t0 = std::time::Instant::now();
     model.evaluate(&input, false, &mut out)?;

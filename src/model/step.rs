@@ -10,6 +10,9 @@ pub struct ModelInfo {
     pub dim_fparam: i64,
     pub dim_aparam: i64,
     pub message_passing: bool,
+    /// The graph sorts every neighbour row by distance (`need_sorted_nlist_for_lower`,
+    /// e.g. hybrid descriptors), not only rows wider than `Σsel`.
+    pub sorts_nlist: bool,
 }
 
 /// One step's model inputs, in model units (Å) and model types.
@@ -22,9 +25,22 @@ pub struct StepInput<'a> {
     pub nlist: &'a [i64],
     pub nloc: usize,
     pub width: usize,
+    /// The rows the TorchScript graph gets: `nlist` itself, or LAMMPS's own rows (skin
+    /// included, in list order) as `pair_style deepmd` hands them over, where the graph's own
+    /// selection decides which neighbours count, ties among equal distances included.
+    pub graph_nlist: &'a [i64],
+    pub graph_width: usize,
+    /// Only the graph's selection is right this step (a type has more neighbours within the
+    /// cutoff than its sel): the native evaluator declines it.
+    pub graph_selects: bool,
 }
 
-impl StepInput<'_> {
+impl<'a> StepInput<'a> {
+    /// Rows that hold only neighbours within the cutoff, the same for both evaluators.
+    pub fn within_cutoff(coord: &'a [f64], atype: &'a [i64], nlist: &'a [i64], nloc: usize, width: usize) -> Self {
+        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false }
+    }
+
     pub fn nall(&self) -> usize {
         self.coord.len() / 3
     }

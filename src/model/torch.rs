@@ -98,6 +98,8 @@ impl TorchModel {
             dim_fparam: as_int(method(m, "get_dim_fparam", path)?, "get_dim_fparam")?,
             dim_aparam: as_int(method(m, "get_dim_aparam", path)?, "get_dim_aparam")?,
             message_passing: matches!(method(m, "has_message_passing", path)?, IValue::Bool(true)),
+            // absent from older graphs, which sort only rows wider than Σsel
+            sorts_nlist: matches!(m.method_is::<IValue>("need_sorted_nlist_for_lower", &[]), Ok(IValue::Bool(true))),
         })
     }
 
@@ -124,8 +126,8 @@ impl TorchModel {
     pub fn evaluate(&mut self, input: &StepInput, atomic_virial: bool, out: &mut Evaluation) -> Result<()> {
         let nall = input.nall();
         let atype = self.atype_tensor(input.atype)?;
-        let nlist = Tensor::f_from_slice(input.nlist)?
-            .f_view([1, input.nloc as i64, input.width as i64])?
+        let nlist = Tensor::f_from_slice(input.graph_nlist)?
+            .f_view([1, input.nloc as i64, input.graph_width as i64])?
             .f_to_device(self.device)?;
         let coord = Tensor::f_from_slice(input.coord)?.f_view([1, nall as i64, 3])?.f_to_device(self.device)?;
         let args = [

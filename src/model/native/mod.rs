@@ -127,7 +127,7 @@ impl NativeModel {
                 nlist.len()
             )));
         }
-        if width > w.se_a.nnei && !w.sorted_nlist {
+        if input.graph_selects || (width > w.se_a.nnei && !w.sorted_nlist) {
             return Ok(false);
         }
         if let Some(t) = atype.iter().find(|&&t| t < 0 || t as usize >= w.ntypes) {
