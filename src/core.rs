@@ -85,10 +85,10 @@ impl Core {
             model_file::check_code(path)?;
         }
         let device = resolve_device(settings.device, rank)?;
-        let model = Model::load(&settings.models[0], device, settings.backend, threads)?;
+        let model = Model::load(&settings.models[0], device, settings.backend, threads, settings.tabulate)?;
         let mut extra_models = Vec::new();
         for path in &settings.models[1..] {
-            let m = Model::load(path, device, settings.backend, threads)?;
+            let m = Model::load(path, device, settings.backend, threads, settings.tabulate)?;
             if m.info.type_map != model.info.type_map || m.info.rcut != model.info.rcut {
                 return Err(Error::Model(format!(
                     "model deviation needs models with the same type map and cutoff: '{path}' has [{}] and {} Å, '{}' has [{}] and {} Å",

@@ -22,6 +22,8 @@
 //!                                         needs a box periodic along all axes or none)
 //!   coverage_max_frames N                (stop dumping after N frames, default 50)
 //!   coverage_min_gap N                   (at least N steps between dumps, default 100)
+//!   tabulate yes | no                    (native evaluator: embedding nets as tables built at load,
+//!                                         interpolation error ~1e-14, checked at load; default yes)
 //!   trust_model yes | no                 (yes: skip the check of the model's code, default no;
 //!                                         see model/file.rs)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
@@ -61,6 +63,8 @@ pub struct PairSettings {
     pub out_freq: usize,
     /// Load the model without checking the operators its code calls (`trust_model yes`).
     pub trust_model: bool,
+    /// The native evaluator's embedding nets as tables (`tabulate`, default yes).
+    pub tabulate: bool,
     /// The keywords given (to tell an explicit `out_file` from the default).
     pub given: Vec<String>,
 }
@@ -105,6 +109,7 @@ const KEYWORDS: &[&str] = &[
     "coverage_max_frames",
     "coverage_min_gap",
     "trust_model",
+    "tabulate",
 ];
 
 fn count(key: &str, v: &str, min: usize) -> Result<usize> {
@@ -136,6 +141,7 @@ impl PairSettings {
             out_file: "model_devi.out".into(),
             out_freq: 100,
             trust_model: false,
+            tabulate: true,
             given: Vec::new(),
         };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
@@ -169,6 +175,7 @@ impl PairSettings {
                     }
                 }
                 "trust_model" => s.trust_model = yes_or_no(key, value_of(args, i, key, "yes or no")?)?,
+                "tabulate" => s.tabulate = yes_or_no(key, value_of(args, i, key, "yes or no")?)?,
                 "out_file" => s.out_file = value_of(args, i, key, "a file name")?.to_string(),
                 "out_freq" => s.out_freq = count(key, value_of(args, i, key, "a positive integer")?, 1)?,
                 "coverage" => {
@@ -362,6 +369,9 @@ mod tests {
         assert_eq!(d.backend, Backend::Auto);
         assert_eq!(PairSettings::parse(&args("m.pth backend native")).unwrap().backend, Backend::Native);
         assert_eq!(PairSettings::parse(&args("m.pth backend torch")).unwrap().backend, Backend::Torch);
+        assert!(d.tabulate);
+        assert!(!PairSettings::parse(&args("m.pth tabulate no")).unwrap().tabulate);
+        assert!(PairSettings::parse(&args("m.pth tabulate maybe")).is_err());
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let threads = settings.threads.max(1);
     tch::set_num_threads(threads as i32);
     check_model(model_path)?;
-    let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads)?;
+    let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads, settings.tabulate)?;
     let frame = llzo_dp::frames::lammps_data::read(data)?;
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
@@ -79,7 +79,7 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
 fn info(model_path: &str) -> Result<()> {
     let _ = resolve_device(DeviceChoice::Auto, 0); // loads the CUDA backend when present
     check_model(model_path)?;
-    let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, 1)?;
+    let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, 1, true)?;
     let i = &model.info;
     println!("model      {model_path}");
     println!("sha256     {}", llzo_dp::coverage::reference::file_sha256(Path::new(model_path))?);
@@ -141,7 +141,7 @@ fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
 
 fn model_type_map_rcut(path: &str) -> Result<(Vec<String>, f64)> {
     check_model(path)?;
-    let model = Model::load(path, tch::Device::Cpu, llzo_dp::settings::Backend::Torch, 1)?;
+    let model = Model::load(path, tch::Device::Cpu, llzo_dp::settings::Backend::Torch, 1, false)?;
     Ok((model.info.type_map.clone(), model.info.rcut))
 }
 

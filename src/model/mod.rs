@@ -30,22 +30,23 @@ pub struct Model {
 }
 
 impl Model {
-    /// `threads`: the native evaluator's thread count (libtorch's is set globally).
-    pub fn load(path: &str, device: Device, backend: Backend, threads: usize) -> Result<Model> {
+    /// `threads`: the native evaluator's thread count (libtorch's is set globally);
+    /// `tabulate`: its embedding nets as tables built at load time.
+    pub fn load(path: &str, device: Device, backend: Backend, threads: usize, tabulate: bool) -> Result<Model> {
         file::check_path(path)?;
         let torch = TorchModel::load(path, device)?;
         let info = torch.info(path)?;
         let mut model = Model { torch, info, device, native: None, backend_note: String::new() };
         model.check_supported(path)?;
-        model.choose_backend(path, backend, threads)?;
+        model.choose_backend(path, backend, threads, tabulate)?;
         Ok(model)
     }
 
-    fn choose_backend(&mut self, path: &str, backend: Backend, threads: usize) -> Result<()> {
+    fn choose_backend(&mut self, path: &str, backend: Backend, threads: usize, tabulate: bool) -> Result<()> {
         let native = match (backend, self.device) {
             (Backend::Torch, _) => Err("backend torch was asked for".to_string()),
             (_, Device::Cpu) => match self.torch.definition() {
-                Some(def) => NativeModel::load(path, &def, self.info.type_map.len(), threads).map_err(|e| e.to_string()),
+                Some(def) => NativeModel::load(path, &def, self.info.type_map.len(), threads, tabulate).map_err(|e| e.to_string()),
                 None => Err("the model does not describe itself (get_model_def_script)".to_string()),
             },
             _ => Err("the native evaluator runs on CPU only".to_string()),

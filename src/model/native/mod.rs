@@ -51,10 +51,10 @@ pub struct NativeModel {
 impl NativeModel {
     /// `def` is the model's `get_model_def_script()` JSON. An `Error::Model` says why the
     /// model is outside the native evaluator's scope.
-    pub fn load(path: &str, def: &str, ntypes: usize, threads: usize) -> Result<NativeModel> {
+    pub fn load(path: &str, def: &str, ntypes: usize, threads: usize, tabulate: bool) -> Result<NativeModel> {
         let def: serde_json::Value =
             serde_json::from_str(def).map_err(|e| Error::Model(format!("model definition is not JSON: {e}")))?;
-        let weights = weights::load(path, &def, ntypes)?;
+        let weights = weights::load(path, &def, ntypes, tabulate)?;
         let pad_terms = se_a::padding_terms(&weights.se_a);
         let pool = if threads > 1 {
             Some(

@@ -24,6 +24,7 @@ mod fitting;
 mod net;
 mod se_a;
 mod se_e3;
+mod tabulate;
 mod tensors;
 
 pub use fitting::FittingWeights;
@@ -49,13 +50,20 @@ pub struct Weights {
     /// The model's cutoff (the largest of its descriptors'): DeePMD-kit drops neighbors
     /// beyond it before selecting.
     pub rcut_model: f64,
+    /// Embedding tables built at load time: the largest interpolation error measured,
+    /// relative to max |G| (`tabulate.rs`).
+    pub table_error: Option<f64>,
 }
 
 impl Weights {
     /// What the model is, for the log: "se_e2_a" or "hybrid se_e2_a + se_e3" (and whether
     /// its embedding is tabulated).
     pub fn describe(&self) -> String {
-        let compressed = if self.se_a.compressed() { ", compressed" } else { "" };
+        let compressed = match self.table_error {
+            Some(e) => format!(", embedding tabulated at load (interpolation error {e:.0e} of max |G|; 'tabulate no' for the nets)"),
+            None if self.se_a.compressed() => ", compressed".to_string(),
+            None => String::new(),
+        };
         match self.se_e3 {
             Some(_) => format!("hybrid se_e2_a + se_e3{compressed}"),
             None => format!("se_e2_a{compressed}"),
@@ -180,7 +188,8 @@ fn widths(ds: &Descriptors) -> Vec<usize> {
 }
 
 /// Reads and checks the model. `def` is the model's own JSON (`get_model_def_script`).
-pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<Weights> {
+/// `tabulate`: turn an uncompressed model's embedding nets into tables (`tabulate.rs`).
+pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize, tabulate: bool) -> Result<Weights> {
     let ds = descriptors(&def["descriptor"])?;
     check_model(def, &ds)?;
     let t = read_tensors(path)?;
@@ -200,11 +209,12 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize) -> Result<
         Some(k) => Some(se_e3::load(&t, ds.list[k], &prefix(k, "seat"), ntypes, offsets[k])?),
         None => None,
     };
-    let se_a = se_a::load(&t, ds.list[ds.se_a], &prefix(ds.se_a, "sea"), ntypes, offsets[ds.se_a])?;
+    let (se_a, err) = se_a::load(&t, ds.list[ds.se_a], &prefix(ds.se_a, "sea"), ntypes, offsets[ds.se_a], tabulate)?;
+    let table_error = (tabulate && !se_a.compressed_by_deepmd()).then_some(err);
     let fitting = fitting::load(&t, ntypes, ndesc);
     if se_a.m1 * se_a.axis != width[ds.se_a] || ds.se_e3.zip(se_e3.as_ref()).is_some_and(|(k, s)| s.m != width[k]) {
         return Err(unsupported("descriptor widths that disagree with the definition's neuron / axis_neuron"));
     }
     let rcut_model = se_a.rcut.max(se_e3.as_ref().map_or(0.0, |s| s.rcut));
-    Ok(Weights { ntypes, se_a, se_e3, fitting: fitting?, ndesc, sorted_nlist: ds.hybrid, rcut_model })
+    Ok(Weights { ntypes, se_a, se_e3, fitting: fitting?, ndesc, sorted_nlist: ds.hybrid, rcut_model, table_error })
 }

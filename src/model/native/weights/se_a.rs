@@ -2,12 +2,15 @@
 //! type pair, a net or, in a compressed model, its table.
 
 use super::net::{read_mlp, Mlp};
+use super::tabulate;
 use super::tensors::{block_stats, get, sel_of, unsupported, Tensors};
+use crate::model::native::env::se_a_row;
 use crate::error::Result;
 
 /// A compressed model's embedding (`dp --pt compress`): G_c(s) as quintic polynomials on a
 /// fine grid `[lower, upper)` and a coarse one `[upper, max)`, constant beyond; `data` row
-/// `idx` holds 6 coefficients per output c, in t = s - (start of interval idx).
+/// `idx` holds the 6 coefficients, in t = s - (start of interval idx), as `[6][m]`
+/// (`coefficient_major`).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub data: Vec<f64>,
@@ -20,6 +23,9 @@ pub struct Table {
     pub nfine: i64,
     pub last: i64,
     pub rows: usize,
+    /// A table built from the net at load time (`tabulate.rs`) keeps the net for s outside
+    /// its range; DeePMD-kit's tables hold the end value there.
+    pub exact: Option<Box<Mlp>>,
 }
 
 impl Table {
@@ -42,14 +48,47 @@ impl Table {
     /// G(s) and dG/ds into `g`, `dg` (`m` values each).
     #[inline]
     pub fn eval(&self, s: f64, g: &mut [f64], dg: &mut [f64]) {
-        let (idx, t) = self.locate(s);
-        let idx = idx.min(self.rows - 1); // never past the table, whatever the rounding
-        let row = &self.data[idx * 6 * self.m..(idx + 1) * 6 * self.m];
-        for ((a, gv), dv) in row.chunks_exact(6).zip(g.iter_mut()).zip(dg.iter_mut()) {
-            *gv = a[0] + (a[1] + (a[2] + (a[3] + (a[4] + a[5] * t) * t) * t) * t) * t;
-            *dv = a[1] + (2.0 * a[2] + (3.0 * a[3] + (4.0 * a[4] + 5.0 * a[5] * t) * t) * t) * t;
+        match &self.exact {
+            Some(net) if !(s >= self.lower && s < self.upper) => {
+                let [v, d, _] = tabulate::value_slope_curvature(net, s);
+                g.copy_from_slice(&v);
+                dg.copy_from_slice(&d);
+            }
+            _ => self.interpolate(s, g, dg),
         }
     }
+
+    /// The table's polynomial at s (its end values beyond the range).
+    #[inline]
+    pub fn interpolate(&self, s: f64, g: &mut [f64], dg: &mut [f64]) {
+        let (idx, t) = self.locate(s);
+        let idx = idx.min(self.rows - 1); // never past the table, whatever the rounding
+        let m = self.m;
+        let row = &self.data[idx * 6 * m..(idx + 1) * 6 * m];
+        let (a0, rest) = row.split_at(m);
+        let (a1, rest) = rest.split_at(m);
+        let (a2, rest) = rest.split_at(m);
+        let (a3, rest) = rest.split_at(m);
+        let (a4, a5) = rest.split_at(m);
+        for c in 0..m {
+            g[c] = a0[c] + (a1[c] + (a2[c] + (a3[c] + (a4[c] + a5[c] * t) * t) * t) * t) * t;
+            dg[c] = a1[c] + (2.0 * a2[c] + (3.0 * a3[c] + (4.0 * a4[c] + 5.0 * a5[c] * t) * t) * t) * t;
+        }
+    }
+}
+
+/// Rows of 6 coefficients per output (`[c][6]`, DeePMD-kit's layout) as 6 runs of `m`
+/// values per row (`[6][c]`), so one coefficient of all outputs is contiguous (SIMD).
+pub fn coefficient_major(data: &[f64], m: usize) -> Vec<f64> {
+    let mut out = vec![0.0; data.len()];
+    for (src, dst) in data.chunks_exact(6 * m).zip(out.chunks_exact_mut(6 * m)) {
+        for c in 0..m {
+            for k in 0..6 {
+                dst[k * m + c] = src[c * 6 + k];
+            }
+        }
+    }
+    out
 }
 
 /// The embedding of one type pair: the net, or its table in a compressed model.
@@ -102,8 +141,14 @@ impl SeAWeights {
         ti * self.ntypes + tj
     }
 
+    /// Tables instead of nets (a compressed model's, or built at load time).
     pub fn compressed(&self) -> bool {
         matches!(self.embedding.first(), Some(Embedding::Table(_)))
+    }
+
+    /// The tables are DeePMD-kit's own (`dp compress`).
+    pub fn compressed_by_deepmd(&self) -> bool {
+        matches!(self.embedding.first(), Some(Embedding::Table(t)) if t.exact.is_none())
     }
 }
 
@@ -119,12 +164,14 @@ fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
     if shape[0] == 0 || last < 0 || last as usize >= shape[0] || nfine as usize > shape[0] {
         return Err(unsupported(format!("compression table {k}: {} rows for grid {info:?}", shape[0])));
     }
-    Ok(Embedding::Table(Table { data: data.clone(), m, lower, upper, max, stride0, stride1, nfine, last, rows: shape[0] }))
+    Ok(Embedding::Table(Table { data: coefficient_major(data, m), m, lower, upper, max, stride0, stride1, nfine, last, rows: shape[0], exact: None }))
 }
 
 /// Reads the se_e2_a part under `pre` (e.g. `atomic_model.descriptor.sea`), whose output
 /// starts at `offset` of the fitting input.
-pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize) -> Result<SeAWeights> {
+/// `tabulate`: an uncompressed model's nets become tables (`tabulate.rs`); the largest
+/// interpolation error measured is returned with the weights (0 without tables).
+pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize, tabulate: bool) -> Result<(SeAWeights, f64)> {
     let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
     let sel = sel_of(d, ntypes)?;
     let nnei: usize = sel.iter().sum();
@@ -137,8 +184,26 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
     if nets.iter().any(|m| m.layers[0].n_in != 1) {
         return Err(unsupported("embedding nets that do not take one input"));
     }
+    let rcut = d["rcut"].as_f64().unwrap_or(6.0);
+    let rcut_smth = d["rcut_smth"].as_f64().unwrap_or(0.5);
+    let mut worst = 0.0f64;
     let embedding: Vec<Embedding> = if compressed {
         (0..n_embed).map(|k| table(t, pre, k, nets[k].n_out())).collect::<Result<_>>()?
+    } else if tabulate {
+        let s_of = |r: f64, b: usize| (se_a_row([r, 0.0, 0.0], rcut_smth, rcut)[0] - mean[b][0]) / std[b][0];
+        let mut tables = Vec::with_capacity(n_embed);
+        for (k, net) in nets.iter().enumerate() {
+            // the type blocks this net serves: (ti, tj) with embedding index k
+            let blocks: Vec<usize> = (0..ntypes * ntypes)
+                .filter(|&b| if type_one_side { b % ntypes == k } else { (b % ntypes) * ntypes + b / ntypes == k })
+                .collect();
+            let lo = blocks.iter().map(|&b| s_of(rcut, b)).fold(f64::INFINITY, f64::min);
+            let hi = blocks.iter().map(|&b| s_of(tabulate::R_MIN, b)).fold(f64::NEG_INFINITY, f64::max);
+            let (table, err) = tabulate::tabulate(net, lo, hi);
+            worst = worst.max(err);
+            tables.push(Embedding::Table(table));
+        }
+        tables
     } else {
         nets.into_iter().map(Embedding::Net).collect()
     };
@@ -147,12 +212,12 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
     if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
         return Err(unsupported("embedding nets of unexpected widths"));
     }
-    Ok(SeAWeights {
+    let w = SeAWeights {
         ntypes,
         sel,
         nnei,
-        rcut: d["rcut"].as_f64().unwrap_or(6.0),
-        rcut_smth: d["rcut_smth"].as_f64().unwrap_or(0.5),
+        rcut,
+        rcut_smth,
         m1,
         axis,
         type_one_side,
@@ -160,5 +225,6 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
         std,
         embedding,
         offset,
-    })
+    };
+    Ok((w, worst))
 }
