@@ -7,8 +7,9 @@ writes bench/results/<name>.csv.
     python bench/bench_vs_deepmd.py [--cells 2 2 2] [--steps 20] [--repeats 3] [--threads 1]
                                     [--model tests/data/test_model/test_model.pth] [--compressed]
 
-Three styles: deepmd, llzo_dp (default `backend auto`: the native evaluator for se_e2_a
-models) and llzo_dp_torch (`backend torch`: the same model through its TorchScript graph).
+Four styles: deepmd, llzo_dp (default `backend auto`: the native evaluator for se_e2_a
+models, its embedding nets tabulated at load), llzo_dp_nets (the same with `tabulate no`: the
+nets themselves) and llzo_dp_torch (`backend torch`: the same model through its TorchScript graph).
 
 --compressed compresses the model first (`dp --pt compress`, default table) and times the
 styles on the compressed model. In that shared run DeePMD-kit's op library is loaded first
@@ -37,6 +38,7 @@ REF_PLUGIN_DIR = ROOT / os.environ.get("LLZO_DP_REF_TARGET", "target/ref-lammps"
 
 STYLES = {"deepmd": "pair_style deepmd {model}\npair_coeff * *",
           "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O",
+          "llzo_dp_nets": "pair_style llzo_dp {model} tabulate no\npair_coeff * * Li La Zr O",
           "llzo_dp_torch": "pair_style llzo_dp {model} backend torch\npair_coeff * * Li La Zr O"}
 
 

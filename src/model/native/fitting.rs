@@ -6,6 +6,8 @@ use super::weights::FittingWeights;
 
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// Seconds spent, summed until taken (the "fitting" phase of the timing line).
+    pub seconds: f64,
     rows: Vec<usize>,
     x: Vec<f64>,
     acts: Vec<Acts>,
@@ -15,13 +17,10 @@ pub struct Scratch {
 }
 
 /// Runs the net of each center's type `ti[li]` on its row of `desc` (`ndesc` wide):
-/// `energy[li]` and the rows of `ddesc` (both resized here).
-pub fn energy_and_grad(w: &FittingWeights, ti: &[usize], desc: &[f64], ndesc: usize, energy: &mut Vec<f64>, ddesc: &mut Vec<f64>, sc: &mut Scratch) {
+/// `energy[li]` and the rows of `ddesc` (both `ti.len()` rows long).
+pub fn energy_and_grad(w: &FittingWeights, ti: &[usize], desc: &[f64], ndesc: usize, energy: &mut [f64], ddesc: &mut [f64], sc: &mut Scratch) {
     let na = ti.len();
-    energy.clear();
-    energy.resize(na, 0.0);
-    ddesc.clear();
-    ddesc.resize(na * ndesc, 0.0);
+    let start = std::time::Instant::now();
     for (t, net) in w.nets.iter().enumerate() {
         sc.rows.clear();
         sc.rows.extend((0..na).filter(|&li| ti[li] == t));
@@ -45,4 +44,5 @@ pub fn energy_and_grad(w: &FittingWeights, ti: &[usize], desc: &[f64], ndesc: us
             ddesc[li * ndesc..(li + 1) * ndesc].copy_from_slice(&sc.dx[r * ndesc..(r + 1) * ndesc]);
         }
     }
+    sc.seconds += start.elapsed().as_secs_f64();
 }

@@ -1,6 +1,8 @@
-//! Energy and its gradient for a chunk of local atoms, the recipe: pairs → descriptors
-//! (se_e2_a, and se_e3 in a hybrid) → fitting nets → back through the descriptors to one
-//! gradient per neighbor pair.
+//! The recipe for a chunk of local atoms: pairs → descriptors (se_e2_a, and se_e3 in a
+//! hybrid), and, once the fitting nets have given dE/dD, back through the descriptors to one
+//! gradient per neighbor pair. The fitting nets run between the two over larger blocks of
+//! atoms (`mod.rs`): their weight matrices are repacked for every matrix product, which
+//! costs as much as the product itself for a chunk's ~16 rows per type.
 //!
 //! A chunk works on its own scratch and writes pair gradients; the caller adds them to
 //! the forces in a fixed order, so the result does not depend on the thread count.
@@ -9,7 +11,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::weights::Weights;
-use super::{fitting, se_a, se_e3};
+use super::{se_a, se_e3};
 use crate::model::step::StepInput;
 
 #[derive(Debug, Default)]
@@ -19,15 +21,9 @@ pub struct Scratch {
     pub se_a: se_a::Scratch,
     /// The se_e3 part of a hybrid: its neighbors and their gradients.
     pub se3: se_e3::Scratch,
-    fit: fitting::Scratch,
-    /// `[li][ndesc]`: the fitting input and its gradient.
-    desc: Vec<f64>,
-    ddesc: Vec<f64>,
     /// Set when a type selection would drop a neighbor in a model whose graph selects the
     /// nearest (`Weights::sorted_nlist`): then nothing else of the chunk is valid.
     pub overflow: bool,
-    /// Energy per atom of the chunk.
-    pub energy: Vec<f64>,
     /// Seconds spent per phase (see `PHASES`), summed over calls until taken.
     pub seconds: [f64; PHASES.len()],
 }
@@ -84,9 +80,9 @@ fn collect_pairs(w: &Weights, inp: &StepInput, atoms: Range<usize>, sc: &mut Scr
     true
 }
 
-/// Evaluates local atoms `atoms`; results in `sc.energy`, `sc.se_a.grad` (pairs in
-/// `sc.se_a.groups` order) and `sc.se3.grad` (unless `sc.overflow`).
-pub fn run_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch) {
+/// Forward through the descriptors for local atoms `atoms`: their rows of the fitting
+/// input in `desc` (`atoms.len() × ndesc`), unless a selection overflows (`sc.overflow`).
+pub fn forward_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch, desc: &mut [f64]) {
     let mut clock = Instant::now();
     let na = atoms.len();
     sc.ti.clear();
@@ -98,20 +94,23 @@ pub fn run_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms: Ra
     lap(&mut clock, &mut sc.seconds[0]);
     se_a::forward_embedding(&w.se_a, na, &mut sc.se_a);
     lap(&mut clock, &mut sc.seconds[1]);
-    sc.desc.clear();
-    sc.desc.resize(na * w.ndesc, 0.0);
-    se_a::forward_descriptor(&w.se_a, pad_terms, &sc.ti, &mut sc.desc, w.ndesc, &mut sc.se_a);
+    desc.fill(0.0);
+    se_a::forward_descriptor(&w.se_a, pad_terms, &sc.ti, desc, w.ndesc, &mut sc.se_a);
     lap(&mut clock, &mut sc.seconds[2]);
     if let Some(w3) = &w.se_e3 {
-        se_e3::forward(w3, &sc.ti, &mut sc.desc, w.ndesc, &mut sc.se3);
+        se_e3::forward(w3, &sc.ti, desc, w.ndesc, &mut sc.se3);
         lap(&mut clock, &mut sc.seconds[5]);
     }
-    fitting::energy_and_grad(&w.fitting, &sc.ti, &sc.desc, w.ndesc, &mut sc.energy, &mut sc.ddesc, &mut sc.fit);
-    lap(&mut clock, &mut sc.seconds[3]);
-    se_a::backward(&w.se_a, na, &sc.ddesc, w.ndesc, &mut sc.se_a);
+}
+
+/// From dE/dD (the chunk's rows `ddesc`) back through the descriptors: `sc.se_a.grad` (pairs
+/// in `sc.se_a.groups` order) and `sc.se3.grad`.
+pub fn backward_chunk(w: &Weights, sc: &mut Scratch, ddesc: &[f64]) {
+    let mut clock = Instant::now();
+    se_a::backward(&w.se_a, sc.ti.len(), ddesc, w.ndesc, &mut sc.se_a);
     lap(&mut clock, &mut sc.seconds[4]);
     if let Some(w3) = &w.se_e3 {
-        se_e3::backward(w3, &sc.ti, &sc.ddesc, w.ndesc, &mut sc.se3);
+        se_e3::backward(w3, &sc.ti, ddesc, w.ndesc, &mut sc.se3);
         lap(&mut clock, &mut sc.seconds[5]);
     }
 }

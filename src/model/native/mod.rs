@@ -38,14 +38,22 @@ use crate::model::step::{Evaluation, StepInput};
 use kernel::Scratch;
 pub use weights::Weights;
 
-/// Atoms per work item: their activations (~100 pairs each) stay in cache.
+/// Atoms per work item of the descriptors: their pairs (~100 each) stay in cache.
 const CHUNK: usize = 64;
+/// Atoms per work item of the fitting nets: ~64 rows per type and matrix product.
+const FIT_BLOCK: usize = 4 * CHUNK;
 
 pub struct NativeModel {
     pub weights: Weights,
     pad_terms: Vec<Vec<f64>>,
     scratch: Vec<Scratch>,
-    pool: Option<rayon::ThreadPool>,
+    fit_scratch: Vec<fitting::Scratch>,
+    /// `[nloc][ndesc]`: the fitting input and dE/d(it); center types; atomic energies.
+    desc: Vec<f64>,
+    ddesc: Vec<f64>,
+    ti: Vec<usize>,
+    energy: Vec<f64>,
+    pool: rayon::ThreadPool,
 }
 
 impl NativeModel {
@@ -56,18 +64,23 @@ impl NativeModel {
             serde_json::from_str(def).map_err(|e| Error::Model(format!("model definition is not JSON: {e}")))?;
         let weights = weights::load(path, &def, ntypes, tabulate)?;
         let pad_terms = se_a::padding_terms(&weights.se_a);
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("llzo_dp-native-{i}"))
-                    .build()
-                    .map_err(|e| Error::Internal(format!("thread pool: {e}")))?,
-            )
-        } else {
-            None
-        };
-        Ok(NativeModel { weights, pad_terms, scratch: Vec::new(), pool })
+        // its own pool, also for one thread: rayon's global one would take every core
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("llzo_dp-native-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+        Ok(NativeModel {
+            weights,
+            pad_terms,
+            scratch: Vec::new(),
+            fit_scratch: Vec::new(),
+            desc: Vec::new(),
+            ddesc: Vec::new(),
+            ti: Vec::new(),
+            energy: Vec::new(),
+            pool,
+        })
     }
 
     /// Thread-seconds per phase since the last call, as "name share %" text.
@@ -78,6 +91,7 @@ impl NativeModel {
                 *a += std::mem::take(b);
             }
         }
+        sum[3] += self.fit_scratch.iter_mut().map(|f| std::mem::take(&mut f.seconds)).sum::<f64>();
         let total: f64 = sum.iter().sum();
         if total <= 0.0 {
             return String::new();
@@ -96,20 +110,47 @@ impl NativeModel {
         if !self.check(input)? {
             return Ok(false);
         }
+        let (w, pad, nd) = (&self.weights, &self.pad_terms, self.weights.ndesc);
         let nchunks = nloc.div_ceil(CHUNK);
         if self.scratch.len() < nchunks {
             self.scratch.resize_with(nchunks, Scratch::default);
         }
-        let (w, pad) = (&self.weights, &self.pad_terms);
-        let work = |(c, sc): (usize, &mut Scratch)| kernel::run_chunk(w, pad, input, c * CHUNK..((c + 1) * CHUNK).min(nloc), sc);
-        match &self.pool {
-            Some(pool) => pool.install(|| self.scratch[..nchunks].par_iter_mut().enumerate().for_each(work)),
-            None => self.scratch[..nchunks].iter_mut().enumerate().for_each(work),
+        let nblocks = nloc.div_ceil(FIT_BLOCK);
+        if self.fit_scratch.len() < nblocks {
+            self.fit_scratch.resize_with(nblocks, fitting::Scratch::default);
         }
-        if self.scratch[..nchunks].iter().any(|sc| sc.overflow) {
+        self.desc.resize(nloc * nd, 0.0);
+        self.ddesc.resize(nloc * nd, 0.0);
+        self.energy.resize(nloc, 0.0);
+        self.ti.clear();
+        self.ti.extend(input.atype[..nloc].iter().map(|&t| t as usize));
+        let scratch = &mut self.scratch[..nchunks];
+        let (desc, ddesc, energy, ti) = (&mut self.desc[..], &mut self.ddesc[..], &mut self.energy[..], &self.ti[..]);
+        let fit_scratch = &mut self.fit_scratch[..nblocks];
+        let forward = |(c, (sc, d)): (usize, (&mut Scratch, &mut [f64]))| {
+            kernel::forward_chunk(w, pad, input, c * CHUNK..((c + 1) * CHUNK).min(nloc), sc, d)
+        };
+        let fit = |(((t, d), (dd, e)), fs): (((&[usize], &[f64]), (&mut [f64], &mut [f64])), &mut fitting::Scratch)| {
+            fitting::energy_and_grad(&w.fitting, t, d, nd, e, dd, fs)
+        };
+        let backward = |(sc, dd): (&mut Scratch, &[f64])| kernel::backward_chunk(w, sc, dd);
+        let run = || -> bool {
+            scratch.par_iter_mut().zip(desc.par_chunks_mut(CHUNK * nd)).enumerate().for_each(forward);
+            if scratch.iter().any(|sc| sc.overflow) {
+                return false;
+            }
+            ti.par_chunks(FIT_BLOCK)
+                .zip(desc.par_chunks(FIT_BLOCK * nd))
+                .zip(ddesc.par_chunks_mut(FIT_BLOCK * nd).zip(energy.par_chunks_mut(FIT_BLOCK)))
+                .zip(fit_scratch.par_iter_mut())
+                .for_each(fit);
+            scratch.par_iter_mut().zip(ddesc.par_chunks(CHUNK * nd)).for_each(backward);
+            true
+        };
+        if !self.pool.install(run) {
             return Ok(false);
         }
-        gather(&self.scratch[..nchunks], input, out);
+        gather(&self.scratch[..nchunks], &self.energy, input, out);
         Ok(true)
     }
 
@@ -142,8 +183,9 @@ impl NativeModel {
 
 /// Energies, forces and virial from the chunks' results, in a fixed order: the same sums
 /// for any thread count.
-fn gather(chunks: &[Scratch], input: &StepInput, out: &mut Evaluation) {
+fn gather(chunks: &[Scratch], energy: &[f64], input: &StepInput, out: &mut Evaluation) {
     out.atom_energy.clear();
+    out.atom_energy.extend_from_slice(energy);
     // F = -dE/dx: the pair gradient g = dE/d(x_j - x_i) pushes i by +g and j by -g
     out.force.clear();
     out.force.resize(input.nall() * 3, 0.0);
@@ -155,7 +197,6 @@ fn gather(chunks: &[Scratch], input: &StepInput, out: &mut Evaluation) {
         }
     };
     for (c, sc) in chunks.iter().enumerate() {
-        out.atom_energy.extend_from_slice(&sc.energy);
         let pairs = sc.se_a.groups.iter().flat_map(|g| g.pairs.iter());
         for (p, g) in pairs.zip(&sc.se_a.grad) {
             add(c * CHUNK + p.li as usize, p.j as usize, g);

@@ -209,18 +209,69 @@ fn backward_descriptor(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, s
     }
 }
 
-/// Back through the embedding net of group `k` to dE/d(rr) (`sc.drr`, plus the part
-/// through G in `sc.dx`).
+/// Back through the embedding of group `k` to dE/d(rr) (`sc.drr`, plus the part through G
+/// in `sc.dx`).
 fn backward_embedding(w: &SeAWeights, k: usize, sc: &mut Scratch) {
-    let m1 = w.m1;
-    let sm = 4 * m1;
+    let n = sc.groups[k].pairs.len();
+    sc.drr.clear();
+    sc.drr.resize(n * 4, 0.0);
+    sc.dx.clear();
+    match &w.embedding[k] {
+        Embedding::Net(net) => {
+            through_g(w, k, sc);
+            let g = &sc.groups[k];
+            mlp::backward(net, n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx);
+        }
+        // dE/ds = Σ_c rr_c (dS_c · dG/ds): no per-pair dE/dG needed
+        Embedding::Table(_) => {
+            let (m1, sm) = (w.m1, 4 * w.m1);
+            let g = &sc.groups[k];
+            for (e, p) in g.pairs.iter().enumerate() {
+                let ds = &sc.ds_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
+                let (grow, dgrow) = (&g.g[e * m1..(e + 1) * m1], &g.dg[e * m1..(e + 1) * m1]);
+                let mut dx = 0.0;
+                for c in 0..4 {
+                    let (a, b) = dot2(&ds[c * m1..(c + 1) * m1], grow, dgrow);
+                    sc.drr[4 * e + c] = a;
+                    dx += g.rr[4 * e + c] * b;
+                }
+                sc.dx.push(dx);
+            }
+        }
+    }
+}
+
+/// Lanes of the dot products below: independent partial sums, so that the compiler keeps
+/// them in vector registers instead of one chain of dependent additions.
+const LANES: usize = 8;
+
+/// `(a · b, a · c)` for slices of one length.
+#[inline]
+fn dot2(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
+    let (mut x, mut y) = ([0.0; LANES], [0.0; LANES]);
+    let n = a.len() / LANES * LANES;
+    for ((ka, kb), kc) in a[..n].chunks_exact(LANES).zip(b[..n].chunks_exact(LANES)).zip(c[..n].chunks_exact(LANES)) {
+        for l in 0..LANES {
+            x[l] += ka[l] * kb[l];
+            y[l] += ka[l] * kc[l];
+        }
+    }
+    let (mut sx, mut sy) = (x.iter().sum::<f64>(), y.iter().sum::<f64>());
+    for i in n..a.len() {
+        sx += a[i] * b[i];
+        sy += a[i] * c[i];
+    }
+    (sx, sy)
+}
+
+/// dE/dG of every pair of group `k` (`sc.dy`, n × m1) and dE/d(rr) through S (`sc.drr`).
+fn through_g(w: &SeAWeights, k: usize, sc: &mut Scratch) {
+    let (m1, sm) = (w.m1, 4 * w.m1);
     let g = &sc.groups[k];
     let n = g.pairs.len();
     let gg = g.embedding_output(&w.embedding[k]);
     sc.dy.clear();
     sc.dy.resize(n * m1, 0.0);
-    sc.drr.clear();
-    sc.drr.resize(n * 4, 0.0);
     for (e, p) in g.pairs.iter().enumerate() {
         let ds = &sc.ds_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
         let dg = &mut sc.dy[e * m1..(e + 1) * m1];
@@ -228,19 +279,10 @@ fn backward_embedding(w: &SeAWeights, k: usize, sc: &mut Scratch) {
         for c in 0..4 {
             let rk = g.rr[4 * e + c];
             let dsk = &ds[c * m1..(c + 1) * m1];
-            let mut acc = 0.0;
-            for ((dgv, &dsv), &gv) in dg.iter_mut().zip(dsk).zip(grow) {
+            for (dgv, &dsv) in dg.iter_mut().zip(dsk) {
                 *dgv += rk * dsv;
-                acc += dsv * gv;
             }
-            sc.drr[4 * e + c] = acc;
-        }
-    }
-    match &w.embedding[k] {
-        Embedding::Net(net) => mlp::backward(net, n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx),
-        Embedding::Table(_) => {
-            sc.dx.clear();
-            sc.dx.extend(sc.dy.chunks_exact(m1).zip(g.dg.chunks_exact(m1)).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>()));
+            sc.drr[4 * e + c] = dot2(dsk, grow, grow).0;
         }
     }
 }
