@@ -69,6 +69,9 @@ def test_deviation_options_match_pair_deepmd(tmp_path, options, units, ranks):
                    np_ranks=n, reference=True)
         assert r.returncode == 0, r.output[-3000:]
         out[style] = load(tmp_path / style / "md.out")
+    if units != "metal":  # the log says that relative values carry the unit factors
+        assert "the relative deviations are multiplied by 2.3060550102e1" in r.log, r.log[-3000:]
+        assert "the relative_v deviations are multiplied by 2.3060550102e1" in r.log
     (h_ref, ref), (h_ours, ours) = out["deepmd"], out["llzo_dp"]
     assert h_ours.split() == h_ref.split()
     columns = 7 + (192 if "atomic" in options else 0)
