@@ -72,11 +72,12 @@ const VOIGT: [usize; 6] = [0, 4, 8, 3, 6, 7];
 const CENTROID: [usize; 9] = [0, 4, 8, 3, 6, 7, 1, 2, 5];
 
 impl Core {
-    /// `lammps_threads`: LAMMPS's OpenMP threads per rank (from OMP_NUM_THREADS or
-    /// `package omp`), used unless the `threads` keyword overrides it.
-    pub fn new(args: &[String], unit_style: &str, rank: usize, lammps_threads: usize) -> Result<Core> {
+    /// `unit_style`, `boltz`, `angstrom`: LAMMPS's unit style and its `force->boltz` and
+    /// `force->angstrom` (see units.rs). `lammps_threads`: LAMMPS's OpenMP threads per rank
+    /// (from OMP_NUM_THREADS or `package omp`), used unless the `threads` keyword overrides it.
+    pub fn new(args: &[String], unit_style: &str, boltz: f64, angstrom: f64, rank: usize, lammps_threads: usize) -> Result<Core> {
         let settings = PairSettings::parse(args)?;
-        let units = Units::from_lammps_style(unit_style)?;
+        let units = Units::from_lammps(unit_style, boltz, angstrom)?;
         let (threads, threads_warning) = preflight::effective_threads(settings.threads, lammps_threads);
         tch::set_num_threads(threads as i32);
         preflight::check_outputs(&settings)?;
@@ -97,11 +98,15 @@ impl Core {
             }
             extra_models.push(m);
         }
-        let deviation = (!extra_models.is_empty())
-            .then(|| Deviation::new(&settings.out_file, settings.out_freq, 1 + extra_models.len()))
+        let n_models = 1 + extra_models.len();
+        let deviation = (n_models > 1)
+            .then(|| Deviation::new(&settings.out_file, settings.out_freq, n_models, settings.deviation, units))
             .transpose()?;
         let nnei_model = model.info.sel.iter().sum::<i64>().max(1) as usize;
         let mut messages = Vec::new();
+        if let Some(note) = deviation.as_ref().and_then(Deviation::unit_note).filter(|_| rank == 0) {
+            messages.push(note + "\n");
+        }
         let monitor = match &settings.coverage {
             Some(c) => {
                 let m = Monitor::new(c.clone(), &model.info.type_map, model.info.rcut, threads)?;
@@ -238,7 +243,7 @@ impl Core {
         let want_virial_atom = !out.virial.is_empty() || !out.centroid_virial.is_empty();
         let mut t = Instant::now();
         self.timing.steps += 1;
-        self.ext.gather_coords(x, &mut self.coords)?;
+        self.ext.gather_coords(x, self.units.length, &mut self.coords)?;
         step_checks::check_coordinates(step, &self.coords, tag_of(&self.ext.lammps_index, tags))?;
         let rcut = self.model.info.rcut;
         let mut closest = ClosestPair::default();
@@ -270,13 +275,12 @@ impl Core {
         step_checks::check_outputs(step, self.eval.energy, &self.eval.force, &self.eval.virial, tags_of_model_atoms)?;
         self.timing.model += lap(&mut t);
 
-        let (eu, fu) = (self.units.energy, self.units.force());
         if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
             let lammps = &self.ext.lammps_index;
-            d.add_model(0, lammps, &self.eval.force, &self.eval.virial, fu, eu);
+            d.add_model(0, lammps, &self.eval.force, &self.eval.virial);
             for (k, m) in self.extra_models.iter_mut().enumerate() {
                 m.evaluate(&input, false, &mut self.extra_eval)?;
-                d.add_model(k + 1, lammps, &self.extra_eval.force, &self.extra_eval.virial, fu, eu);
+                d.add_model(k + 1, lammps, &self.extra_eval.force, &self.extra_eval.virial);
             }
             self.timing.deviation += lap(&mut t);
         }
@@ -430,15 +434,33 @@ impl Core {
         self.deviation.as_mut().map_or(&mut [], |d| d.forces.as_mut_slice())
     }
 
-    /// This rank's partials over its owned atoms (LAMMPS `types` of them) of mapped types.
-    pub fn deviation_partials(&self, types: &[i32]) -> Vec<f64> {
-        let Some(d) = &self.deviation else { return Vec::new() };
-        d.partials(types.len(), |i| self.model_type(types[i].max(0) as usize).is_some())
+    /// This rank's partials over its owned atoms (LAMMPS `types` of them) of mapped types;
+    /// keeps each owned atom's deviation for `deviation_atom_values`.
+    pub fn deviation_partials(&mut self, types: &[i32]) -> Vec<f64> {
+        let type_map = &self.type_map;
+        let mapped = |i: usize| (types[i].max(0) as usize).checked_sub(1).and_then(|t| type_map.get(t)).is_some_and(Option::is_some);
+        match self.deviation.as_mut() {
+            Some(d) => d.partials(types.len(), mapped),
+            None => Vec::new(),
+        }
     }
 
-    pub fn write_deviation(&mut self, step: i64, reduced: &[f64], natoms: f64) -> Result<()> {
+    /// Whether out_file gets one column per atom (`atomic`): the pair style gathers
+    /// `deviation_atom_values` and the atom IDs on rank 0.
+    pub fn deviation_atomic(&self) -> bool {
+        self.deviation.as_ref().is_some_and(Deviation::atomic)
+    }
+
+    /// The deviation of each owned atom from the last `deviation_partials` (model units).
+    pub fn deviation_atom_values(&self) -> &[f64] {
+        self.deviation.as_ref().map_or(&[], |d| d.atom_devi.as_slice())
+    }
+
+    /// Rank 0: the line of `step`; `ids` and `atom_values` gathered from every rank with
+    /// `atomic` (else empty).
+    pub fn write_deviation(&mut self, step: i64, reduced: &[f64], natoms: f64, ids: &[i32], atom_values: &[f64]) -> Result<()> {
         let d = self.deviation.as_mut().ok_or_else(|| Error::Internal("model deviation is off".into()))?;
-        d.write(step, reduced, natoms)
+        d.write(step, reduced, natoms, ids, atom_values)
     }
 
     /// Refuses frame formats that cannot hold this box (`periodic`: x, y, z flags).
@@ -490,7 +512,7 @@ impl Core {
     }
 
     /// Writes the frame gathered on rank 0 (`cell` rows a, b, c; `periodic` x, y, z flags;
-    /// LAMMPS `ids`, types and `coords`), then its CSV row: only atoms the model handles go
+    /// LAMMPS `ids`, types and `coords`, all in LAMMPS units), then its CSV row: only atoms the model handles go
     /// into a frame for labeling. Returns the log line.
     #[allow(clippy::too_many_arguments)]
     pub fn write_coverage_frame(
@@ -507,6 +529,9 @@ impl Core {
         if cell.len() != 9 || origin.len() != 3 || coords.len() != 3 * ids.len() || lammps_types.len() != ids.len() {
             return Err(Error::Internal("gathered frame arrays disagree in size".into()));
         }
+        // frames are written in Å, the units of the model and of labelling
+        let angstrom = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| x / self.units.length).collect() };
+        let (cell, origin, coords) = (&angstrom(cell)[..], &angstrom(origin)[..], &angstrom(coords)[..]);
         let (mut keep_ids, mut keep_x, mut keep_t) = (Vec::new(), Vec::new(), Vec::new());
         for (k, (&id, &t)) in ids.iter().zip(lammps_types).enumerate() {
             if let Some(mt) = self.model_type(t.max(0) as usize) {

@@ -171,14 +171,15 @@ impl ExtendedAtoms {
         width
     }
 
-    /// Gathers the coordinates of the extended atoms from LAMMPS's `x` (`[nall*3]`).
-    pub fn gather_coords(&self, x: &[f64], out: &mut Vec<f64>) -> Result<()> {
+    /// Gathers the coordinates of the extended atoms from LAMMPS's `x` (`[nall*3]`, in
+    /// LAMMPS lengths, `length_unit` of them per Å) in Å.
+    pub fn gather_coords(&self, x: &[f64], length_unit: f64, out: &mut Vec<f64>) -> Result<()> {
         out.clear();
         for &i in &self.lammps_index {
             let p = x.get(3 * i..3 * i + 3).ok_or_else(|| {
                 Error::Internal(format!("atom {i} beyond the coordinate array; was the list rebuilt?"))
             })?;
-            out.extend_from_slice(p);
+            out.extend(p.iter().map(|v| v / length_unit));
         }
         Ok(())
     }
@@ -220,7 +221,7 @@ mod tests {
         assert_eq!(ext.nlist, vec![1, 2, 0, -1]);
         let x: Vec<f64> = (0..15).map(|v| v as f64).collect();
         let mut c = Vec::new();
-        ext.gather_coords(&x, &mut c).unwrap();
+        ext.gather_coords(&x, 1.0, &mut c).unwrap();
         assert_eq!(c, vec![3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
     }
 
@@ -233,7 +234,7 @@ mod tests {
         ext.rebuild(&list, &[Some(0)]).unwrap();
         let x = [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 3.0, 0.0, 0.0, 5.0, 0.0, 0.0];
         let mut c = Vec::new();
-        ext.gather_coords(&x, &mut c).unwrap();
+        ext.gather_coords(&x, 1.0, &mut c).unwrap();
         let (mut scratch, mut nl, mut closest) = (Vec::new(), Vec::new(), ClosestPair::default());
         // ext order: local 0, then ghosts 3, 1, 2 as first seen -> coords x=5, 1, 3
         assert_eq!(ext.within_cutoff(&c, 4.0, 4, &mut scratch, &mut nl, &mut closest), 4);

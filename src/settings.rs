@@ -7,8 +7,14 @@
 //!    output steps for DeePMD-kit's model deviation)
 //!   out_file FILE                        (model deviation output, default model_devi.out; a
 //!                                         restart continues it, a new run over it is refused)
-//!   out_freq N                           (steps between model deviation lines, default 100;
-//!                                         both warned about and ignored with one model)
+//!   out_freq N                           (steps between model deviation lines, default 100)
+//!   atomic                               (out_file also gets each atom's force deviation,
+//!                                         one column per atom in atom-ID order)
+//!   relative E                           (force deviations divided by |F| + E; E > 0, in
+//!                                         LAMMPS energy units)
+//!   relative_v E                         (virial deviations divided by |v| + E per component)
+//!                                        (the model deviation keywords are warned about and
+//!                                         ignored with one model)
 //!   device  auto | cpu | cuda | cuda:N   (auto: CUDA when present, one GPU per rank)
 //!   threads N                            (intra-op threads per rank; default: LAMMPS's OpenMP threads)
 //!   backend auto | native | torch        (auto: the native evaluator on CPU when the model is in
@@ -61,6 +67,8 @@ pub struct PairSettings {
     /// Model deviation output (used with several models).
     pub out_file: String,
     pub out_freq: usize,
+    /// Per-atom columns and relative deviations in out_file.
+    pub deviation: DeviationOptions,
     /// Load the model without checking the operators its code calls (`trust_model yes`).
     pub trust_model: bool,
     /// The native evaluator's embedding nets as tables (`tabulate`, default yes).
@@ -95,12 +103,29 @@ impl CoverageSettings {
     }
 }
 
+/// What `model_devi.out` holds besides DeePMD-kit's six default columns, as
+/// `pair_style deepmd` takes it: `atomic` adds one force deviation column per atom;
+/// `relative E` divides each atom's force deviation by |<F_i>| + E, `relative_v E` each
+/// virial component's by |<v_c>| + E (E in LAMMPS energy units).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DeviationOptions {
+    pub atomic: bool,
+    pub relative: Option<f64>,
+    pub relative_v: Option<f64>,
+}
+
+/// The model deviation keywords (all need two or more models).
+const DEVIATION_KEYWORDS: &[&str] = &["out_file", "out_freq", "atomic", "relative", "relative_v"];
+
 const KEYWORDS: &[&str] = &[
     "device",
     "threads",
     "backend",
     "out_file",
     "out_freq",
+    "atomic",
+    "relative",
+    "relative_v",
     "coverage",
     "coverage_every",
     "coverage_threshold",
@@ -140,6 +165,7 @@ impl PairSettings {
             coverage: None,
             out_file: "model_devi.out".into(),
             out_freq: 100,
+            deviation: DeviationOptions::default(),
             trust_model: false,
             tabulate: true,
             given: Vec::new(),
@@ -149,6 +175,11 @@ impl PairSettings {
         while i < args.len() {
             let key = args[i].as_str();
             s.given.push(key.to_string());
+            if key == "atomic" {
+                s.deviation.atomic = true; // a flag, no value
+                i += 1;
+                continue;
+            }
             match key {
                 "device" => {
                     let v = value_of(args, i, key, "auto, cpu, cuda or cuda:N")?;
@@ -178,6 +209,10 @@ impl PairSettings {
                 "tabulate" => s.tabulate = yes_or_no(key, value_of(args, i, key, "yes or no")?)?,
                 "out_file" => s.out_file = value_of(args, i, key, "a file name")?.to_string(),
                 "out_freq" => s.out_freq = count(key, value_of(args, i, key, "a positive integer")?, 1)?,
+                "relative" | "relative_v" => {
+                    let level = relative_level(key, value_of(args, i, key, "a positive number, e.g. 1.0")?)?;
+                    *(if key == "relative" { &mut s.deviation.relative } else { &mut s.deviation.relative_v }) = Some(level);
+                }
                 "coverage" => {
                     s.coverage = Some(CoverageSettings::new(value_of(args, i, key, "a coverage reference file")?));
                 }
@@ -204,17 +239,21 @@ impl PairSettings {
         Ok(s)
     }
 
-    /// Keywords that do nothing with these settings, for a LAMMPS warning: `out_file` and
-    /// `out_freq` belong to the model deviation, which needs two or more models
-    /// (`pair_style deepmd` ignores them silently).
+    /// Keywords that do nothing with these settings, for a LAMMPS warning: `out_file`,
+    /// `out_freq`, `atomic`, `relative` and `relative_v` belong to the model deviation,
+    /// which needs two or more models (`pair_style deepmd` ignores them silently).
     pub fn ignored_keywords(&self) -> Option<String> {
+        let given = |k: &&str| self.given.iter().any(|g| g == k);
         let unused: Vec<&str> =
-            ["out_file", "out_freq"].into_iter().filter(|k| self.models.len() == 1 && self.given.iter().any(|g| g == k)).collect();
+            DEVIATION_KEYWORDS.iter().copied().filter(|k| self.models.len() == 1 && given(k)).collect();
         (!unused.is_empty()).then(|| {
             format!(
                 "pair_style llzo_dp: {} ignored: the model deviation (and its file) needs two or more models, \
                  e.g. pair_style llzo_dp a.pth b.pth out_file md.out",
-                unused.join(" and ")
+                match unused.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                    _ => unused.join(""),
+                }
             )
         })
     }
@@ -256,6 +295,17 @@ fn apply_coverage_options(c: &mut CoverageSettings, options: &[(&str, &str)]) ->
         }
     }
     Ok(())
+}
+
+/// The level E of `relative E` / `relative_v E`: finite and positive (with E = 0 an atom
+/// without force, or a virial component of zero, would divide zero by zero).
+fn relative_level(key: &str, v: &str) -> Result<f64> {
+    v.parse::<f64>().ok().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| {
+        Error::Input(format!(
+            "pair_style llzo_dp: '{key}' expects a positive number, the level E in the denominator |F| + E \
+             (LAMMPS energy units, e.g. '{key} 1.0'), got '{v}'"
+        ))
+    })
 }
 
 fn yes_or_no(key: &str, v: &str) -> Result<bool> {
@@ -419,6 +469,39 @@ mod tests {
         assert_eq!((s.ignored_keywords(), d.ignored_keywords()), (None, None));
         let one = PairSettings::parse(&args("a.pth out_file md.out")).unwrap();
         assert!(one.ignored_keywords().unwrap().contains("out_file ignored"));
+    }
+
+    #[test]
+    fn deviation_keywords_atomic_relative() {
+        let s = PairSettings::parse(&args("a.pth b.pth atomic relative 1.0 out_freq 5 relative_v 0.25 atomic")).unwrap();
+        assert_eq!(s.deviation, DeviationOptions { atomic: true, relative: Some(1.0), relative_v: Some(0.25) });
+        assert_eq!(s.out_freq, 5);
+        // a flag anywhere, also last
+        let s = PairSettings::parse(&args("a.pth b.pth relative 2e-1 atomic")).unwrap();
+        assert_eq!(s.deviation, DeviationOptions { atomic: true, relative: Some(0.2), relative_v: None });
+        assert_eq!(PairSettings::parse(&args("a.pth b.pth")).unwrap().deviation, DeviationOptions::default());
+        assert_eq!(s.ignored_keywords(), None);
+        let one = PairSettings::parse(&args("a.pth atomic relative 1")).unwrap().ignored_keywords().unwrap();
+        assert!(one.contains("atomic and relative ignored"), "{one}");
+    }
+
+    #[test]
+    fn deviation_keywords_refuse_bad_levels() {
+        for (a, want) in [
+            ("a.pth b.pth relative", "keyword 'relative' needs a value (a positive number, e.g. 1.0)"),
+            ("a.pth b.pth relative_v", "keyword 'relative_v' needs a value"),
+            ("a.pth b.pth relative -1", "'relative' expects a positive number, the level E in the denominator |F| + E"),
+            ("a.pth b.pth relative 0", "got '0'"),
+            ("a.pth b.pth relative_v -0.5", "'relative_v' expects a positive number"),
+            ("a.pth b.pth relative nan", "got 'nan'"),
+            ("a.pth b.pth relative inf", "got 'inf'"),
+            ("a.pth b.pth relative atomic", "got 'atomic'"),
+            ("a.pth b.pth relative one", "got 'one'"),
+            ("a.pth b.pth atomic yes", "unknown keyword 'yes'"),
+        ] {
+            let e = PairSettings::parse(&args(a)).unwrap_err().to_string();
+            assert!(e.contains(want), "{a}: {e}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 """Model deviation with two models: llzo_dp's model_devi.out against pair_style deepmd's
 for the same models and trajectory (reference LAMMPS), column for column within 1e-8,
-and the same on 1 and 2 MPI ranks."""
+and the same on 1 and 2 MPI ranks; the same for the keywords `atomic` (a column per atom),
+`relative E` and `relative_v E`, also in units real."""
 
 import numpy as np
+import pytest
 
 from llzo_dp_tools.lammps import perturbed, tllzo, write_data
 from checkout import ROOT, TEST_MODEL, lammps
@@ -10,11 +12,11 @@ from checkout import ROOT, TEST_MODEL, lammps
 MODEL_B = ROOT / "tests" / "data" / "test_model" / "test_model_b.pth"
 
 SCRIPT = """
-units metal
+units {units}
 atom_style atomic
 {grid}
 read_data {data}
-pair_style {style} {a} {b} out_file md.out out_freq 5
+pair_style {style} {a} {b} out_file md.out out_freq 5 {options}
 pair_coeff * *{names}
 velocity all create 900 31 mom yes rot no dist gaussian
 fix nve all nve
@@ -35,7 +37,7 @@ def test_model_devi_matches_pair_deepmd_and_mpi(tmp_path):
                                             ("llzo_dp", "llzo_dp", " Li La Zr O", 1, ""),
                                             ("llzo_dp_np2", "llzo_dp", " Li La Zr O", 2, "processors 2 1 1")]:
         r = lammps(tmp_path / name, SCRIPT.format(style=style, a=TEST_MODEL, b=MODEL_B, names=names, grid=grid,
-                                                  data=tmp_path / "system.data"),
+                                                  data=tmp_path / "system.data", units="metal", options=""),
                    np_ranks=ranks, reference=True)
         assert r.returncode == 0, r.output[-3000:]
         out[name] = load(tmp_path / name / "md.out")
@@ -47,3 +49,37 @@ def test_model_devi_matches_pair_deepmd_and_mpi(tmp_path):
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-8)
     np.testing.assert_allclose(ours2, ours, rtol=0, atol=1e-8)
     assert ours[:, 4].max() > 1e-3  # the two models do disagree
+
+
+@pytest.mark.parametrize("options,units,ranks", [
+    ("atomic", "metal", 1),
+    ("relative 1.0", "metal", 1),
+    ("relative_v 1.0", "metal", 1),
+    ("atomic relative 0.5 relative_v 2.0", "real", 2),
+])
+def test_deviation_options_match_pair_deepmd(tmp_path, options, units, ranks):
+    """Every column of out_file, per-atom ones included, equal to pair_style deepmd's within
+    1e-8 relative (its file in units real carries the unit factor on relative values too)."""
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=82, sigma=0.08))
+    out = {}
+    for style, names, n in [("deepmd", "", 1), ("llzo_dp", " Li La Zr O", ranks)]:
+        r = lammps(tmp_path / style, SCRIPT.format(style=style, a=TEST_MODEL, b=MODEL_B, names=names,
+                                                   grid="processors 2 1 1" if n == 2 else "",
+                                                   data=tmp_path / "system.data", units=units, options=options),
+                   np_ranks=n, reference=True)
+        assert r.returncode == 0, r.output[-3000:]
+        out[style] = load(tmp_path / style / "md.out")
+    if units != "metal":  # the log says that relative values carry the unit factors
+        assert "the relative deviations are multiplied by 2.3060550102e1" in r.log, r.log[-3000:]
+        assert "the relative_v deviations are multiplied by 2.3060550102e1" in r.log
+    (h_ref, ref), (h_ours, ours) = out["deepmd"], out["llzo_dp"]
+    assert h_ours.split() == h_ref.split()
+    columns = 7 + (192 if "atomic" in options else 0)
+    assert ours.shape == ref.shape == (5, columns)
+    rel = np.abs(ours - ref) / np.maximum(np.abs(ref), 1e-300)
+    print(f"\n{options} ({units}, {ranks} rank(s)) vs pair_style deepmd: {ref.size} values, "
+          f"max rel. diff {rel.max():.1e}; max_devi_f {ours[-1, 4]:.4g}, max_devi_v {ours[-1, 1]:.4g}")
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=0)
+    assert np.all(ours[:, 1:] > 0)  # the two models disagree on every column
+    if "atomic" in options:  # the per-atom columns are the atoms' deviations: their max is max_devi_f
+        np.testing.assert_allclose(ours[:, 7:].max(axis=1), ours[:, 4], rtol=1e-6)

@@ -65,7 +65,8 @@ void PairLlzoDp::settings(int narg, char **arg)
   for (int i = 0; i < narg; i++) args.push_back(rust::String(arg[i]));
   try {
     core = std::make_unique<CoreHandle>(
-        CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, comm->me, comm->nthreads)});
+        CoreHandle{llzo_dp::new_core(std::move(args), update->unit_style, force->boltz, force->angstrom,
+                                     comm->me, comm->nthreads)});
     cutoff = core->box->cutoff();
     if (comm->me == 0) utils::logmesg(lmp, std::string(core->box->summary()));
     // model deviation: every model's forces travel in one reverse communication
@@ -262,7 +263,8 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
 }
 
 // Model deviation: sum ghost forces of every model onto their owners, reduce the
-// per-rank partials (max, min, sums) and let rank 0 write the line.
+// per-rank partials (max, min, sums), gather each atom's value with `atomic`, and let
+// rank 0 write the line.
 void PairLlzoDp::write_model_deviation(bigint step)
 {
   comm->reverse_comm(this);
@@ -272,9 +274,33 @@ void PairLlzoDp::write_model_deviation(bigint step)
   MPI_Allreduce(&part[0], &red[0], 1, MPI_DOUBLE, MPI_MAX, world);
   MPI_Allreduce(&part[1], &red[1], 1, MPI_DOUBLE, MPI_MIN, world);
   MPI_Allreduce(&part[2], &red[2], (int) part.size() - 2, MPI_DOUBLE, MPI_SUM, world);
+  std::vector<int> ids;
+  std::vector<double> values;
+  if (core->box->devi_atomic()) gather_atom_deviation(ids, values);
   if (comm->me == 0)
     core->box->devi_write(step, rust::Slice<const double>(red.data(), red.size()),
-                             (double) atom->natoms);
+                          (double) atom->natoms, rust::Slice<const int>(ids.data(), ids.size()),
+                          rust::Slice<const double>(values.data(), values.size()));
+}
+
+// Every owned atom's ID and deviation, gathered on rank 0 (empty elsewhere).
+void PairLlzoDp::gather_atom_deviation(std::vector<int> &ids, std::vector<double> &values)
+{
+  const int n = atom->nlocal;
+  rust::Slice<const double> mine = core->box->devi_atom_values();
+  if ((int) mine.size() != n) error->one(FLERR, "pair_style llzo_dp: per-atom deviations of the wrong size");
+  std::vector<int> counts(comm->nprocs), displs(comm->nprocs);
+  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  int total = 0;
+  for (int p = 0; p < comm->nprocs; p++) {
+    displs[p] = total;
+    total += counts[p];
+  }
+  ids.resize(comm->me == 0 ? total : 0);
+  values.resize(ids.size());
+  MPI_Gatherv(tags.data(), n, MPI_INT, ids.data(), counts.data(), displs.data(), MPI_INT, 0, world);
+  MPI_Gatherv(mine.data(), n, MPI_DOUBLE, values.data(), counts.data(), displs.data(), MPI_DOUBLE, 0,
+              world);
 }
 
 int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)

@@ -43,6 +43,7 @@ class PairLlzoDp : public Pair {
   void allocate();
   void monitor_coverage(bigint step);
   void write_model_deviation(bigint step);
+  void gather_atom_deviation(std::vector<int> &ids, std::vector<double> &values);
   void write_uncertain_frame(bigint step);
 };
 

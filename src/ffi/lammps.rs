@@ -27,9 +27,10 @@ mod bridge {
     extern "Rust" {
         type Core;
 
-        /// `pair_style llzo_dp` arguments (after the style name), `update->unit_style`,
-        /// the MPI rank and LAMMPS's OpenMP thread count (`comm->nthreads`).
-        fn new_core(args: Vec<String>, unit_style: &str, rank: i32, nthreads: i32) -> Result<Box<Core>>;
+        /// `pair_style llzo_dp` arguments (after the style name), `update->unit_style` with
+        /// its `force->boltz` and `force->angstrom`, the MPI rank and LAMMPS's OpenMP thread
+        /// count (`comm->nthreads`).
+        fn new_core(args: Vec<String>, unit_style: &str, boltz: f64, angstrom: f64, rank: i32, nthreads: i32) -> Result<Box<Core>>;
         /// One line for the LAMMPS log: model, type map, cutoff, device, threads.
         #[cxx_name = "summary"]
         fn lmp_summary(self: &Core) -> Result<String>;
@@ -95,10 +96,18 @@ mod bridge {
         /// This rank's partials over owned atoms of mapped types (`types` of the owned
         /// atoms): [max ε, min ε, sum ε, count, virials...].
         #[cxx_name = "devi_partials"]
-        fn lmp_devi_partials(self: &Core, types: &[i32]) -> Result<Vec<f64>>;
-        /// Rank 0, after reducing the partials (max, min, then sums): writes the line.
+        fn lmp_devi_partials(self: &mut Core, types: &[i32]) -> Result<Vec<f64>>;
+        /// Whether out_file has a column per atom (`atomic`): then every rank sends its
+        /// atom IDs and `devi_atom_values` to rank 0 for `devi_write`.
+        #[cxx_name = "devi_atomic"]
+        fn lmp_devi_atomic(self: &Core) -> Result<bool>;
+        /// The deviation of each owned atom, from the last `devi_partials`.
+        #[cxx_name = "devi_atom_values"]
+        fn lmp_devi_atom_values(self: &Core) -> Result<&[f64]>;
+        /// Rank 0, after reducing the partials (max, min, then sums): writes the line;
+        /// `ids` and `atom_values` of all atoms with `atomic`, else empty.
         #[cxx_name = "devi_write"]
-        fn lmp_devi_write(self: &mut Core, step: i64, reduced: &[f64], natoms: f64) -> Result<()>;
+        fn lmp_devi_write(self: &mut Core, step: i64, reduced: &[f64], natoms: f64, ids: &[i32], atom_values: &[f64]) -> Result<()>;
 
         /// Number of monitor values for `compute pair` (overall + one per element), 0 if off.
         #[cxx_name = "coverage_nvalues"]
@@ -144,8 +153,8 @@ fn count(n: i32) -> usize {
     n.max(0) as usize
 }
 
-fn new_core(args: Vec<String>, unit_style: &str, rank: i32, nthreads: i32) -> Result<Box<Core>> {
-    guard("new_core", || Core::new(&args, unit_style, count(rank), count(nthreads).max(1)).map(Box::new))
+fn new_core(args: Vec<String>, unit_style: &str, boltz: f64, angstrom: f64, rank: i32, nthreads: i32) -> Result<Box<Core>> {
+    guard("new_core", || Core::new(&args, unit_style, boltz, angstrom, count(rank), count(nthreads).max(1)).map(Box::new))
 }
 
 impl Core {
@@ -230,12 +239,20 @@ impl Core {
         guard("devi_forces", || Ok(self.deviation_forces()))
     }
 
-    fn lmp_devi_partials(&self, types: &[i32]) -> Result<Vec<f64>> {
+    fn lmp_devi_partials(&mut self, types: &[i32]) -> Result<Vec<f64>> {
         guard("devi_partials", || Ok(self.deviation_partials(types)))
     }
 
-    fn lmp_devi_write(&mut self, step: i64, reduced: &[f64], natoms: f64) -> Result<()> {
-        guard("devi_write", || self.write_deviation(step, reduced, natoms))
+    fn lmp_devi_atomic(&self) -> Result<bool> {
+        guard("devi_atomic", || Ok(self.deviation_atomic()))
+    }
+
+    fn lmp_devi_atom_values(&self) -> Result<&[f64]> {
+        guard("devi_atom_values", || Ok(self.deviation_atom_values()))
+    }
+
+    fn lmp_devi_write(&mut self, step: i64, reduced: &[f64], natoms: f64, ids: &[i32], atom_values: &[f64]) -> Result<()> {
+        guard("devi_write", || self.write_deviation(step, reduced, natoms, ids, atom_values))
     }
 
     fn lmp_coverage_nvalues(&self) -> Result<i32> {
