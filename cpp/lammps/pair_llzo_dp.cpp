@@ -24,6 +24,24 @@
 
 using namespace LAMMPS_NS;
 
+namespace {
+// Each rank's count `n` and its offset on rank 0, for MPI_Gatherv; returns the total there.
+int gather_counts(int n, std::vector<int> &counts, std::vector<int> &displs, MPI_Comm world)
+{
+  int nprocs = 1;
+  MPI_Comm_size(world, &nprocs);
+  counts.assign(nprocs, 0);
+  displs.assign(nprocs, 0);
+  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
+  int total = 0;
+  for (int p = 0; p < nprocs; p++) {
+    displs[p] = total;
+    total += counts[p];
+  }
+  return total;
+}
+}    // namespace
+
 struct PairLlzoDp::CoreHandle {
   rust::Box<llzo_dp::Core> box;
 };
@@ -234,13 +252,8 @@ void PairLlzoDp::monitor_coverage(bigint step)
 void PairLlzoDp::write_uncertain_frame(bigint step)
 {
   const int n = atom->nlocal;
-  std::vector<int> counts(comm->nprocs), displs(comm->nprocs);
-  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
-  int total = 0;
-  for (int p = 0; p < comm->nprocs; p++) {
-    displs[p] = total;
-    total += counts[p];
-  }
+  std::vector<int> counts, displs;
+  const int total = gather_counts(n, counts, displs, world);
   std::vector<int> ids(comm->me == 0 ? total : 0), types(ids.size());
   std::vector<double> x(3 * ids.size());
   std::vector<int> ltag(atom->tag, atom->tag + n);
@@ -289,13 +302,8 @@ void PairLlzoDp::gather_atom_deviation(std::vector<int> &ids, std::vector<double
   const int n = atom->nlocal;
   rust::Slice<const double> mine = core->box->devi_atom_values();
   if ((int) mine.size() != n) error->one(FLERR, "pair_style llzo_dp: per-atom deviations of the wrong size");
-  std::vector<int> counts(comm->nprocs), displs(comm->nprocs);
-  MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, world);
-  int total = 0;
-  for (int p = 0; p < comm->nprocs; p++) {
-    displs[p] = total;
-    total += counts[p];
-  }
+  std::vector<int> counts, displs;
+  const int total = gather_counts(n, counts, displs, world);
   ids.resize(comm->me == 0 ? total : 0);
   values.resize(ids.size());
   MPI_Gatherv(tags.data(), n, MPI_INT, ids.data(), counts.data(), displs.data(), MPI_INT, 0, world);
