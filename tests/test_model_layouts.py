@@ -6,6 +6,7 @@ DeepPot within 1e-10 (tests/data/test_model/train_layouts.sh builds them):
 - type_one_side true (one embedding net per neighbor type) and false (one per type pair),
   both with "type_one_side" absent from the definition the model carries (as in DeePMD-kit's
   converted test models, e.g. deeppot_sea): the nets alone say which layout it is;
+- the type_one_side model compressed by DeePMD-kit (one table per neighbor type);
 - float32 weights: refused by the native evaluator with the reason, run by TorchScript.
 
 LLZO_DP_DEEPPOT_SEA=<path to a .pth> adds DeePMD-kit's own se_e2_a test model (water, O H;
@@ -34,6 +35,18 @@ def test_layout_runs_natively_and_equals_deeppot(tmp_path, layout, backend):
     cell, pos, types = perturbed(*tllzo(), seed=31, sigma=0.1, strain=0.01, tilt=(0.4, -0.3, 0.2))
     r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend=backend)
     assert "native evaluator for se_e2_a" in r.output
+    check_against_deeppot(r, d, ref)
+
+
+def test_compressed_one_side_layout_runs_natively(tmp_path):
+    """The type_one_side model compressed by DeePMD-kit: one table per neighbor type."""
+    from deepmd.infer import DeepPot
+    from conftest import compress
+
+    model = compress(MODELS / "test_model_one_side.pth", tmp_path)
+    cell, pos, types = perturbed(*tllzo(), seed=34, sigma=0.1, tilt=(0.6, 0.2, -0.4))
+    r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend="native")
+    assert "native evaluator for se_e2_a, compressed" in r.output
     check_against_deeppot(r, d, ref)
 
 
