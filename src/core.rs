@@ -216,11 +216,6 @@ impl Core {
         line
     }
 
-    /// Whether LAMMPS type `t` (1-based) is handled by the model.
-    pub fn maps_type(&self, t: usize) -> bool {
-        self.model_type(t).is_some()
-    }
-
     pub fn rebuild_neighbors(&mut self, list: &LammpsList) -> Result<()> {
         if self.type_map.is_empty() {
             return Err(Error::Input("pair_coeff * * <elements> must come before the run".into()));

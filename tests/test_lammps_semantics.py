@@ -113,3 +113,62 @@ def test_launcher_entry_point_loads_without_plugin_load(system):
                plugin_line=False, env={"LLZO_DP_PLUGIN_DIR": str(autoload)})
     assert r.returncode == 0, r.output[-2000:]
     assert np.isfinite(r.runs[0]["PotEng"][0])
+
+
+HYBRID_NULL = """units metal
+atom_style atomic
+read_data ../system.data
+pair_style {style}
+{coeffs}
+thermo_style custom step pe pxx pyy pzz pxy pxz pyz
+thermo_modify format float %.17g
+dump d all custom 1 dump.txt id fx fy fz
+dump_modify d format float %.17g sort id
+run 0
+"""
+# the NULL type with itself only: LAMMPS needs no mixed pair of it with the model's types
+LJ_NULL = "pair_coeff 5 5 lj/cut 0.02 2.6"
+
+
+def hybrid_null_run(workdir, style, coeffs, reference=False):
+    r = lammps(workdir, HYBRID_NULL.format(style=style, coeffs=coeffs), reference=reference)
+    assert r.returncode == 0, r.output[-2000:]
+    d = read_dump(workdir / "dump.txt")[0]
+    t = r.runs[0]
+    return (t["PotEng"][0], np.stack([d[c] for c in ("fx", "fy", "fz")], axis=1),
+            np.array([t[k][0] for k in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz")]))
+
+
+@pytest.mark.parametrize("hybrid", ["hybrid/overlay", "hybrid/scaled 1.0", "deepmd"])
+def test_null_type_under_hybrid_with_another_style_for_it(tmp_path, hybrid):
+    """`pair_coeff * * llzo_dp Li La Zr O NULL` with lj/cut for the NULL type alone
+    (`pair_coeff 5 5 lj/cut`): hybrid/overlay and hybrid/scaled run, and energy, forces and
+    pressure equal llzo_dp on the model atoms plus lj/cut on the NULL atoms, each run
+    alone. `deepmd`: pair_style deepmd in the same hybrid (reference LAMMPS) does the same,
+    and llzo_dp there gives its numbers."""
+    cell, pos, types = perturbed(*tllzo(), seed=43, sigma=0.05)
+    extra = np.array([[1.0, 1.0, 1.0], [3.4, 1.5, 1.8], [6.0, 7.0, 5.0]])
+    write_data(tmp_path / "system.data", cell, np.vstack([pos, extra]), np.concatenate([types, [5, 5, 5]]),
+               elements=["Li", "La", "Zr", "O", "Li"])
+    reference = hybrid == "deepmd"
+    pair = "deepmd" if reference else "llzo_dp"
+    style = f"{'hybrid/overlay' if reference else hybrid} {pair} {TEST_MODEL} {'1.0 ' if 'scaled' in hybrid else ''}lj/cut 6.0"
+    e, f, p = hybrid_null_run(tmp_path / "hybrid", style, f"pair_coeff * * {pair} Li La Zr O NULL\n{LJ_NULL}",
+                              reference=reference)
+    # the parts alone: the model with the NULL atoms ignored, lj/cut with only the 5-5 pair on
+    e_m, f_m, p_m = hybrid_null_run(tmp_path / "model", f"llzo_dp {TEST_MODEL}", "pair_coeff * * Li La Zr O NULL",
+                                    reference=reference)
+    e_lj, f_lj, p_lj = hybrid_null_run(tmp_path / "lj", "lj/cut 6.0", f"pair_coeff * * 0.0 1.0\n{LJ_NULL.replace('lj/cut ', '')}",
+                                       reference=reference)
+    assert np.abs(f_lj[-3:]).max() > 1e-3 and abs(e_lj) > 1e-4  # the NULL atoms do interact
+    assert np.all(f_m[-3:] == 0.0)
+    assert abs(e - (e_m + e_lj)) < 1e-10
+    assert np.abs(f - (f_m + f_lj)).max() < 1e-10
+    assert np.abs(p - (p_m + p_lj)).max() < 1e-7  # bar
+    print(f"\n{hybrid}: |E - (E_model + E_lj)| {abs(e - (e_m + e_lj)):.1e} eV, max |dF| {np.abs(f - (f_m + f_lj)).max():.1e} eV/Å")
+    if reference:  # llzo_dp in the same hybrid, same LAMMPS: pair_style deepmd's numbers
+        ours = hybrid_null_run(tmp_path / "ours", style.replace("deepmd", "llzo_dp"),
+                               f"pair_coeff * * llzo_dp Li La Zr O NULL\n{LJ_NULL}", reference=True)
+        # llzo_dp's default embedding tables: interpolation error up to 1e-9 (test_reference_deeppot)
+        assert abs(ours[0] - e) < 1e-9 and np.abs(ours[1] - f).max() < 1e-9
+        print(f"llzo_dp vs deepmd in hybrid/overlay: |dE| {abs(ours[0] - e):.1e} eV, max |dF| {np.abs(ours[1] - f).max():.1e} eV/Å")

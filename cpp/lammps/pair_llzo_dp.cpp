@@ -110,9 +110,12 @@ void PairLlzoDp::coeff(int narg, char **arg)
   for (int i = 2; i < narg; i++) names.push_back(rust::String(arg[i]));
   try {
     core->box->set_type_names(std::move(names), atom->ntypes);
+    // Every pair is set, those with a NULL type too (the model skips NULL atoms): under
+    // hybrid/overlay or hybrid/scaled the other style may then cover the NULL types alone
+    // (`pair_coeff 5 5 lj/cut ...`) without LAMMPS asking for its mixed pairs with the
+    // model's types, as with pair_style deepmd.
     for (int i = 1; i <= atom->ntypes; i++)
-      for (int j = i; j <= atom->ntypes; j++)
-        setflag[i][j] = core->box->maps_type(i) && core->box->maps_type(j);
+      for (int j = i; j <= atom->ntypes; j++) setflag[i][j] = 1;
   } catch (const rust::Error &e) {
     error->all(FLERR, "{}", e.what());
   }

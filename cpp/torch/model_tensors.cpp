@@ -1,7 +1,8 @@
 // The named parameters and buffers of a TorchScript module, for the native evaluator
 // (src/model/native/), which takes its weights from the same .pth file that the TorchScript
 // path runs. tch exposes parameters but not buffers (the descriptor statistics and energy
-// biases are buffers).
+// biases are buffers). Values arrive as float64; `dtype` says what the module holds, so that
+// the loader can tell a float64 model from a float32 one whatever its definition says.
 
 #include "extensions.h"
 #include "llzo_dp/src/ffi/torch.rs.h"
@@ -17,6 +18,7 @@ rust::Vec<llzo_dp::torch_ext::NamedTensor> llzo_dp::torch_ext::module_tensors(ru
     at::Tensor t = value.detach().to(torch::kCPU).to(torch::kDouble).contiguous();
     NamedTensor nt;
     nt.name = name;
+    nt.dtype = std::string(c10::toString(value.scalar_type()));
     for (int64_t s : t.sizes()) nt.shape.push_back(s);
     const double *data = t.numel() ? t.data_ptr<double>() : nullptr;
     nt.values.reserve(t.numel());

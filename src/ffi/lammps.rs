@@ -40,9 +40,6 @@ mod bridge {
         /// `pair_coeff * *` names (one per LAMMPS type or NULL) for `ntypes` types.
         #[cxx_name = "set_type_names"]
         fn lmp_set_type_names(self: &mut Core, names: Vec<String>, ntypes: i32) -> Result<()>;
-        /// Whether LAMMPS type `t` (1-based) is handled by the model.
-        #[cxx_name = "maps_type"]
-        fn lmp_maps_type(self: &Core, t: i32) -> Result<bool>;
         /// Start of a run (`init_style`): the type -> element map for the log; `masses`
         /// per LAMMPS type (empty with per-atom masses) for the repeated-element warning.
         #[cxx_name = "start_run"]
@@ -168,10 +165,6 @@ impl Core {
 
     fn lmp_set_type_names(&mut self, names: Vec<String>, ntypes: i32) -> Result<()> {
         guard("set_type_names", || self.set_type_names(&names, count(ntypes)))
-    }
-
-    fn lmp_maps_type(&self, t: i32) -> Result<bool> {
-        guard("maps_type", || Ok(self.maps_type(count(t))))
     }
 
     fn lmp_start_run(&mut self, masses: &[f64]) -> Result<String> {

@@ -14,9 +14,11 @@ use crate::error::{Error, Result};
 
 #[cxx::bridge(namespace = "llzo_dp::torch_ext")]
 mod bridge {
-    /// One parameter or buffer of a module, as float64 in C order.
+    /// One parameter or buffer of a module, as float64 in C order; `dtype` is what the
+    /// module holds ("Double", "Float", "Long", ...).
     struct NamedTensor {
         name: String,
+        dtype: String,
         shape: Vec<i64>,
         values: Vec<f64>,
     }

@@ -73,7 +73,7 @@ impl Weights {
 
 /// The checks every sub-descriptor passes: what the native code computes is exactly it.
 fn check_descriptor(d: &serde_json::Value) -> Result<()> {
-    check_tanh_float64(d, d["type"].as_str().unwrap_or(""))?;
+    check_tanh(d, d["type"].as_str().unwrap_or(""))?;
     if !empty(&d["exclude_types"]) {
         return Err(unsupported("excluded types"));
     }
@@ -83,16 +83,12 @@ fn check_descriptor(d: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// A descriptor or fitting net (`what`) in tanh and float64, the defaults when unset.
-fn check_tanh_float64(v: &serde_json::Value, what: &str) -> Result<()> {
-    let field = |k: &str, default| if v[k].is_null() { default } else { v[k].as_str().unwrap_or("") };
-    let act = field("activation_function", "tanh");
+/// A descriptor or fitting net (`what`) in tanh, the default when unset. Its precision is
+/// read from the weights themselves (`tensors::check_float64`).
+fn check_tanh(v: &serde_json::Value, what: &str) -> Result<()> {
+    let act = if v["activation_function"].is_null() { "tanh" } else { v["activation_function"].as_str().unwrap_or("") };
     if act != "tanh" {
         return Err(unsupported(format!("{what} activation '{act}' (the native evaluator knows tanh)")));
-    }
-    let prec = field("precision", "float64");
-    if prec != "float64" {
-        return Err(unsupported(format!("{what} precision '{prec}' (the native evaluator computes in float64 only)")));
     }
     Ok(())
 }
@@ -153,7 +149,7 @@ fn check_model(def: &serde_json::Value, descriptors: &Descriptors) -> Result<()>
     for v in &descriptors.list {
         check_descriptor(v)?;
     }
-    check_tanh_float64(f, "fitting")?;
+    check_tanh(f, "fitting")?;
     if !empty(&def["pair_exclude_types"]) || !empty(&def["atom_exclude_types"]) {
         return Err(unsupported("excluded types"));
     }

@@ -167,6 +167,23 @@ fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
     Ok(Embedding::Table(Table { data: coefficient_major(data, m), m, lower, upper, max, stride0, stride1, nfine, last, rows: shape[0], exact: None }))
 }
 
+/// Whether the embedding nets are one per neighbor type (`type_one_side`) or one per type
+/// pair, from how many nets the module holds: a definition may leave the key out (DeePMD-kit
+/// 3.2's descriptor then defaults to one side, its input checker to both sides), while the
+/// nets are what the graph runs.
+fn one_side(t: &Tensors, pre: &str, ntypes: usize) -> Result<bool> {
+    let nets = format!("{pre}.filter_layers.networks.");
+    let count = t.keys().filter(|k| k.strip_prefix(&nets).is_some_and(|rest| rest.ends_with(".layers.0.matrix"))).count();
+    match count {
+        n if n == ntypes => Ok(true),
+        n if n == ntypes * ntypes => Ok(false),
+        n => Err(unsupported(format!(
+            "{n} se_e2_a embedding nets under '{nets}*' for {ntypes} types (expected {ntypes} or {})",
+            ntypes * ntypes
+        ))),
+    }
+}
+
 /// Reads the se_e2_a part under `pre` (e.g. `atomic_model.descriptor.sea`), whose output
 /// starts at `offset` of the fitting input.
 /// `tabulate`: an uncompressed model's nets become tables (`tabulate.rs`); the largest
@@ -177,7 +194,7 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
     let nnei: usize = sel.iter().sum();
     let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, "se_e2_a mean")?;
     let std = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, "se_e2_a stddev")?;
-    let type_one_side = d["type_one_side"].as_bool().unwrap_or(false);
+    let type_one_side = one_side(t, pre, ntypes)?;
     let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
     let nets: Vec<Mlp> =
         (0..n_embed).map(|k| read_mlp(t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
