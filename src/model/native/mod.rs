@@ -154,9 +154,9 @@ impl NativeModel {
         Ok(true)
     }
 
-    /// Sizes, types and indices in range; false when the rows are wider than the model's
-    /// `Σsel` in a model that keeps row order (a sorting model's rows are checked one by
-    /// one in the kernel).
+    /// Sizes, types and indices in range; false when only the graph's own selection is right
+    /// (`graph_selects`) or the rows are wider than the model's `Σsel` in a model that keeps
+    /// row order (a sorting model's rows are checked one by one in the kernel).
     fn check(&self, input: &StepInput) -> Result<bool> {
         let (nall, w) = (input.nall(), &self.weights);
         let StepInput { atype, nlist, nloc, width, .. } = *input;
