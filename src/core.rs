@@ -178,7 +178,7 @@ impl Core {
 
     /// Model type of LAMMPS type `t` (1-based), or None (NULL / unknown).
     pub fn model_type(&self, t: usize) -> Option<usize> {
-        self.type_map.get(t.checked_sub(1)?).copied().flatten()
+        model_type_of(&self.type_map, t)
     }
 
     /// Per-atom coverage of the last evaluation into a LAMMPS-indexed array of owned
@@ -392,6 +392,11 @@ fn sel_warning(sel: &[i64], ntypes: usize, nlist: &[i64], width: usize, nloc: us
     ))
 }
 
+/// The model type of LAMMPS type `t` (1-based) in `type_map`, `None` for NULL or unknown.
+fn model_type_of(type_map: &[Option<usize>], t: usize) -> Option<usize> {
+    type_map.get(t.checked_sub(1)?).copied().flatten()
+}
+
 /// LAMMPS atom ID of each model atom (-1 where unknown), for messages.
 fn tag_of<'a>(lammps_index: &'a [usize], tags: &'a [i32]) -> impl Fn(usize) -> i64 + 'a {
     move |e| lammps_index.get(e).and_then(|&i| tags.get(i)).map_or(-1, |&t| t as i64)
@@ -433,7 +438,7 @@ impl Core {
     /// keeps each owned atom's deviation for `deviation_atom_values`.
     pub fn deviation_partials(&mut self, types: &[i32]) -> Vec<f64> {
         let type_map = &self.type_map;
-        let mapped = |i: usize| (types[i].max(0) as usize).checked_sub(1).and_then(|t| type_map.get(t)).is_some_and(Option::is_some);
+        let mapped = |i: usize| model_type_of(type_map, types[i].max(0) as usize).is_some();
         match self.deviation.as_mut() {
             Some(d) => d.partials(types.len(), mapped),
             None => Vec::new(),

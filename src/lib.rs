@@ -9,6 +9,7 @@ pub mod blas;
 pub mod core;
 pub mod coverage;
 pub mod deviation;
+pub mod dot;
 pub mod error;
 mod ffi;
 pub mod frames;

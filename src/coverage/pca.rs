@@ -7,6 +7,7 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
+use crate::dot::dot;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,20 +142,6 @@ impl Pca {
         }
         Ok(())
     }
-}
-
-/// Dot product with four partial sums, so the compiler can vectorize it (a plain
-/// `sum()` keeps the strict left-to-right order).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 fn standardize(row: &[f64], mean: &[f64], scale: &[f64], z: &mut [f64]) {

@@ -7,6 +7,7 @@
 use super::env::{se_a_row, se_a_row_backward};
 use super::mlp::{self, Acts};
 use super::weights::{Embedding, SeAWeights};
+use crate::dot::{dot, dot2};
 
 /// One neighbor pair of the chunk.
 #[derive(Debug, Clone, Copy)]
@@ -241,29 +242,6 @@ fn backward_embedding(w: &SeAWeights, k: usize, sc: &mut Scratch) {
     }
 }
 
-/// Lanes of the dot products below: independent partial sums, so that the compiler keeps
-/// them in vector registers instead of one chain of dependent additions.
-const LANES: usize = 8;
-
-/// `(a · b, a · c)` for slices of one length.
-#[inline]
-fn dot2(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
-    let (mut x, mut y) = ([0.0; LANES], [0.0; LANES]);
-    let n = a.len() / LANES * LANES;
-    for ((ka, kb), kc) in a[..n].chunks_exact(LANES).zip(b[..n].chunks_exact(LANES)).zip(c[..n].chunks_exact(LANES)) {
-        for l in 0..LANES {
-            x[l] += ka[l] * kb[l];
-            y[l] += ka[l] * kc[l];
-        }
-    }
-    let (mut sx, mut sy) = (x.iter().sum::<f64>(), y.iter().sum::<f64>());
-    for i in n..a.len() {
-        sx += a[i] * b[i];
-        sy += a[i] * c[i];
-    }
-    (sx, sy)
-}
-
 /// dE/dG of every pair of group `k` (`sc.dy`, n × m1) and dE/d(rr) through S (`sc.drr`).
 fn through_g(w: &SeAWeights, k: usize, sc: &mut Scratch) {
     let (m1, sm) = (w.m1, 4 * w.m1);
@@ -282,7 +260,7 @@ fn through_g(w: &SeAWeights, k: usize, sc: &mut Scratch) {
             for (dgv, &dsv) in dg.iter_mut().zip(dsk) {
                 *dgv += rk * dsv;
             }
-            sc.drr[4 * e + c] = dot2(dsk, grow, grow).0;
+            sc.drr[4 * e + c] = dot(dsk, grow);
         }
     }
 }

@@ -205,8 +205,7 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize, tabulate: 
         Some(k) => Some(se_e3::load(&t, ds.list[k], &prefix(k, "seat"), ntypes, offsets[k])?),
         None => None,
     };
-    let (se_a, err) = se_a::load(&t, ds.list[ds.se_a], &prefix(ds.se_a, "sea"), ntypes, offsets[ds.se_a], tabulate)?;
-    let table_error = (tabulate && !se_a.compressed_by_deepmd()).then_some(err);
+    let (se_a, table_error) = se_a::load(&t, ds.list[ds.se_a], &prefix(ds.se_a, "sea"), ntypes, offsets[ds.se_a], tabulate)?;
     let fitting = fitting::load(&t, ntypes, ndesc);
     if se_a.m1 * se_a.axis != width[ds.se_a] || ds.se_e3.zip(se_e3.as_ref()).is_some_and(|(k, s)| s.m != width[k]) {
         return Err(unsupported("descriptor widths that disagree with the definition's neuron / axis_neuron"));

@@ -145,11 +145,6 @@ impl SeAWeights {
     pub fn compressed(&self) -> bool {
         matches!(self.embedding.first(), Some(Embedding::Table(_)))
     }
-
-    /// The tables are DeePMD-kit's own (`dp compress`).
-    pub fn compressed_by_deepmd(&self) -> bool {
-        matches!(self.embedding.first(), Some(Embedding::Table(t)) if t.exact.is_none())
-    }
 }
 
 fn table(t: &Tensors, pre: &str, k: usize, m: usize) -> Result<Embedding> {
@@ -187,8 +182,8 @@ fn one_side(t: &Tensors, pre: &str, ntypes: usize) -> Result<bool> {
 /// Reads the se_e2_a part under `pre` (e.g. `atomic_model.descriptor.sea`), whose output
 /// starts at `offset` of the fitting input.
 /// `tabulate`: an uncompressed model's nets become tables (`tabulate.rs`); the largest
-/// interpolation error measured is returned with the weights (0 without tables).
-pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize, tabulate: bool) -> Result<(SeAWeights, f64)> {
+/// interpolation error measured is returned with the weights (None without such tables).
+pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize, tabulate: bool) -> Result<(SeAWeights, Option<f64>)> {
     let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
     let sel = sel_of(d, ntypes)?;
     let nnei: usize = sel.iter().sum();
@@ -201,26 +196,8 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
     if nets.iter().any(|m| m.layers[0].n_in != 1) {
         return Err(unsupported("embedding nets that do not take one input"));
     }
-    let rcut = d["rcut"].as_f64().unwrap_or(6.0);
-    let rcut_smth = d["rcut_smth"].as_f64().unwrap_or(0.5);
-    let mut worst = 0.0f64;
     let embedding: Vec<Embedding> = if compressed {
         (0..n_embed).map(|k| table(t, pre, k, nets[k].n_out())).collect::<Result<_>>()?
-    } else if tabulate {
-        let s_of = |r: f64, b: usize| (se_a_row([r, 0.0, 0.0], rcut_smth, rcut)[0] - mean[b][0]) / std[b][0];
-        let mut tables = Vec::with_capacity(n_embed);
-        for (k, net) in nets.iter().enumerate() {
-            // the type blocks this net serves: (ti, tj) with embedding index k
-            let blocks: Vec<usize> = (0..ntypes * ntypes)
-                .filter(|&b| if type_one_side { b % ntypes == k } else { (b % ntypes) * ntypes + b / ntypes == k })
-                .collect();
-            let lo = blocks.iter().map(|&b| s_of(rcut, b)).fold(f64::INFINITY, f64::min);
-            let hi = blocks.iter().map(|&b| s_of(tabulate::R_MIN, b)).fold(f64::NEG_INFINITY, f64::max);
-            let (table, err) = tabulate::tabulate(net, lo, hi);
-            worst = worst.max(err);
-            tables.push(Embedding::Table(table));
-        }
-        tables
     } else {
         nets.into_iter().map(Embedding::Net).collect()
     };
@@ -229,12 +206,12 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
     if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
         return Err(unsupported("embedding nets of unexpected widths"));
     }
-    let w = SeAWeights {
+    let mut w = SeAWeights {
         ntypes,
         sel,
         nnei,
-        rcut,
-        rcut_smth,
+        rcut: d["rcut"].as_f64().unwrap_or(6.0),
+        rcut_smth: d["rcut_smth"].as_f64().unwrap_or(0.5),
         m1,
         axis,
         type_one_side,
@@ -243,5 +220,29 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
         embedding,
         offset,
     };
-    Ok((w, worst))
+    let table_error = (tabulate && !compressed).then(|| tabulate_nets(&mut w));
+    Ok((w, table_error))
+}
+
+/// Replaces each embedding net by its table (`tabulate.rs`) over the s of the pairs it
+/// serves, from the cutoff to `tabulate::R_MIN`; returns the largest interpolation error.
+fn tabulate_nets(w: &mut SeAWeights) -> f64 {
+    let s_of = |r: f64, b: usize| (se_a_row([r, 0.0, 0.0], w.rcut_smth, w.rcut)[0] - w.mean[b][0]) / w.std[b][0];
+    let (mut lo, mut hi) = (vec![f64::INFINITY; w.embedding.len()], vec![f64::NEG_INFINITY; w.embedding.len()]);
+    for ti in 0..w.ntypes {
+        for tj in 0..w.ntypes {
+            let (k, b) = (w.embedding_index(ti, tj), w.block(ti, tj));
+            lo[k] = lo[k].min(s_of(w.rcut, b));
+            hi[k] = hi[k].max(s_of(tabulate::R_MIN, b));
+        }
+    }
+    let mut worst = 0.0f64;
+    for (k, e) in w.embedding.iter_mut().enumerate() {
+        if let Embedding::Net(net) = e {
+            let (table, err) = tabulate::tabulate(net, lo[k], hi[k]);
+            worst = worst.max(err);
+            *e = Embedding::Table(table);
+        }
+    }
+    worst
 }

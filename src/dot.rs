@@ -1,0 +1,52 @@
+//! Dot products with independent partial sums, so that the compiler keeps them in vector
+//! registers (a plain `sum()` is one chain of dependent additions, in strict order).
+
+/// `a · b` with four partial sums.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// Lanes of `dot2`: two products share each load of `a`.
+const LANES: usize = 8;
+
+/// `(a · b, a · c)` for slices of one length.
+#[inline]
+pub fn dot2(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
+    let (mut x, mut y) = ([0.0; LANES], [0.0; LANES]);
+    let n = a.len() / LANES * LANES;
+    for ((ka, kb), kc) in a[..n].chunks_exact(LANES).zip(b[..n].chunks_exact(LANES)).zip(c[..n].chunks_exact(LANES)) {
+        for l in 0..LANES {
+            x[l] += ka[l] * kb[l];
+            y[l] += ka[l] * kc[l];
+        }
+    }
+    let (mut sx, mut sy) = (x.iter().sum::<f64>(), y.iter().sum::<f64>());
+    for i in n..a.len() {
+        sx += a[i] * b[i];
+        sy += a[i] * c[i];
+    }
+    (sx, sy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_the_plain_sums() {
+        let a: Vec<f64> = (0..13).map(|i| i as f64 * 0.5 - 2.0).collect();
+        let b: Vec<f64> = (0..13).map(|i| (i * i) as f64 * 0.25).collect();
+        let c: Vec<f64> = (0..13).map(|i| 3.0 - i as f64).collect();
+        let plain = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(x, y)| x * y).sum::<f64>();
+        assert_eq!(dot(&a, &b), plain(&a, &b)); // small integers and halves: exact in any order
+        assert_eq!(dot2(&a, &b, &c), (plain(&a, &b), plain(&a, &c)));
+    }
+}
