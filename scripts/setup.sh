@@ -2,11 +2,25 @@
 # Installs everything llzo_dp needs on a fresh Debian 12 machine, builds the plugin and
 # installs it for the PyPI `lmp` launcher. Idempotent: a finished Python environment is
 # reused from the cache (keyed by the pinned versions), so reruns take seconds.
+#
+#   scripts/setup.sh               # the plugin, the Python environment, the reference LAMMPS
+#   scripts/setup.sh --reference   # also the reference methods CHGNet 0.3.0 and SevenNet-0 (PyPI)
+#   scripts/setup.sh --dft         # also DFT-PBE: Debian's gpaw and gpaw-data, and the La setup
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
+want_reference=0 want_dft=0
+for arg in "$@"; do
+  case "$arg" in
+    --reference) want_reference=1 ;;
+    --dft) want_dft=1 ;;
+    *) echo "setup: unknown option '$arg' (known: --reference, --dft)" >&2; exit 2 ;;
+  esac
+done
+
 need_apt=()
+((want_dft)) && { /usr/bin/python3 -c "import gpaw" 2>/dev/null && [ -d /usr/share/gpaw-setups ] || need_apt+=(gpaw gpaw-data); }
 command -v cc >/dev/null || need_apt+=(build-essential)
 python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
 command -v cargo >/dev/null || need_apt+=(cargo)
@@ -28,6 +42,10 @@ fi
 # Test and pipeline dependencies (structures, deepmd/npy round trips, plots).
 "$LLZO_DP_VENV/bin/python" -c "import pytest, spglib, ase, dpdata, matplotlib" 2>/dev/null \
   || "$LLZO_DP_VENV/bin/pip" install -q pytest "spglib==2.8.0" "ase==3.29.0" "dpdata==1.1.0" matplotlib
+if ((want_reference)); then
+  "$LLZO_DP_VENV/bin/python" -c "import chgnet, sevenn" 2>/dev/null \
+    || "$LLZO_DP_VENV/bin/pip" install -q "chgnet==0.4.2" "sevenn==0.13.0"
+fi
 # The project's shared Python (python/llzo_dp_tools): a regular install, redone when the
 # package's content hash differs from the one recorded at the last install.
 tools_hash=$(cd python && find . -path ./build -prune -o \( -name '*.py' -o -name '*.data' -o -name pyproject.toml \) \
@@ -70,4 +88,8 @@ mkdir -p "$LLZO_DP_REF_TARGET/plugin"
 cp "$LLZO_DP_REF_TARGET/release/libllzo_dp.so" "$LLZO_DP_REF_TARGET/plugin/.llzo_dp_plugin.so.tmp"
 mv "$LLZO_DP_REF_TARGET/plugin/.llzo_dp_plugin.so.tmp" "$LLZO_DP_REF_TARGET/plugin/llzo_dp_plugin.so"
 
+if ((want_dft)); then
+  echo "setup: the GPAW La setup (llzo_dp_tools.dft)"
+  "$LLZO_DP_VENV/bin/python" -m llzo_dp_tools.dft setup
+fi
 echo "setup: done; plugin at $PWD/target/release/libllzo_dp.so (also auto-loaded by $LLZO_DP_VENV/bin/lmp)"

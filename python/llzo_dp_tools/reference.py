@@ -1,6 +1,11 @@
-"""The reference method that labels the LLZO data: the universal machine-learned potential
-CHGNet 0.3.0 (PyPI `chgnet`, pretrained weights inside the package) on one CPU thread. It stands
-in for DFT labels; it is not DFT. Labels: energy (eV), forces (eV/Å), virial (eV, deepmd's sign)."""
+"""The reference methods that can label the LLZO data: universal machine-learned potentials whose
+weights ship inside their PyPI packages, run on CPU with one thread. They stand in for DFT labels;
+they are not DFT (their errors against DFT-PBE: models/llzo/dft/). Labels: energy (eV), forces
+(eV/Å), virial (eV, deepmd's sign).
+
+- "chgnet": CHGNet 0.3.0 (PyPI `chgnet` 0.4.2), the reference of the model shipped on 2026-11-27;
+- "sevennet": SevenNet-0 (PyPI `sevenn` 0.13.0, model "7net-0").
+"""
 
 from __future__ import annotations
 
@@ -11,22 +16,42 @@ import numpy as np
 from . import structures as L
 
 REFERENCE = "the reference method (CHGNet 0.3.0, universal ML potential; not DFT)"
+METHODS = ("chgnet", "sevennet")
 
 
-
-class Reference:
-    def __init__(self):
-        import torch
-
-        torch.set_num_threads(1)
-        torch.set_num_interop_threads(1)
+def _calculator(method: str):
+    """(ASE calculator, display name) of a reference method."""
+    if method == "chgnet":
         from chgnet.model import CHGNet
         from chgnet.model.dynamics import CHGNetCalculator
         import chgnet
 
-        self.model = CHGNet.load(model_name="0.3.0", use_device="cpu", verbose=False)
-        self.calc = CHGNetCalculator(model=self.model, use_device="cpu")
-        self.name = f"CHGNet {self.model.version} (chgnet {chgnet.__version__})"
+        model = CHGNet.load(model_name="0.3.0", use_device="cpu", verbose=False)
+        return CHGNetCalculator(model=model, use_device="cpu"), f"CHGNet {model.version} (chgnet {chgnet.__version__})"
+    if method == "sevennet":
+        import warnings
+
+        import sevenn
+        from sevenn.calculator import SevenNetCalculator
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no tensor product accelerator": CPU only, expected
+            calc = SevenNetCalculator("7net-0", device="cpu")
+        return calc, f"SevenNet-0 (sevenn {sevenn.__version__})"
+    raise ValueError(f"unknown reference method {method!r}; known: {', '.join(METHODS)}")
+
+
+class Reference:
+    def __init__(self, method: str = "chgnet"):
+        import torch
+
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set in this process (a second Reference)
+            pass
+        self.method = method
+        self.calc, self.name = _calculator(method)
         self.n_calls = 0
         self.t_calls = 0.0
 

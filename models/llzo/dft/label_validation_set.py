@@ -1,0 +1,87 @@
+"""DFT-PBE labels of the validation set (frames.json) with the settings of llzo_dp_tools.dft at the
+cutoff chosen in convergence.py, two single-rank GPAW processes at a time. Resumable: finished
+frames are cached by hash (llzo_dp_tools.dft), so a rerun computes only what is missing, and the
+labels written here are always the finished subset:
+
+- validation/<family>/: deepmd/npy systems (energy, force, virial), for `dp test -s`; the virial
+  carries the isotropic Pulay correction of convergence.json (500 eV stress + (sigma(900 eV) -
+  sigma(500 eV)) on two frames), none is written until that correction is measured;
+- validation/labels.csv: one row per labelled frame (energy, corrected pressure, cost).
+
+    python label_validation_set.py [--workers 2] [--only FAMILY ...]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from convergence import CHOSEN, GPA, HERE, load_frames
+from llzo_dp_tools import dft
+from llzo_dp_tools import structures as L
+
+OUT = HERE / "validation"
+SETTINGS = dft.DftSettings(ecut=CHOSEN)
+# most informative first: the c/a curve and the phases around the transition
+PRIORITY = ("c_over_a", "crystal", "md_900K", "li_disordered", "md_300K", "md_1500K", "amorphous")
+
+
+def pulay_correction() -> float:
+    """Isotropic stress to add to the CHOSEN-cutoff stress (eV/A^3, ASE's sign)."""
+    conv = HERE / "convergence.json"
+    corr = json.loads(conv.read_text())["pulay"]["correction_GPa"] if conv.is_file() else None
+    if corr is None:
+        raise SystemExit("convergence.json has no Pulay correction yet: run convergence.py first")
+    return corr / GPA
+
+
+def write_labels(frames: list[L.Structure], results: list) -> int:
+    done = [(s, r) for s, r in zip(frames, results) if r is not None]
+    shift = pulay_correction() * np.eye(3)
+    for _, r in done:
+        r.stress = r.stress + shift
+    rows = io.StringIO()
+    w = csv.writer(rows)
+    w.writerow(["name", "family", "n_atoms", "energy_eV", "pressure_GPa", "szz_minus_sxy_GPa",
+                "wall_s", "scf_iterations"])
+    families = {}
+    for s, r in done:
+        families.setdefault(s.info["family"], []).append((s, r))
+        st = r.stress * GPA
+        w.writerow([s.info["name"], s.info["family"], len(s), f"{r.energy:.6f}", f"{-np.trace(st) / 3:.3f}",
+                    f"{st[2, 2] - (st[0, 0] + st[1, 1]) / 2:.3f}", f"{r.wall_s:.0f}", r.scf_iterations])
+    OUT.mkdir(exist_ok=True)
+    for fam, items in families.items():
+        L.write_deepmd_npy(str(OUT / fam), [s for s, _ in items], energies=[r.energy for _, r in items],
+                           forces=[r.forces for _, r in items],
+                           virials=[r.virial(s.volume) for s, r in items])
+    tmp = OUT / ".labels.csv.tmp"
+    tmp.write_text(rows.getvalue())
+    os.replace(tmp, OUT / "labels.csv")
+    return len(done)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", nargs="*", default=None, help="families to label (default: all)")
+    args = ap.parse_args()
+    frames = load_frames()
+    rank = {f: k for k, f in enumerate(PRIORITY)}
+    frames.sort(key=lambda s: rank.get(s.info["family"], len(PRIORITY)))
+    todo = [s for s in frames if args.only is None or s.info["family"] in args.only]
+    dft.label_jobs([(s, SETTINGS, "single") for s in todo], workers=args.workers)
+    # every frame already labelled, whatever --only said, goes into the written set
+    results = [dft.read_result(p) if (p := dft.result_path(s, SETTINGS)).is_file() else None for s in frames]
+    n = write_labels(frames, results)
+    print(f"{n} of {len(frames)} frames labelled -> {OUT}")
+    return 0 if n == len(frames) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Scores reference methods and DP models against the DFT-PBE validation set (validation/).
+
+For each method: energy RMSE per atom after removing one constant offset (every frame has the
+same composition, so a method's energy zero is one number), force RMSE (all atoms), stress RMSE
+(GPa, all six components), per family and over the set; and the E(c/a) curve at fixed volume
+against DFT's, with the c/a of its minimum from a quadratic fit. Methods: CHGNet 0.3.0 and
+SevenNet-0 (reference.py) and any frozen DP model (DeePMD-kit DeepPot).
+
+    python score.py [--methods chgnet sevennet] [--models ../llzo_dp_model.pth ...]
+
+Writes scores.csv, scores.md and e_ca.csv / e_ca.png here, each whole (temp file, rename).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from llzo_dp_tools import structures as L
+
+HERE = Path(__file__).resolve().parent
+VALIDATION = HERE / "validation"
+GPA = 160.21766208
+
+
+def load_validation() -> dict[str, dict]:
+    """family -> deepmd/npy arrays of the labelled frames."""
+    out = {}
+    for d in sorted(VALIDATION.iterdir()) if VALIDATION.is_dir() else []:
+        if (d / "type.raw").is_file():
+            out[d.name] = L.read_deepmd_npy(str(d))
+    return out
+
+
+def frames_of(sys_: dict) -> list[L.Structure]:
+    syms = [sys_["type_map"][t] for t in sys_["types"]]
+    return [L.Structure(b.reshape(3, 3), c.reshape(-1, 3), syms) for c, b in zip(sys_["coord"], sys_["box"])]
+
+
+def ase_predictor(method: str):
+    from llzo_dp_tools.reference import Reference
+
+    ref = Reference(method)
+
+    def predict(s: L.Structure):
+        return ref.label(s)  # energy, forces, virial (eV)
+    return ref.name, predict
+
+
+def dp_predictor(model: Path):
+    from deepmd.infer import DeepPot
+
+    dp = DeepPot(str(model))
+    tmap = dp.get_type_map()
+
+    def predict(s: L.Structure):
+        atype = np.array([tmap.index(x) for x in s.symbols])
+        e, f, v = dp.eval(s.positions.reshape(1, -1), s.cell.reshape(1, 9), atype)
+        return float(np.ravel(e)[0]), f.reshape(-1, 3), v.reshape(3, 3)
+    return f"DP {model.name}", predict
+
+
+def conventional_ca(cell: np.ndarray) -> float:
+    """c/a of the conventional cell from the body-centred primitive rows (see primitive_tllzo)."""
+    a1, a2, a3 = cell
+    a = (np.linalg.norm(a2 + a3) + np.linalg.norm(a1 + a3)) / 2
+    return float(np.linalg.norm(a1 + a2) / a)
+
+
+def evaluate(predict, data: dict) -> dict:
+    """Per family: arrays of (dft, method) energies, forces, virials, volumes, natoms."""
+    out = {}
+    for fam, sys_ in data.items():
+        frames = frames_of(sys_)
+        pred = [predict(s) for s in frames]
+        out[fam] = {"e_ref": sys_["energy"], "e": np.array([p[0] for p in pred]),
+                    "f_ref": sys_["force"].reshape(len(frames), -1, 3), "f": np.array([p[1] for p in pred]),
+                    "v_ref": sys_["virial"].reshape(-1, 3, 3), "v": np.array([np.reshape(p[2], (3, 3)) for p in pred]),
+                    "vol": np.array([s.volume for s in frames]), "n": len(frames[0]),
+                    "ca": np.array([conventional_ca(s.cell) for s in frames])}
+    return out
+
+
+def metrics(ev: dict) -> dict[str, dict]:
+    offset = np.mean(np.concatenate([(r["e"] - r["e_ref"]) / r["n"] for r in ev.values()]))
+    rows = {}
+    for fam, r in list(ev.items()) + [("all", None)]:
+        parts = list(ev.values()) if r is None else [r]
+        de = np.concatenate([(p["e"] - p["e_ref"]) / p["n"] - offset for p in parts])
+        df = np.concatenate([(p["f"] - p["f_ref"]).ravel() for p in parts])
+        ds = np.concatenate([((p["v"] - p["v_ref"]) / p["vol"][:, None, None]).ravel() * GPA for p in parts])
+        rows[fam] = {"frames": int(sum(len(p["e"]) for p in parts)), "E_rmse_meV_atom": 1000 * np.sqrt(np.mean(de ** 2)),
+                     "F_rmse_meV_A": 1000 * np.sqrt(np.mean(df ** 2)), "stress_rmse_GPa": np.sqrt(np.mean(ds ** 2))}
+    return rows
+
+
+def ca_minimum(ca: np.ndarray, e: np.ndarray) -> float:
+    c2, c1, _ = np.polyfit(ca, e, 2)
+    return float(-c1 / (2 * c2)) if c2 > 0 else float("nan")
+
+
+def write_whole(path: Path, text: str) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def plot_e_ca(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for name, (ca, e) in curves.items():
+        ax.plot(ca, 1000 * (e - e.min()), "o-" if name == "DFT-PBE" else ".--", label=name)
+    ax.set_xlabel("c/a (fixed volume, reference fractional coordinates)")
+    ax.set_ylabel("E - min (meV/atom)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name("." + path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    os.replace(tmp, path)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--methods", nargs="*", default=["chgnet", "sevennet"])
+    ap.add_argument("--models", nargs="*", type=Path, default=[HERE.parent / "llzo_dp_model.pth"])
+    args = ap.parse_args()
+    data = load_validation()
+    if not data:
+        raise SystemExit(f"no labelled frames under {VALIDATION}: run label_validation_set.py first")
+    predictors = [ase_predictor(m) for m in args.methods] + [dp_predictor(m) for m in args.models]
+    table, curves = io.StringIO(), {}
+    w = csv.writer(table)
+    w.writerow(["method", "family", "frames", "E_rmse_meV_atom", "F_rmse_meV_A", "stress_rmse_GPa", "ca_min"])
+    md = ["| method | family | frames | E RMSE (meV/atom) | F RMSE (meV/Å) | stress RMSE (GPa) |", "|---|---|---|---|---|---|"]
+    for name, predict in predictors:
+        ev = evaluate(predict, data)
+        for fam, m in metrics(ev).items():
+            w.writerow([name, fam, m["frames"], f"{m['E_rmse_meV_atom']:.2f}", f"{m['F_rmse_meV_A']:.1f}",
+                        f"{m['stress_rmse_GPa']:.3f}", ""])
+            md.append(f"| {name} | {fam} | {m['frames']} | {m['E_rmse_meV_atom']:.2f} | {m['F_rmse_meV_A']:.0f} | {m['stress_rmse_GPa']:.2f} |")
+        if "c_over_a" in ev:
+            r = ev["c_over_a"]
+            order = np.argsort(r["ca"])
+            curves.setdefault("DFT-PBE", (r["ca"][order], r["e_ref"][order] / r["n"]))
+            curves[name] = (r["ca"][order], r["e"][order] / r["n"])
+            w.writerow([name, "c_over_a_minimum", len(order), "", "", "", f"{ca_minimum(r['ca'], r['e']):.4f}"])
+    if "DFT-PBE" in curves:
+        ca, e = curves["DFT-PBE"]
+        table.write(f"DFT-PBE,c_over_a_minimum,{len(ca)},,,,{ca_minimum(ca, e):.4f}\n")
+        rows = io.StringIO()
+        cw = csv.writer(rows)
+        cw.writerow(["curve", "c_over_a", "E_minus_min_meV_atom"])
+        for name, (c, e) in curves.items():
+            for x, y in zip(c, 1000 * (e - e.min())):
+                cw.writerow([name, f"{x:.4f}", f"{y:.3f}"])
+        write_whole(HERE / "e_ca.csv", rows.getvalue())
+        plot_e_ca(curves, HERE / "e_ca.png")
+    write_whole(HERE / "scores.csv", table.getvalue())
+    write_whole(HERE / "scores.md", "\n".join(md) + "\n")
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
