@@ -50,7 +50,7 @@ def fake_gpaw(tmp_path, monkeypatch):
     monkeypatch.setattr(dft, "GPAW_PYTHON", str(exe))
     dft.gpaw_version.cache_clear()
     dft.setups_fingerprint.cache_clear()
-    setups = cache / "gpaw-setups-fake-1.0"
+    setups = dft.la_setup_dir()
     setups.mkdir(parents=True)
     for f in dft.LA_SETUP_FILES:  # an existing La setup: make_la_setup leaves it as it is
         (setups / f).write_text(f"fake {f}")

@@ -37,8 +37,20 @@ from . import structures as L
 GPAW_PYTHON = os.environ.get("LLZO_DP_GPAW_PYTHON", "/usr/bin/python3")
 DEBIAN_SETUPS = Path("/usr/share/gpaw-setups")
 WORKER = Path(__file__).with_name("gpaw_worker.py")
-# gpaw-data has no lanthanide; La gets a setup generated here (11 valence electrons,
-# 5s2 5p6 5d1 6s2), validated against La2O3 (models/llzo/dft/validate_la_setup.py).
+# gpaw-data has no lanthanide; La gets a setup made by GPAW's own generator (`gpaw dataset`):
+# 11 valence electrons (5s2 5p6 5d1 6s2), scalar-relativistic, with its dzp basis. Recipes differ
+# in the projectors and the cutoff radius (Bohr); validate_la_setup.py (models/llzo/dft) measures
+# each on La2O3 against published PBE. The default has a 4f projector and a 1.7 Bohr radius, the
+# smallest radius without ghost states (1.5 has them): larger radii, or no 4f projector, put
+# La2O3 under several GPa more expansion stress at the experimental cell (README there).
+LA_RECIPES = {
+    "r2.2": "5s,6s,5p,6p,5d,d:2.2",
+    "r1.9": "5s,6s,5p,6p,5d,d:1.9",
+    "4f-r2.2": "5s,6s,5p,6p,5d,d,4f:2.2",
+    "4f-r1.9": "5s,6s,5p,6p,5d,d,4f:1.9",
+    "4f-r1.7": "5s,6s,5p,6p,5d,d,4f:1.7",
+}
+LA_DEFAULT = "4f-r1.7"
 LA_SETUP_FILES = ("La.PBE", "La.dzp.basis")
 
 
@@ -55,9 +67,11 @@ class DftSettings:
     scf_energy: float = 1e-6     # eV per valence electron, change over the last 3 iterations
     scf_density: float = 1e-5    # electrons per valence electron
     point_group: bool = False    # k-point reduction by the crystal's symmetry (perfect crystals only)
+    la_setup: str = LA_DEFAULT   # a key of LA_RECIPES
 
     def as_worker(self) -> dict:
         d = asdict(self)
+        d.pop("la_setup")  # chooses GPAW_SETUP_PATH, not a GPAW parameter
         if self.kpts is None:
             d.pop("kpts")
         else:
@@ -93,23 +107,29 @@ def gpaw_version() -> str:
     return out.stdout.strip()
 
 
-def la_setup_dir() -> Path:
-    return cache_root() / f"gpaw-setups-{gpaw_version()}"
+def la_generator(recipe: str) -> list[str]:
+    if recipe not in LA_RECIPES:
+        raise ValueError(f"unknown La setup recipe {recipe!r}; known: {', '.join(LA_RECIPES)}")
+    projectors, radius = LA_RECIPES[recipe].split(":")
+    return ["gpaw", "dataset", "La", "-f", "PBE", "-s", "-P", projectors, "-r", radius, "-w", "-b"]
 
 
-def make_la_setup() -> Path:
-    """Generates the PBE La setup and its dzp basis with GPAW's own generators (seconds), in a
-    temporary folder renamed into place when complete. Idempotent."""
-    dest = la_setup_dir()
+def la_setup_dir(recipe: str = LA_DEFAULT) -> Path:
+    return cache_root() / f"gpaw-setups-{gpaw_version()}" / f"La-{recipe}"
+
+
+def make_la_setup(recipe: str = LA_DEFAULT) -> Path:
+    """Generates the PBE La setup of a recipe and its dzp basis with GPAW's own generator
+    (seconds), in a temporary folder renamed into place when complete. Idempotent."""
+    dest = la_setup_dir(recipe)
     if all((dest / f).is_file() for f in LA_SETUP_FILES):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".gpaw-setups-", dir=dest.parent))
-    env = worker_env()
-    for cmd in (["gpaw-setup", "-f", "PBE", "La"], ["gpaw-basis", "-t", "dzp", "La"]):
-        r = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    tmp = Path(tempfile.mkdtemp(prefix=".La-", dir=dest.parent))
+    cmd = la_generator(recipe)
+    r = subprocess.run(cmd, cwd=tmp, env=worker_env(recipe), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     missing = [f for f in LA_SETUP_FILES if not (tmp / f).is_file()]
     if missing:
         raise RuntimeError(f"La setup generation left no {missing} in {tmp}")
@@ -119,9 +139,9 @@ def make_la_setup() -> Path:
     return dest
 
 
-def worker_env(threads: int = 1) -> dict:
+def worker_env(recipe: str = LA_DEFAULT, threads: int = 1) -> dict:
     env = dict(os.environ)
-    setups = [str(la_setup_dir())] if "GPAW_SETUP_PATH" not in env else [env["GPAW_SETUP_PATH"]]
+    setups = [str(la_setup_dir(recipe))] if "GPAW_SETUP_PATH" not in env else [env["GPAW_SETUP_PATH"]]
     env.update({
         "GPAW_SETUP_PATH": ":".join(setups + [str(DEBIAN_SETUPS)]),
         "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads),
@@ -133,11 +153,11 @@ def worker_env(threads: int = 1) -> dict:
     return env
 
 
-@lru_cache(maxsize=1)
-def setups_fingerprint() -> str:
+@lru_cache(maxsize=None)
+def setups_fingerprint(recipe: str = LA_DEFAULT) -> str:
     h = hashlib.sha256()
     for f in LA_SETUP_FILES:
-        h.update((la_setup_dir() / f).read_bytes())
+        h.update((la_setup_dir(recipe) / f).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -148,7 +168,7 @@ def frame_key(s: L.Structure, settings: DftSettings, task: str = "single") -> st
     h.update(np.round(s.cell, 6).astype(np.float64).tobytes())
     h.update(np.round(s.positions, 6).astype(np.float64).tobytes())
     h.update(" ".join(s.symbols).encode())
-    h.update(json.dumps([settings.as_worker(), task, gpaw_version(), setups_fingerprint()], sort_keys=True).encode())
+    h.update(json.dumps([settings.as_worker(), task, gpaw_version(), setups_fingerprint(settings.la_setup)], sort_keys=True).encode())
     return h.hexdigest()[:24]
 
 
@@ -160,7 +180,7 @@ def _run_worker(s: L.Structure, settings: DftSettings, task: str, out: Path, log
         job_path = Path(work) / "job.json"
         job_path.write_text(json.dumps(job))
         partial = Path(work) / "result.npz"
-        r = subprocess.run([GPAW_PYTHON, str(WORKER), str(job_path), str(partial)], env=worker_env(),
+        r = subprocess.run([GPAW_PYTHON, str(WORKER), str(job_path), str(partial)], env=worker_env(settings.la_setup),
                            cwd=work, capture_output=True, text=True)
         if r.returncode != 0 or not partial.is_file():
             tail = (Path(str(partial) + ".txt").read_text()[-3000:] if Path(str(partial) + ".txt").is_file() else "")
@@ -193,7 +213,8 @@ def label_jobs(jobs: list[tuple[L.Structure, DftSettings, str]], workers: int = 
     if not gpaw_available():
         raise RuntimeError(f"GPAW is not importable by {GPAW_PYTHON}: run scripts/setup.sh --dft "
                            "(installs Debian's gpaw and gpaw-data)")
-    make_la_setup()
+    for recipe in {st.la_setup for _, st, _ in jobs}:
+        make_la_setup(recipe)
     paths = [result_path(s, st, task) for s, st, task in jobs]
     todo = [i for i, p in enumerate(paths) if not p.is_file()]
     log(f"dft: {len(jobs) - len(todo)} of {len(jobs)} jobs cached, {len(todo)} to compute "

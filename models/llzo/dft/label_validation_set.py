@@ -8,7 +8,7 @@ labels written here are always the finished subset:
   sigma(500 eV)) on two frames), none is written until that correction is measured;
 - validation/labels.csv: one row per labelled frame (energy, corrected pressure, cost).
 
-    python label_validation_set.py [--workers 2] [--only FAMILY ...]
+    python label_validation_set.py [--workers 2] [--only FAMILY ...] [--write-only]
 """
 from __future__ import annotations
 
@@ -70,12 +70,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="families to label (default: all)")
+    ap.add_argument("--write-only", action="store_true", help="write the frames finished so far, compute none")
     args = ap.parse_args()
     frames = load_frames()
     rank = {f: k for k, f in enumerate(PRIORITY)}
     frames.sort(key=lambda s: rank.get(s.info["family"], len(PRIORITY)))
     todo = [s for s in frames if args.only is None or s.info["family"] in args.only]
-    dft.label_jobs([(s, SETTINGS, "single") for s in todo], workers=args.workers)
+    if not args.write_only:
+        dft.label_jobs([(s, SETTINGS, "single") for s in todo], workers=args.workers)
     # every frame already labelled, whatever --only said, goes into the written set
     results = [dft.read_result(p) if (p := dft.result_path(s, SETTINGS)).is_file() else None for s in frames]
     n = write_labels(frames, results)
