@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -82,12 +81,6 @@ def compare(model: dict, ref: dict) -> list[dict]:
     return rows
 
 
-def write_whole(path: Path, text: str) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reference", default="chgnet", help="the model's reference method: chgnet or sevennet")
@@ -96,19 +89,19 @@ def main() -> int:
     args = ap.parse_args()
     golden = GOLDEN / f"shipping_{args.reference}.json"
     if args.golden or not golden.is_file():
-        write_whole(golden, json.dumps(measure(args.reference), indent=1) + "\n")
+        L._atomic_write_text(golden, json.dumps(measure(args.reference), indent=1) + "\n")
         print(f"wrote {golden}")
     if args.model is None:
         return 0
     ref = json.loads(golden.read_text())
     model = measure(str(args.model))
     rows = compare(model, ref)
-    write_whole(HERE / "shipping_checks.json", json.dumps({"model": model, "reference": ref, "checks": rows},
+    L._atomic_write_text(HERE / "shipping_checks.json", json.dumps({"model": model, "reference": ref, "checks": rows},
                                                           indent=1, default=float) + "\n")
     md = [f"# Shipping checks: {model['method']} against {ref['method']}", "",
           "| check | deviation | tolerance | pass |", "|---|---|---|---|"]
     md += [f"| {r['check']} | {r['deviation']:.4g} | {r['tolerance']:.4g} | {'yes' if r['pass'] else 'NO'} |" for r in rows]
-    write_whole(HERE / "shipping_checks.md", "\n".join(md) + "\n")
+    L._atomic_write_text(HERE / "shipping_checks.md", "\n".join(md) + "\n")
     print("\n".join(md))
     return 0 if all(r["pass"] for r in rows) else 1
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +49,6 @@ def compare(s: L.Structure, r: dft.DftResult, ref: dft.DftResult) -> dict:
             "anisotropy_GPa": aniso(r.stress), "d_anisotropy_GPa": aniso(r.stress) - aniso(ref.stress),
             "pressure_GPa": float(-np.trace(r.stress) * GPA / 3), "wall_s": r.wall_s,
             "scf_iterations": r.scf_iterations}
-
-
-def write_whole(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def pulay(frames: list[L.Structure], workers: int) -> dict:
@@ -93,7 +86,7 @@ def main() -> int:
                                  (s, dft.DftSettings(ecut=CHOSEN, kpts=(2, 2, 2)), "single")], workers=args.workers)
         if g is not None and k is not None:
             out["gamma_vs_k222"] = {"ecut": CHOSEN, **compare(s, g, k)}
-    write_whole(HERE / "convergence.json", json.dumps(out, indent=1) + "\n")
+    L._atomic_write_text(HERE / "convergence.json", json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))
     return 0
 

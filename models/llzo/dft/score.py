@@ -103,12 +103,6 @@ def ca_minimum(ca: np.ndarray, e: np.ndarray) -> float:
     return float(-c1 / (2 * c2)) if c2 > 0 else float("nan")
 
 
-def write_whole(path: Path, text: str) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def plot_e_ca(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
     import matplotlib
 
@@ -161,10 +155,10 @@ def main() -> int:
         for name, (c, e) in curves.items():
             for x, y in zip(c, 1000 * (e - e.min())):
                 cw.writerow([name, f"{x:.4f}", f"{y:.3f}"])
-        write_whole(HERE / "e_ca.csv", rows.getvalue())
+        L._atomic_write_text(HERE / "e_ca.csv", rows.getvalue())
         plot_e_ca(curves, HERE / "e_ca.png")
-    write_whole(HERE / "scores.csv", table.getvalue())
-    write_whole(HERE / "scores.md", "\n".join(md) + "\n")
+    L._atomic_write_text(HERE / "scores.csv", table.getvalue())
+    L._atomic_write_text(HERE / "scores.md", "\n".join(md) + "\n")
     print("\n".join(md))
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +55,6 @@ def settings(ecut: float, recipe: str = dft.LA_DEFAULT) -> dft.DftSettings:
     return dft.DftSettings(ecut=ecut, kpts=KPTS, point_group=True, la_setup=recipe)
 
 
-def write_whole(path: Path, text: str) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
@@ -85,7 +78,7 @@ def main() -> int:
                           "relax_steps": int(relaxed.extra["relax_steps"]),
                           "volume_vs_mp_pbe_percent": 100 * (v / out["mp_pbe_volume"] - 1),
                           "volume_vs_experiment_percent": 100 * (v / out["experiment"]["volume"] - 1)}
-    write_whole(HERE / "la_setup_validation.json", json.dumps(out, indent=1, default=float) + "\n")
+    L._atomic_write_text(HERE / "la_setup_validation.json", json.dumps(out, indent=1, default=float) + "\n")
     print(json.dumps(out, indent=1, default=float))
     return 0
 
