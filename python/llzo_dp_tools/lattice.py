@@ -28,12 +28,12 @@ def calculator(method: str):
         from deepmd.calculator import DP
 
         return DP(model=method), f"DP {Path(method).name}"
-    from .reference import _calculator
+    from .reference import ase_calculator
 
-    return _calculator(method)
+    return ase_calculator(method)
 
 
-def _atoms(s: L.Structure, calc):
+def ase_atoms(s: L.Structure, calc):
     from ase import Atoms
 
     a = Atoms(s.symbols, positions=s.positions, cell=s.cell, pbc=True)
@@ -47,7 +47,7 @@ def relax_symmetric(s: L.Structure, calc, fmax: float = FMAX, steps: int = 3000)
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS
 
-    a = _atoms(s, calc)
+    a = ase_atoms(s, calc)
     a.set_constraint(FixSymmetry(a, symprec=1e-3))
     opt = BFGS(FrechetCellFilter(a), logfile=None)
     if not opt.run(fmax=fmax, steps=steps):
@@ -61,14 +61,14 @@ def tllzo_lattice(calc) -> dict:
     r = relax_symmetric(L.tetragonal_llzo("exp"), calc)
     a_len = np.linalg.norm(r.cell, axis=1)
     a, c = float((a_len[0] + a_len[1]) / 2), float(a_len[2])
-    stress = _atoms(r, calc).get_stress() * 160.21766208
+    stress = ase_atoms(r, calc).get_stress() * 160.21766208
     return {"a": a, "c": c, "c_over_a": c / a, "volume_per_fu": r.volume / FORMULA_UNITS,
             "max_residual_stress_GPa": float(np.abs(stress).max()), "structure": r}
 
 
 def energies(frames: list[L.Structure], calc) -> np.ndarray:
     """Energy per atom (eV) of each frame as it is."""
-    return np.array([_atoms(s, calc).get_potential_energy() / len(s) for s in frames])
+    return np.array([ase_atoms(s, calc).get_potential_energy() / len(s) for s in frames])
 
 
 def main(argv=None) -> int:

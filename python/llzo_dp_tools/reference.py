@@ -19,7 +19,7 @@ REFERENCE = "the reference method (CHGNet 0.3.0, universal ML potential; not DFT
 METHODS = ("chgnet", "sevennet")
 
 
-def _calculator(method: str):
+def ase_calculator(method: str):
     """(ASE calculator, display name) of a reference method."""
     if method == "chgnet":
         from chgnet.model import CHGNet
@@ -51,7 +51,7 @@ class Reference:
         except RuntimeError:  # already set in this process (a second Reference)
             pass
         self.method = method
-        self.calc, self.name = _calculator(method)
+        self.calc, self.name = ase_calculator(method)
         self.n_calls = 0
         self.t_calls = 0.0
 

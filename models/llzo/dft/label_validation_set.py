@@ -16,7 +16,6 @@ import argparse
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -60,9 +59,7 @@ def write_labels(frames: list[L.Structure], results: list) -> int:
         L.write_deepmd_npy(str(OUT / fam), [s for s, _ in items], energies=[r.energy for _, r in items],
                            forces=[r.forces for _, r in items],
                            virials=[r.virial(s.volume) for s, r in items])
-    tmp = OUT / ".labels.csv.tmp"
-    tmp.write_text(rows.getvalue())
-    os.replace(tmp, OUT / "labels.csv")
+    L._atomic_write_text(OUT / "labels.csv", rows.getvalue())
     return len(done)
 
 

@@ -41,27 +41,13 @@ def frames_of(sys_: dict) -> list[L.Structure]:
     return [L.Structure(b.reshape(3, 3), c.reshape(-1, 3), syms) for c, b in zip(sys_["coord"], sys_["box"])]
 
 
-def ase_predictor(method: str):
+def predictor(method: str):
+    """(display name, frame -> (energy, forces, virial)) for a reference method or a DP model."""
+    from llzo_dp_tools.lattice import ase_atoms, calculator
     from llzo_dp_tools.reference import Reference
 
-    ref = Reference(method)
-
-    def predict(s: L.Structure):
-        return ref.label(s)  # energy, forces, virial (eV)
-    return ref.name, predict
-
-
-def dp_predictor(model: Path):
-    from deepmd.infer import DeepPot
-
-    dp = DeepPot(str(model))
-    tmap = dp.get_type_map()
-
-    def predict(s: L.Structure):
-        atype = np.array([tmap.index(x) for x in s.symbols])
-        e, f, v = dp.eval(s.positions.reshape(1, -1), s.cell.reshape(1, 9), atype)
-        return float(np.ravel(e)[0]), f.reshape(-1, 3), v.reshape(3, 3)
-    return f"DP {model.name}", predict
+    calc, name = calculator(method)
+    return name, lambda s: Reference._read(ase_atoms(s, calc))
 
 
 def conventional_ca(cell: np.ndarray) -> float:
@@ -129,7 +115,7 @@ def main() -> int:
     data = load_validation()
     if not data:
         raise SystemExit(f"no labelled frames under {VALIDATION}: run label_validation_set.py first")
-    predictors = [ase_predictor(m) for m in args.methods] + [dp_predictor(m) for m in args.models]
+    predictors = [predictor(m) for m in args.methods + [str(p) for p in args.models]]
     table, curves = io.StringIO(), {}
     w = csv.writer(table)
     w.writerow(["method", "family", "frames", "E_rmse_meV_atom", "F_rmse_meV_A", "stress_rmse_GPa", "ca_min"])
