@@ -86,6 +86,7 @@ def main() -> int:
     ap.add_argument("--reference", default="chgnet", help="the model's reference method: chgnet or sevennet")
     ap.add_argument("--model", type=Path, default=None, help="frozen DP model to check")
     ap.add_argument("--golden", action="store_true", help="(re)compute the reference's numbers")
+    ap.add_argument("--out", type=Path, default=HERE, help="where shipping_checks.json/.md go (default: here)")
     args = ap.parse_args()
     golden = GOLDEN / f"shipping_{args.reference}.json"
     if args.golden or not golden.is_file():
@@ -96,12 +97,13 @@ def main() -> int:
     ref = json.loads(golden.read_text())
     model = measure(str(args.model))
     rows = compare(model, ref)
-    L._atomic_write_text(HERE / "shipping_checks.json", json.dumps({"model": model, "reference": ref, "checks": rows},
+    args.out.mkdir(parents=True, exist_ok=True)
+    L._atomic_write_text(args.out / "shipping_checks.json", json.dumps({"model": model, "reference": ref, "checks": rows},
                                                           indent=1, default=float) + "\n")
     md = [f"# Shipping checks: {model['method']} against {ref['method']}", "",
           "| check | deviation | tolerance | pass |", "|---|---|---|---|"]
     md += [f"| {r['check']} | {r['deviation']:.4g} | {r['tolerance']:.4g} | {'yes' if r['pass'] else 'NO'} |" for r in rows]
-    L._atomic_write_text(HERE / "shipping_checks.md", "\n".join(md) + "\n")
+    L._atomic_write_text(args.out / "shipping_checks.md", "\n".join(md) + "\n")
     print("\n".join(md))
     return 0 if all(r["pass"] for r in rows) else 1
 

@@ -237,6 +237,11 @@ def result_path(s: L.Structure, settings: DftSettings, task: str = "single") -> 
     return cache_root() / "dft" / f"{frame_key(s, settings, task)}.npz"
 
 
+def cached(jobs: list[tuple[L.Structure, DftSettings, str]]) -> list[DftResult | None]:
+    """The results of the jobs already computed, None for the others; computes nothing."""
+    return [read_result(p) if (p := result_path(s, st, task)).is_file() else None for s, st, task in jobs]
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m llzo_dp_tools.dft", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -9,7 +9,9 @@ is hard: tens of GPa of Pulay stress). The labels are computed at 500 eV and the
 by the isotropic Pulay correction sigma(900 eV) - sigma(500 eV), measured on PULAY_FRAMES (a
 crystal and a 900 K frame); their spread is the correction's error.
 
-    python convergence.py [--workers 2] [--kpoints]
+    python convergence.py [--workers 2] [--kpoints] [--write-only]
+
+--write-only writes convergence.json from the runs finished so far and computes none.
 """
 from __future__ import annotations
 
@@ -51,10 +53,14 @@ def compare(s: L.Structure, r: dft.DftResult, ref: dft.DftResult) -> dict:
             "scf_iterations": r.scf_iterations}
 
 
-def pulay(frames: list[L.Structure], workers: int) -> dict:
+def run(jobs: list, workers: int, compute: bool) -> list:
+    return dft.label_jobs(jobs, workers=workers) if compute else dft.cached(jobs)
+
+
+def pulay(frames: list[L.Structure], workers: int, compute: bool = True) -> dict:
     """Isotropic sigma(max cutoff) - sigma(CHOSEN) per frame (GPa), and their mean."""
     hi, lo = dft.DftSettings(ecut=max(CUTOFFS)), dft.DftSettings(ecut=CHOSEN)
-    res = dft.label_jobs([(s, st, "single") for s in frames for st in (lo, hi)], workers=workers)
+    res = run([(s, st, "single") for s in frames for st in (lo, hi)], workers, compute)
     per = {}
     for k, s in enumerate(frames):
         r_lo, r_hi = res[2 * k], res[2 * k + 1]
@@ -73,17 +79,19 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--kpoints", action="store_true", help="also the 2x2x2 k-mesh at the chosen cutoff")
+    ap.add_argument("--write-only", action="store_true", help="write what is finished, compute nothing")
     args = ap.parse_args()
+    compute = not args.write_only
     (s,) = load_frames([PULAY_FRAMES[0]])
-    res = dict(zip(CUTOFFS, dft.label_jobs([(s, dft.DftSettings(ecut=e), "single") for e in CUTOFFS],
-                                           workers=args.workers)))
-    ref = res[max(CUTOFFS)]
-    out = {"frame": s.info["name"], "reference_cutoff": max(CUTOFFS), "kpts": "Gamma",
-           "cutoff_series": {e: compare(s, res[e], ref) for e in CUTOFFS if res[e] is not None and ref is not None},
-           "pulay": pulay(load_frames(PULAY_FRAMES), args.workers)}
+    res = dict(zip(CUTOFFS, run([(s, dft.DftSettings(ecut=e), "single") for e in CUTOFFS], args.workers, compute)))
+    # differences against the highest cutoff finished (max(CUTOFFS) once it is)
+    top = max((e for e in CUTOFFS if res[e] is not None), default=None)
+    out = {"frame": s.info["name"], "reference_cutoff": top, "kpts": "Gamma",
+           "cutoff_series": {e: compare(s, res[e], res[top]) for e in CUTOFFS if res[e] is not None},
+           "pulay": pulay(load_frames(PULAY_FRAMES), args.workers, compute)}
     if args.kpoints:
-        (g, k) = dft.label_jobs([(s, dft.DftSettings(ecut=CHOSEN), "single"),
-                                 (s, dft.DftSettings(ecut=CHOSEN, kpts=(2, 2, 2)), "single")], workers=args.workers)
+        (g, k) = run([(s, dft.DftSettings(ecut=CHOSEN), "single"),
+                      (s, dft.DftSettings(ecut=CHOSEN, kpts=(2, 2, 2)), "single")], args.workers, compute)
         if g is not None and k is not None:
             out["gamma_vs_k222"] = {"ecut": CHOSEN, **compare(s, g, k)}
     L._atomic_write_text(HERE / "convergence.json", json.dumps(out, indent=1) + "\n")

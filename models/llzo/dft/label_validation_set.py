@@ -76,7 +76,7 @@ def main() -> int:
     if not args.write_only:
         dft.label_jobs([(s, SETTINGS, "single") for s in todo], workers=args.workers)
     # every frame already labelled, whatever --only said, goes into the written set
-    results = [dft.read_result(p) if (p := dft.result_path(s, SETTINGS)).is_file() else None for s in frames]
+    results = dft.cached([(s, SETTINGS, "single") for s in frames])
     n = write_labels(frames, results)
     print(f"{n} of {len(frames)} frames labelled -> {OUT}")
     return 0 if n == len(frames) else 1

@@ -3,7 +3,8 @@
 For each method: energy RMSE per atom after removing one constant offset (every frame has the
 same composition, so a method's energy zero is one number), force RMSE (all atoms), stress RMSE
 (GPa, all six components), per family and over the set; and the E(c/a) curve at fixed volume
-against DFT's, with the c/a of its minimum from a quadratic fit. Methods: CHGNet 0.3.0 and
+against DFT's with the stress anisotropy along it, and the c/a of its minimum (zero anisotropy;
+and a quadratic fit of the energies). Methods: CHGNet 0.3.0 and
 SevenNet-0 (reference.py) and any frozen DP model (DeePMD-kit DeepPot).
 
     python score.py [--methods chgnet sevennet] [--models ../llzo_dp_model.pth ...]
@@ -89,22 +90,67 @@ def ca_minimum(ca: np.ndarray, e: np.ndarray) -> float:
     return float(-c1 / (2 * c2)) if c2 > 0 else float("nan")
 
 
-def plot_e_ca(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
+def anisotropy(v: np.ndarray, vol: np.ndarray) -> np.ndarray:
+    """sigma_zz - (sigma_xx + sigma_yy)/2 in GPa (ASE's sign, stress = -virial / V) per frame."""
+    s = -v / vol[:, None, None] * GPA
+    return s[:, 2, 2] - (s[:, 0, 0] + s[:, 1, 1]) / 2
+
+
+def ca_zero_anisotropy(ca: np.ndarray, an: np.ndarray) -> float:
+    """c/a where the anisotropy changes sign (linear between the two points around it; ca sorted):
+    the minimum of E(c/a) at fixed volume and fractional coordinates, read from the stress (the
+    derivative along the path) rather than from energy differences, which carry the plane-wave
+    basis' cell-to-cell noise."""
+    for k in range(len(ca) - 1):
+        if an[k] <= 0 < an[k + 1] or an[k] >= 0 > an[k + 1]:
+            return float(ca[k] - an[k] * (ca[k + 1] - ca[k]) / (an[k + 1] - an[k]))
+    return float("nan")
+
+
+def plot_ca(curves: dict[str, dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for name, (ca, e) in curves.items():
-        ax.plot(ca, 1000 * (e - e.min()), "o-" if name == "DFT-PBE" else ".--", label=name)
-    ax.set_xlabel("c/a (fixed volume, reference fractional coordinates)")
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for name, c in curves.items():
+        style = "o-" if name == "DFT-PBE" else ".--"
+        ax.plot(c["ca"], 1000 * (c["e"] - c["e"].min()), style, label=name)
+        bx.plot(c["ca"], c["aniso"], style, label=name)
+    ax.set_xlabel("c/a (fixed volume, fractional coordinates kept)")
     ax.set_ylabel("E - min (meV/atom)")
-    ax.legend(fontsize=7)
+    bx.axhline(0, color="k", lw=0.5)
+    bx.set_xlabel("c/a")
+    bx.set_ylabel("σzz − (σxx+σyy)/2 (GPa)")
+    bx.legend(fontsize=7)
     fig.tight_layout()
     tmp = path.with_name("." + path.name + ".tmp.png")
     fig.savefig(tmp, dpi=120)
     os.replace(tmp, path)
+
+
+def ca_curve(r: dict, ref: bool) -> dict:
+    o = np.argsort(r["ca"])
+    e, v = (r["e_ref"], r["v_ref"]) if ref else (r["e"], r["v"])
+    return {"ca": r["ca"][o], "e": e[o] / r["n"], "aniso": anisotropy(v[o], r["vol"][o])}
+
+
+def write_ca(curves: dict[str, dict]) -> list[str]:
+    """e_ca.csv and e_ca.png; the markdown table of each curve's c/a at its minimum."""
+    rows = io.StringIO()
+    cw = csv.writer(rows)
+    cw.writerow(["curve", "c_over_a", "E_minus_min_meV_atom", "anisotropy_GPa"])
+    md = ["", "c/a of the minimum at the experimental volume (fractional coordinates kept):", "",
+          "| curve | points | c/a at zero stress anisotropy | c/a at the E minimum (quadratic fit) |", "|---|---|---|---|"]
+    for name, c in curves.items():
+        for x, y, z in zip(c["ca"], 1000 * (c["e"] - c["e"].min()), c["aniso"]):
+            cw.writerow([name, f"{x:.4f}", f"{y:.3f}", f"{z:.3f}"])
+        md.append(f"| {name} | {len(c['ca'])} | {ca_zero_anisotropy(c['ca'], c['aniso']):.4f} | "
+                  f"{ca_minimum(c['ca'], c['e']):.4f} |")
+    L._atomic_write_text(HERE / "e_ca.csv", rows.getvalue())
+    plot_ca(curves, HERE / "e_ca.png")
+    return md
 
 
 def main() -> int:
@@ -118,31 +164,19 @@ def main() -> int:
     predictors = [predictor(m) for m in args.methods + [str(p) for p in args.models]]
     table, curves = io.StringIO(), {}
     w = csv.writer(table)
-    w.writerow(["method", "family", "frames", "E_rmse_meV_atom", "F_rmse_meV_A", "stress_rmse_GPa", "ca_min"])
+    w.writerow(["method", "family", "frames", "E_rmse_meV_atom", "F_rmse_meV_A", "stress_rmse_GPa"])
     md = ["| method | family | frames | E RMSE (meV/atom) | F RMSE (meV/Å) | stress RMSE (GPa) |", "|---|---|---|---|---|---|"]
     for name, predict in predictors:
         ev = evaluate(predict, data)
         for fam, m in metrics(ev).items():
             w.writerow([name, fam, m["frames"], f"{m['E_rmse_meV_atom']:.2f}", f"{m['F_rmse_meV_A']:.1f}",
-                        f"{m['stress_rmse_GPa']:.3f}", ""])
+                        f"{m['stress_rmse_GPa']:.3f}"])
             md.append(f"| {name} | {fam} | {m['frames']} | {m['E_rmse_meV_atom']:.2f} | {m['F_rmse_meV_A']:.0f} | {m['stress_rmse_GPa']:.2f} |")
         if "c_over_a" in ev:
-            r = ev["c_over_a"]
-            order = np.argsort(r["ca"])
-            curves.setdefault("DFT-PBE", (r["ca"][order], r["e_ref"][order] / r["n"]))
-            curves[name] = (r["ca"][order], r["e"][order] / r["n"])
-            w.writerow([name, "c_over_a_minimum", len(order), "", "", "", f"{ca_minimum(r['ca'], r['e']):.4f}"])
-    if "DFT-PBE" in curves:
-        ca, e = curves["DFT-PBE"]
-        table.write(f"DFT-PBE,c_over_a_minimum,{len(ca)},,,,{ca_minimum(ca, e):.4f}\n")
-        rows = io.StringIO()
-        cw = csv.writer(rows)
-        cw.writerow(["curve", "c_over_a", "E_minus_min_meV_atom"])
-        for name, (c, e) in curves.items():
-            for x, y in zip(c, 1000 * (e - e.min())):
-                cw.writerow([name, f"{x:.4f}", f"{y:.3f}"])
-        L._atomic_write_text(HERE / "e_ca.csv", rows.getvalue())
-        plot_e_ca(curves, HERE / "e_ca.png")
+            curves.setdefault("DFT-PBE", ca_curve(ev["c_over_a"], ref=True))
+            curves[name] = ca_curve(ev["c_over_a"], ref=False)
+    if curves:
+        md += write_ca(curves)
     L._atomic_write_text(HERE / "scores.csv", table.getvalue())
     L._atomic_write_text(HERE / "scores.md", "\n".join(md) + "\n")
     print("\n".join(md))

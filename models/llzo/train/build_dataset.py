@@ -20,6 +20,11 @@ The paper's three parts, at reduced scale (You et al., npj Comput. Mater. 10, 57
                  vacuum, static + MD at 800 K ("slab" family).
 (c) close        t-LLZO frames in which 1-3 atom pairs are pushed to short distances
                  (0.6-0.8 x their usual nearest distance), so the model stays repulsive.
+(d) shape        t-LLZO near the reference method's own 0 K lattice: the 96-atom cell relaxed
+                 with its space group kept, then a and c strained independently by up to
+                 +-1.5 % (fractional coordinates kept) and a few frames rattled by 0.02 A, so
+                 that the model's 0 K a, c and c/a follow the reference's (crys_tllzo_shape;
+                 built only when named: --only crys_tllzo_shape).
 
 Every subsystem is labelled as a unit and written as deepmd/npy system dirs
 ``data/{training,validation,test}/<name>``; a marker ``data/done/<name>.json``
@@ -48,7 +53,7 @@ import numpy as np
 
 from llzo_dp_tools import structures as L
 from llzo_dp_tools.compounds import COMPOUNDS, compound, min_distance
-from llzo_dp_tools.reference import REFERENCE, Reference
+from llzo_dp_tools.reference import Reference
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -175,7 +180,33 @@ def plan(args):
             out.append(close_contact(s, rng, npairs=1 + k % 3))
         return out, None
     P["close_tllzo96"] = ("close-contact", close, "random")
+
+    # (d) the reference's own 0 K t-LLZO, strained per axis: pins the model's lattice and c/a
+    P["crys_tllzo_shape"] = ("crystal", lambda ref, rng: (shape_frames(ref, rng), None), "random")
     return P
+
+
+SHAPE_STRAINS = (-0.015, -0.0075, 0.0, 0.0075, 0.015)
+OPT_IN = ("crys_tllzo_shape",)  # built only when named with --only
+
+
+def shape_frames(ref, rng, n_rattled: int = 8, rattle: float = 0.02) -> list[L.Structure]:
+    """t-LLZO (96 atoms) relaxed by the reference with its space group kept, then every (a, c)
+    strain pair of SHAPE_STRAINS with fractional coordinates kept, plus the relaxed cell with
+    Gaussian displacements of `rattle` A rms."""
+    from llzo_dp_tools.lattice import relax_symmetric
+
+    r = relax_symmetric(L.primitive_tllzo("dft"), ref.calc)
+    # the body-centred cell's Cartesian axes are the tetragonal ones: strain x, y by ea and z by ec
+    out = []
+    for ea in SHAPE_STRAINS:
+        for ec in SHAPE_STRAINS:
+            cell = r.cell @ np.diag([1 + ea, 1 + ea, 1 + ec])
+            out.append(L.Structure(cell, r.frac @ cell, r.symbols, dict(r.info, strain_a=ea, strain_c=ec)))
+    for _ in range(n_rattled):
+        pos = r.positions + rng.normal(0.0, rattle / np.sqrt(3.0), r.positions.shape)
+        out.append(L.Structure(r.cell, pos, r.symbols, dict(r.info, disp_rms=rattle)))
+    return out
 
 
 def split(n: int, rule: str, seed: int, ftest: float, fval: float):
@@ -267,6 +298,7 @@ def main(argv=None) -> int:
     ap.add_argument("--test-frac", type=float, default=0.2)
     ap.add_argument("--val-frac", type=float, default=0.1)
     ap.add_argument("--rcut", type=float, default=6.0)
+    ap.add_argument("--reference", default="chgnet", help="the labelling method: chgnet (default) or sevennet")
     args = ap.parse_args(argv)
 
     P = plan(args)
@@ -274,8 +306,9 @@ def main(argv=None) -> int:
         for k, (fam, _, rule) in P.items():
             print(k, fam, rule)
         return 0
-    names = args.only or list(P)
-    ref = Reference()
+    # the shape cells belong to the SevenNet-0 recipe (data-sevennet/), not to the shipped model's data/
+    names = args.only or [n for n in P if n not in OPT_IN]
+    ref = Reference(args.reference)
     t0 = time.time()
     for name in names:
         fam, b, rule = P[name]
@@ -299,7 +332,7 @@ def summarize(out: str, refname: str, rcut: float) -> None:
         for k in ("frames", "training", "validation", "test"):
             d[k] += r[k]
         d["atoms_x_frames"] += r["frames"] * r["natoms"]
-    summary = {"labels": refname, "reference": REFERENCE, "type_map": L.TYPE_MAP, "families": fam, "systems": recs}
+    summary = {"labels": refname, "reference": f"{refname} (universal ML potential; not DFT)", "type_map": L.TYPE_MAP, "families": fam, "systems": recs}
     L._atomic_write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=2) + "\n")
     print(json.dumps(fam, indent=1))
 

@@ -13,6 +13,11 @@
 * input_hybrid_tail.json (stage `hybrid_tail`, --init-model from step 5000): a fresh decay
   1e-4 -> 1e-6 over a 3500-step schedule, run to step 3000; energy 1 -> 8, force 4 -> 1,
   virial 0.2; the crystal systems drawn with probability 0.5.
+* input_sevennet.json (stage `sevennet`, --init-model from the tail, written when data-sevennet/
+  exists): the tail's schedule on SevenNet-0's labels of the same frames (relabel.py) plus the
+  strained 0 K t-LLZO cells crys_tllzo_shape (build_dataset.py --reference sevennet), virial 1.
+* input_sevennet_shape.json (stage `sevennet_shape`, --init-model from stage sevennet): 1500
+  steps, lr 1e-4 -> 2e-6, energy 8, force 1, virial 10, crys_tllzo_shape in 30 % of the batches.
 
 Each stage is cut short of its schedule: its stop_lr is the lr the longer schedule reaches at the
 last step (DeePMD-kit's exp decay is geometric in the step, so lr and the loss prefactors match
@@ -36,14 +41,23 @@ TYPE_MAP = ["Li", "La", "Zr", "O"]
 # The simple compounds enter as supercells (crys_big_*); their 12-22-atom cells (crys_<X>) are
 # test data only, so that a compound's energy error is not weighted by its small cell.
 SMALL_COMPOUNDS = ("crys_Li2O", "crys_La2O3", "crys_ZrO2", "crys_La2Zr2O7", "crys_Li")
-# training_data order (sorted names): amorphous + close contacts, crystals, hot MD, slabs
-CRYSTAL_PROB = "prob_sys_size;0:2:0.20;2:9:0.50;9:15:0.30"
 
 
-def systems(part):
-    """The systems the shipped model trains on: data/<part>/<system> without the small compound
-    cells, relative to this directory, sorted."""
-    dirs = sorted(glob.glob(os.path.join(HERE, "data", part, "*")))
+def crystal_prob(names):
+    """auto_prob drawing amorphous + close contacts 20 %, crystals 50 %, hot MD + slabs 30 % of the
+    batches (sorted names put each group in one block: amorph/close, crys_*, md_/slab_)."""
+    base = [os.path.basename(n) for n in names]
+    c0 = next(i for i, n in enumerate(base) if n.startswith("crys_"))
+    c1 = max(i for i, n in enumerate(base) if n.startswith("crys_")) + 1
+    if not all(n.startswith(("md_", "slab_")) for n in base[c1:]) or c0 != 2:
+        raise RuntimeError(f"unexpected system order for the crystal weighting: {base}")
+    return f"prob_sys_size;0:{c0}:0.20;{c0}:{c1}:0.50;{c1}:{len(base)}:0.30"
+
+
+def systems(part, data="data"):
+    """The systems a stage trains on: <data>/<part>/<system> without the small compound cells,
+    relative to this directory, sorted."""
+    dirs = sorted(glob.glob(os.path.join(HERE, data, part, "*")))
     return [os.path.relpath(p, HERE) for p in dirs if os.path.isdir(p)
             and not os.path.basename(p).startswith(".") and os.path.basename(p) not in SMALL_COMPOUNDS]
 
@@ -88,7 +102,8 @@ def hybrid(sel):
         "loss": {"type": "ener", "start_pref_e": 0.02, "limit_pref_e": 4, "start_pref_f": 1000, "limit_pref_f": 2,
                  "start_pref_v": 0.01, "limit_pref_v": 0.2},
         "training": {
-            "training_data": {"systems": systems("training"), "batch_size": "auto", "auto_prob": CRYSTAL_PROB},
+            "training_data": {"systems": systems("training"), "batch_size": "auto",
+                              "auto_prob": crystal_prob(systems("training"))},
             "validation_data": {"systems": systems("validation"), "batch_size": "auto", "numb_btch": 2},
             "numb_steps": 5000, "seed": 90, "disp_file": "lcurve_hybrid.out", "disp_freq": 500,
             "save_freq": 1000, "save_ckpt": "checkpoints/hybrid.ckpt", "max_ckpt_keep": 1,
@@ -109,6 +124,48 @@ def hybrid_tail(sel):
     return c
 
 
+def sevennet(sel, data="data-sevennet"):
+    """Stage `sevennet` (--init-model from stage hybrid_tail, energy bias refitted first): the same
+    network on SevenNet-0's labels of the same frames plus crys_tllzo_shape, the virial weighted
+    5x the tail's so that the 0 K cell follows the reference."""
+    c = hybrid_tail(sel)
+    c["_comment"] = ("LLZO model on SevenNet-0 labels, stage sevennet (--init-model from stage hybrid_tail): "
+                     "written by make_input.py.")
+    c["loss"].update({"start_pref_v": 1.0, "limit_pref_v": 1.0})
+    tr, va = systems("training", data), systems("validation", data)
+    c["training"]["training_data"].update(systems=tr, auto_prob=crystal_prob(tr))
+    c["training"]["validation_data"]["systems"] = va
+    c["training"].update({"seed": 101, "disp_file": "lcurve_sevennet.out", "save_ckpt": "checkpoints/sevennet.ckpt"})
+    return c
+
+
+def shape_prob(names):
+    """auto_prob with crys_tllzo_shape drawn in 30 % of the batches on its own, the other
+    crystals 30 %, amorphous + close contacts 10 %, hot MD + slabs 30 %."""
+    base = [os.path.basename(n) for n in names]
+    k = base.index("crys_tllzo_shape")
+    if k + 1 >= len(base) or not base[k + 1].startswith(("md_", "slab_")) or not base[k - 1].startswith("crys_"):
+        raise RuntimeError(f"unexpected system order for the shape weighting: {base}")
+    return f"prob_sys_size;0:2:0.10;2:{k}:0.30;{k}:{k + 1}:0.30;{k + 1}:{len(base)}:0.30"
+
+
+def sevennet_shape(sel, data="data-sevennet"):
+    """Stage `sevennet_shape` (--init-model from stage sevennet): the strained 0 K cells drawn in
+    30 % of the batches and the virial weighted 10x more again, so that the stress anisotropy near
+    the reference's 0 K cell (which sets c/a) is fitted, not only the stress on average (with half
+    of that, the anisotropy at the reference's cell was still 0.3 GPa off after 500 steps)."""
+    c = sevennet(sel, data)
+    c["_comment"] = ("LLZO model on SevenNet-0 labels, stage sevennet_shape (--init-model from stage sevennet): "
+                     "written by make_input.py.")
+    c["learning_rate"] = {"type": "exp", "start_lr": 1e-4, "stop_lr": 2e-6, "decay_steps": 100}
+    c["loss"].update({"start_pref_e": 8, "limit_pref_e": 8, "start_pref_f": 1, "limit_pref_f": 1,
+                      "start_pref_v": 10.0, "limit_pref_v": 10.0})
+    c["training"]["training_data"]["auto_prob"] = shape_prob(c["training"]["training_data"]["systems"])
+    c["training"].update({"numb_steps": 1500, "seed": 103, "disp_file": "lcurve_sevennet_shape.out",
+                          "save_freq": 500, "save_ckpt": "checkpoints/sevennet_shape.ckpt"})
+    return c
+
+
 def write_json(cfg, name):
     fd, tmp = tempfile.mkstemp(dir=HERE, prefix=".input.", suffix=".json")
     with os.fdopen(fd, "w") as f:
@@ -119,7 +176,8 @@ def write_json(cfg, name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="write input_hybrid.json and input_hybrid_tail.json")
+    ap = argparse.ArgumentParser(description="write input_hybrid.json, input_hybrid_tail.json and "
+                                             "(with data-sevennet/) input_sevennet.json")
     ap.add_argument("--sel", type=int, nargs=4, metavar=("LI", "LA", "ZR", "O"),
                     help="se_e2_a's sel (the shipped model's: 104 36 36 76) instead of dp --pt neighbor-stat's")
     args = ap.parse_args()
@@ -131,6 +189,9 @@ def main():
         print("max neighbours", nb, "sel", sel)
     write_json(hybrid(sel), "input_hybrid.json")
     write_json(hybrid_tail(sel), "input_hybrid_tail.json")
+    if os.path.isdir(os.path.join(HERE, "data-sevennet")):
+        write_json(sevennet(sel), "input_sevennet.json")
+        write_json(sevennet_shape(sel), "input_sevennet_shape.json")
     return 0
 
 

@@ -54,7 +54,8 @@ def main(argv=None) -> int:
         shutil.copytree(os.path.join(args.src, "done"), done + ".tmp")
         os.replace(done + ".tmp", done)
     summary = json.load(open(os.path.join(args.src, "summary.json")))
-    summary.update(labels=ref.name, relabelled_from=summary.get("labels"))
+    summary.update(labels=ref.name, reference=f"{ref.name} (universal ML potential; not DFT)",
+                   relabelled_from=summary.get("labels"))
     L._atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=2) + "\n")
     print(f"{n} frames relabelled with {ref.name} in {time.time() - t0:.0f} s -> {args.out}")
     return 0

@@ -3,7 +3,10 @@
 #
 #   STAGE=hybrid models/llzo/train/train.sh        # first stage, from scratch (5000 steps)
 #   STAGE=hybrid_tail models/llzo/train/train.sh   # its tail (--init-model from the newest hybrid
-#                                                  # checkpoint), then change-bias + freeze: shipped
+#                                                  # checkpoint), then change-bias + freeze
+#   STAGE=sevennet models/llzo/train/train.sh      # the tail's weights, energy bias refitted on
+#                                                  # data-sevennet/, trained on SevenNet-0 labels
+#   STAGE=sevennet_shape ...                       # then the 0 K shape weighted up (shipped)
 #   MAX_MINUTES=50 ...                             # stop after 50 min (checkpoint every 1000 steps), then freeze
 #   FREEZE_ONLY=1 STAGE=hybrid_tail ...            # just freeze the stage's latest checkpoint
 #   OUT=other.pth ...                              # freeze to another file (default ../llzo_dp_model.pth)
@@ -20,13 +23,17 @@ export OMP_NUM_THREADS=1 DP_INTRA_OP_PARALLELISM_THREADS=1 DP_INTER_OP_PARALLELI
 mkdir -p checkpoints logs
 
 STAGE="${STAGE:-hybrid}"
-# per stage: input, checkpoint prefix, the prefix it starts from (--init-model; none = scratch), and
-# whether freezing refits the per-type energy bias on the training set first (dp change-bias)
-bias=keep
+# per stage: input, checkpoint prefix, the prefix it starts from (--init-model; none = scratch),
+# whether freezing refits the per-type energy bias on the training set first (dp change-bias),
+# the data the stage trains on, and whether it refits the bias before training too (prebias: the
+# stage it starts from learnt another reference method's labels)
+bias=keep data=data prebias=no
 case "$STAGE" in
   hybrid) input=input_hybrid.json prefix=hybrid.ckpt from=none ;;
   hybrid_tail) input=input_hybrid_tail.json prefix=hybrid_tail.ckpt from=hybrid.ckpt bias=change ;;
-  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail)" >&2; exit 2 ;;
+  sevennet) input=input_sevennet.json prefix=sevennet.ckpt from=hybrid_tail.ckpt bias=change data=data-sevennet prebias=yes ;;
+  sevennet_shape) input=input_sevennet_shape.json prefix=sevennet_shape.ckpt from=sevennet.ckpt bias=change data=data-sevennet ;;
+  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape)" >&2; exit 2 ;;
 esac
 
 latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be missing after a copy)
@@ -45,6 +52,12 @@ if [ -z "${FREEZE_ONLY:-}" ]; then
   elif [ "$from" != none ]; then
     ck="$(latest_ckpt "$from")"
     [ -n "$ck" ] || { echo "stage $STAGE starts from a $from checkpoint: none in checkpoints/" >&2; exit 2; }
+    if [ "$prebias" = yes ]; then
+      # other labels, other per-type energy zero: refit it before training, not only after
+      echo "refitting the energy bias of $ck on $data/training"
+      dp --pt change-bias "$ck" -s "$data/training" -n 0 -m change -o "checkpoints/.init-$prefix.pt" >>logs/train.log 2>&1
+      ck="checkpoints/.init-$prefix.pt"
+    fi
     echo "stage $STAGE: starting from the weights $ck"
     cmd=(dp --pt train "$input" --init-model "$ck")
   else
@@ -71,8 +84,8 @@ ck="$(latest_ckpt "$prefix")"
 if [ "$bias" = change ]; then
   # training with batches of one frame leaves the per-type energy zero slightly off; DeePMD-kit's
   # least-squares refit of that bias on the training set removes the offset (MODEL_CARD.md)
-  echo "refitting the energy bias of $ck on data/training"
-  dp --pt change-bias "$ck" -s data/training -n 0 -m change -o .bias_tmp.pt >>logs/train.log 2>&1
+  echo "refitting the energy bias of $ck on $data/training"
+  dp --pt change-bias "$ck" -s "$data/training" -n 0 -m change -o .bias_tmp.pt >>logs/train.log 2>&1
   ck=.bias_tmp.pt
 fi
 echo "freezing $ck"

@@ -1,0 +1,37 @@
+"""The DFT validation set's scoring (models/llzo/dft/score.py): the c/a of the E(c/a) minimum read
+from the stress anisotropy, checked against an energy curve whose derivative is known."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+from checkout import ROOT
+
+
+@pytest.fixture(scope="module")
+def score():
+    spec = importlib.util.spec_from_file_location("score", ROOT / "models" / "llzo" / "dft" / "score.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _virial_of_stress(sxx, szz, vol):
+    """deepmd's virial of a diagonal ASE-sign stress (GPa): -stress * V in eV."""
+    return -np.diag([sxx, sxx, szz]) * vol / 160.21766208
+
+
+def test_anisotropy_is_szz_minus_the_in_plane_mean(score):
+    vol = np.array([1000.0, 1200.0])
+    v = np.array([_virial_of_stress(1.0, 3.0, 1000.0), _virial_of_stress(-2.0, -0.5, 1200.0)])
+    np.testing.assert_allclose(score.anisotropy(v, vol), [2.0, 1.5], rtol=1e-12)
+
+
+def test_zero_anisotropy_is_the_minimum_of_a_quadratic_energy(score):
+    """E(r) = k (r - r0)^2 at fixed volume: the anisotropy is proportional to dE/dr, zero at r0,
+    and the reading interpolates between the two points around it."""
+    r0, ca = 0.9613, np.array([0.94, 0.95, 0.96, 0.97, 0.98])
+    an = 40.0 * (ca - r0)  # linear in r: the interpolation is exact
+    assert score.ca_zero_anisotropy(ca, an) == pytest.approx(r0, abs=1e-12)
+    assert score.ca_minimum(ca, 3.0 * (ca - r0) ** 2) == pytest.approx(r0, abs=1e-9)
+    assert np.isnan(score.ca_zero_anisotropy(ca, an + 10.0))  # no sign change: no reading
