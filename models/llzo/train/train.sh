@@ -6,7 +6,7 @@
 #                                                  # checkpoint), then change-bias + freeze
 #   STAGE=sevennet models/llzo/train/train.sh      # the tail's weights, energy bias refitted on
 #                                                  # data-sevennet/, trained on SevenNet-0 labels
-#   STAGE=sevennet_shape ...                       # then the 0 K shape weighted up (shipped)
+#   STAGE=sevennet_shape ...                       # then the 0 K shape weighted up (candidate)
 #   MAX_MINUTES=50 ...                             # stop after 50 min (checkpoint every 1000 steps), then freeze
 #   FREEZE_ONLY=1 STAGE=hybrid_tail ...            # just freeze the stage's latest checkpoint
 #   OUT=other.pth ...                              # freeze to another file (default ../llzo_dp_model.pth)
