@@ -35,3 +35,26 @@ def test_zero_anisotropy_is_the_minimum_of_a_quadratic_energy(score):
     assert score.ca_zero_anisotropy(ca, an) == pytest.approx(r0, abs=1e-12)
     assert score.ca_minimum(ca, 3.0 * (ca - r0) ** 2) == pytest.approx(r0, abs=1e-9)
     assert np.isnan(score.ca_zero_anisotropy(ca, an + 10.0))  # no sign change: no reading
+
+
+def test_labelling_goes_round_robin_over_the_families():
+    """A partly labelled validation set holds frames of every family: the k-th frame of each family
+    is labelled before the (k+1)-th of any, families in PRIORITY order, each family's order kept."""
+    import sys
+
+    from llzo_dp_tools import structures as L
+
+    dft_dir = str(ROOT / "models" / "llzo" / "dft")
+    sys.path.insert(0, dft_dir)
+    try:
+        spec = importlib.util.spec_from_file_location("label_validation_set", f"{dft_dir}/label_validation_set.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(dft_dir)
+    fams = ["amorphous", "md_300K", "c_over_a", "md_300K", "c_over_a", "c_over_a", "unlisted"]
+    frames = [L.Structure(np.eye(3), np.zeros((1, 3)), ["Li"], {"family": f, "name": f"{f}_{k}"})
+              for k, f in enumerate(fams)]
+    order = [s.info["name"] for s in mod.labelling_order(frames)]
+    assert order == ["c_over_a_2", "md_300K_1", "amorphous_0", "unlisted_6",
+                     "c_over_a_4", "md_300K_3", "c_over_a_5"]

@@ -56,6 +56,19 @@ def relax_symmetric(s: L.Structure, calc, fmax: float = FMAX, steps: int = 3000)
     return L.Structure(np.array(a.cell), a.get_positions(), s.symbols, dict(s.info))
 
 
+def relax_positions(s: L.Structure, calc, fmax: float = FMAX, steps: int = 3000) -> L.Structure:
+    """Positions relaxed in the fixed cell with the structure's space group kept (relaxed-ion)."""
+    from ase.constraints import FixSymmetry
+    from ase.optimize import BFGS
+
+    a = ase_atoms(s, calc)
+    a.set_constraint(FixSymmetry(a, symprec=1e-3))
+    if not BFGS(a, logfile=None).run(fmax=fmax, steps=steps):
+        raise RuntimeError(f"relaxation not converged to {fmax} eV/A in {steps} steps")
+    a.set_constraint()
+    return L.Structure(s.cell.copy(), a.get_positions(), s.symbols, dict(s.info))
+
+
 def tllzo_lattice(calc) -> dict:
     """a, c, c/a, volume per formula unit and residual stress of relaxed t-LLZO (conventional)."""
     r = relax_symmetric(L.tetragonal_llzo("exp"), calc)

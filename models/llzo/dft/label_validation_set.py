@@ -30,6 +30,19 @@ SETTINGS = dft.DftSettings(ecut=CHOSEN)
 PRIORITY = ("c_over_a", "crystal", "md_900K", "li_disordered", "md_300K", "md_1500K", "amorphous")
 
 
+def labelling_order(frames: list[L.Structure]) -> list[L.Structure]:
+    """Round robin over the families in PRIORITY order, so that a partly labelled set already
+    holds frames of every family: the k-th frame of each family before the (k+1)-th of any."""
+    rank = {f: k for k, f in enumerate(PRIORITY)}
+    seen: dict[str, int] = {}
+    keyed = []
+    for s in frames:
+        fam = s.info["family"]
+        seen[fam] = seen.get(fam, -1) + 1
+        keyed.append(((seen[fam], rank.get(fam, len(PRIORITY))), s))
+    return [s for _, s in sorted(keyed, key=lambda x: x[0])]
+
+
 def pulay_correction() -> float:
     """Isotropic stress to add to the CHOSEN-cutoff stress (eV/A^3, ASE's sign)."""
     conv = HERE / "convergence.json"
@@ -70,8 +83,7 @@ def main() -> int:
     ap.add_argument("--write-only", action="store_true", help="write the frames finished so far, compute none")
     args = ap.parse_args()
     frames = load_frames()
-    rank = {f: k for k, f in enumerate(PRIORITY)}
-    frames.sort(key=lambda s: rank.get(s.info["family"], len(PRIORITY)))
+    frames = labelling_order(frames)
     todo = [s for s in frames if args.only is None or s.info["family"] in args.only]
     if not args.write_only:
         dft.label_jobs([(s, SETTINGS, "single") for s in todo], workers=args.workers)

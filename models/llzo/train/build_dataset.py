@@ -22,8 +22,9 @@ The paper's three parts, at reduced scale (You et al., npj Comput. Mater. 10, 57
                  (0.6-0.8 x their usual nearest distance), so the model stays repulsive.
 (d) shape        t-LLZO near the reference method's own 0 K lattice: the 96-atom cell relaxed
                  with its space group kept, then a and c strained independently by up to
-                 +-1.5 % (fractional coordinates kept) and a few frames rattled by 0.02 A, so
-                 that the model's 0 K a, c and c/a follow the reference's (crys_tllzo_shape;
+                 +-1.5 % (fractional coordinates kept; at the corners and edge centres also
+                 with the positions relaxed) and a few frames rattled by 0.02 A, so that the
+                 model's 0 K a, c and c/a follow the reference's (crys_tllzo_shape;
                  built only when named: --only crys_tllzo_shape).
 
 Every subsystem is labelled as a unit and written as deepmd/npy system dirs
@@ -42,6 +43,8 @@ Usage (project venv: ``source scripts/env.sh``):
 from __future__ import annotations
 
 import argparse
+import glob
+import io
 import json
 import os
 import sys
@@ -187,26 +190,60 @@ def plan(args):
 
 
 SHAPE_STRAINS = (-0.015, -0.0075, 0.0, 0.0075, 0.015)
+RELAXED_ION_STRAINS = (-0.015, 0.0, 0.015)  # (a, c) pairs whose positions the reference relaxes
 OPT_IN = ("crys_tllzo_shape",)  # built only when named with --only
+# systems whose forces the inputs' prefactor-force term (pref_pf) weights on top of the ordinary
+# force term: their atom_pref.npy holds 1, every other system's 0 (write_force_weights)
+FORCE_WEIGHTED = ("crys_tllzo_shape",)
+
+
+def write_force_weights(out: str) -> int:
+    """atom_pref.npy in every system of `out` when it holds a FORCE_WEIGHTED system: 1 on the
+    weighted systems' atoms, 0 elsewhere, three columns per atom (x, y, z). Every system needs
+    the file and the three columns: DeePMD-kit 3.2's PyTorch loader neither repeats a per-atom
+    weight over x, y, z nor pads a missing file to that width, so either stops the training."""
+    dirs = sorted(glob.glob(os.path.join(out, "*", "*", "set.*")))
+    if not any(os.path.basename(os.path.dirname(d)) in FORCE_WEIGHTED for d in dirs):
+        return 0
+    for d in dirs:
+        nf, width = np.load(os.path.join(d, "coord.npy"), mmap_mode="r").shape
+        w = 1.0 if os.path.basename(os.path.dirname(d)) in FORCE_WEIGHTED else 0.0
+        L._atomic_write_bytes(os.path.join(d, "atom_pref.npy"), _npy_bytes(np.full((nf, width), w)))
+    return len(dirs)
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
 
 
 def shape_frames(ref, rng, n_rattled: int = 8, rattle: float = 0.02) -> list[L.Structure]:
     """t-LLZO (96 atoms) relaxed by the reference with its space group kept, then every (a, c)
-    strain pair of SHAPE_STRAINS with fractional coordinates kept, plus the relaxed cell with
-    Gaussian displacements of `rattle` A rms."""
-    from llzo_dp_tools.lattice import relax_symmetric
+    strain pair of SHAPE_STRAINS with fractional coordinates kept (clamped-ion), the relaxed cell
+    with Gaussian displacements of `rattle` A rms, and the RELAXED_ION_STRAINS pairs with the
+    positions relaxed by the reference in the strained cell: a relaxed lattice answers to the
+    relaxed-ion stress, which the clamped-ion cells alone leave untaught."""
+    from llzo_dp_tools.lattice import relax_positions, relax_symmetric
 
     r = relax_symmetric(L.primitive_tllzo("dft"), ref.calc)
-    # the body-centred cell's Cartesian axes are the tetragonal ones: strain x, y by ea and z by ec
-    out = []
-    for ea in SHAPE_STRAINS:
-        for ec in SHAPE_STRAINS:
-            cell = r.cell @ np.diag([1 + ea, 1 + ea, 1 + ec])
-            out.append(L.Structure(cell, r.frac @ cell, r.symbols, dict(r.info, strain_a=ea, strain_c=ec)))
+    out = [strained(r, ea, ec) for ea in SHAPE_STRAINS for ec in SHAPE_STRAINS]
     for _ in range(n_rattled):
         pos = r.positions + rng.normal(0.0, rattle / np.sqrt(3.0), r.positions.shape)
         out.append(L.Structure(r.cell, pos, r.symbols, dict(r.info, disp_rms=rattle)))
+    for ea in RELAXED_ION_STRAINS:
+        for ec in RELAXED_ION_STRAINS:
+            if ea or ec:  # the unstrained cell is relaxed already
+                s = relax_positions(strained(r, ea, ec), ref.calc)
+                out.append(L.Structure(s.cell, s.positions, s.symbols, dict(s.info, relaxed_ion=True)))
     return out
+
+
+def strained(r: L.Structure, ea: float, ec: float) -> L.Structure:
+    """r with a strained by ea and c by ec, fractional coordinates kept (the body-centred cell's
+    Cartesian axes are the tetragonal ones: x and y take ea, z takes ec)."""
+    cell = r.cell @ np.diag([1 + ea, 1 + ea, 1 + ec])
+    return L.Structure(cell, r.frac @ cell, r.symbols, dict(r.info, strain_a=ea, strain_c=ec))
 
 
 def split(n: int, rule: str, seed: int, ftest: float, fval: float):
@@ -314,6 +351,7 @@ def main(argv=None) -> int:
         fam, b, rule = P[name]
         build_one(name, fam, b, rule, ref, args)
         print(f"  elapsed {time.time() - t0:.0f} s", flush=True)
+    write_force_weights(args.out)
     summarize(args.out, ref.name, args.rcut)
     return 0
 

@@ -7,6 +7,9 @@
 #   STAGE=sevennet models/llzo/train/train.sh      # the tail's weights, energy bias refitted on
 #                                                  # data-sevennet/, trained on SevenNet-0 labels
 #   STAGE=sevennet_shape ...                       # then the 0 K shape weighted up (candidate)
+#   STAGE=paper_sevennet ...                       # the paper's se_e2_a [10, 20, 40] on the same
+#                                                  # labels, from the 2026-11-26 paper-architecture
+#                                                  # model (36000 steps on CHGNet labels, b0ace4a)
 #   MAX_MINUTES=50 ...                             # stop after 50 min (checkpoint every 1000 steps), then freeze
 #   FREEZE_ONLY=1 STAGE=hybrid_tail ...            # just freeze the stage's latest checkpoint
 #   OUT=other.pth ...                              # freeze to another file (default ../llzo_dp_model.pth)
@@ -33,8 +36,15 @@ case "$STAGE" in
   hybrid_tail) input=input_hybrid_tail.json prefix=hybrid_tail.ckpt from=hybrid.ckpt bias=change ;;
   sevennet) input=input_sevennet.json prefix=sevennet.ckpt from=hybrid_tail.ckpt bias=change data=data-sevennet prebias=yes ;;
   sevennet_shape) input=input_sevennet_shape.json prefix=sevennet_shape.ckpt from=sevennet.ckpt bias=change data=data-sevennet ;;
-  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape)" >&2; exit 2 ;;
+  paper_sevennet) input=input_paper_sevennet.json prefix=paper_sevennet.ckpt from=paper_2026-11-26.ckpt bias=change data=data-sevennet prebias=yes ;;
+  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape, paper_sevennet)" >&2; exit 2 ;;
 esac
+PAPER_COMMIT=b0ace4a PAPER_CKPT=examples/model/checkpoints/stage2.ckpt-12000.pt
+if [ "$from" = paper_2026-11-26.ckpt ] && [ ! -f checkpoints/paper_2026-11-26.ckpt-12000.pt ]; then
+  # the paper-architecture model's last checkpoint lives in git history, not in the tree
+  git -C "$HERE" show "$PAPER_COMMIT:$PAPER_CKPT" >checkpoints/.paper.tmp
+  mv checkpoints/.paper.tmp checkpoints/paper_2026-11-26.ckpt-12000.pt
+fi
 
 latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be missing after a copy)
   ls -1 checkpoints/"$1"-*.pt 2>/dev/null | sed 's/.*ckpt-\([0-9]*\).pt/\1 &/' | sort -n | tail -1 | cut -d' ' -f2
