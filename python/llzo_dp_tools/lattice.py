@@ -43,30 +43,27 @@ def ase_atoms(s: L.Structure, calc):
 
 def relax_symmetric(s: L.Structure, calc, fmax: float = FMAX, steps: int = 3000) -> L.Structure:
     """Cell and positions relaxed with the structure's space group kept."""
+    return _relax(s, calc, fmax, steps, cell=True)
+
+
+def relax_positions(s: L.Structure, calc, fmax: float = FMAX, steps: int = 3000) -> L.Structure:
+    """Positions relaxed in the fixed cell with the structure's space group kept (relaxed-ion)."""
+    return _relax(s, calc, fmax, steps, cell=False)
+
+
+def _relax(s: L.Structure, calc, fmax: float, steps: int, cell: bool) -> L.Structure:
     from ase.constraints import FixSymmetry
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS
 
     a = ase_atoms(s, calc)
     a.set_constraint(FixSymmetry(a, symprec=1e-3))
-    opt = BFGS(FrechetCellFilter(a), logfile=None)
+    opt = BFGS(FrechetCellFilter(a) if cell else a, logfile=None)
     if not opt.run(fmax=fmax, steps=steps):
         raise RuntimeError(f"relaxation not converged to {fmax} eV/A in {steps} steps")
     a.set_constraint()
-    return L.Structure(np.array(a.cell), a.get_positions(), s.symbols, dict(s.info))
-
-
-def relax_positions(s: L.Structure, calc, fmax: float = FMAX, steps: int = 3000) -> L.Structure:
-    """Positions relaxed in the fixed cell with the structure's space group kept (relaxed-ion)."""
-    from ase.constraints import FixSymmetry
-    from ase.optimize import BFGS
-
-    a = ase_atoms(s, calc)
-    a.set_constraint(FixSymmetry(a, symprec=1e-3))
-    if not BFGS(a, logfile=None).run(fmax=fmax, steps=steps):
-        raise RuntimeError(f"relaxation not converged to {fmax} eV/A in {steps} steps")
-    a.set_constraint()
-    return L.Structure(s.cell.copy(), a.get_positions(), s.symbols, dict(s.info))
+    # a fixed cell is returned as given, bit for bit (ASE's copy of it may round)
+    return L.Structure(np.array(a.cell) if cell else s.cell.copy(), a.get_positions(), s.symbols, dict(s.info))
 
 
 def tllzo_lattice(calc) -> dict:

@@ -198,7 +198,8 @@ FORCE_WEIGHTED = ("crys_tllzo_shape",)
 
 
 def write_force_weights(out: str) -> int:
-    """atom_pref.npy in every system of `out` when it holds a FORCE_WEIGHTED system: 1 on the
+    """atom_pref.npy (derived, not committed: train.sh writes it before a stage trains) in every
+    system of `out` when it holds a FORCE_WEIGHTED system: 1 on the
     weighted systems' atoms, 0 elsewhere, three columns per atom (x, y, z). Every system needs
     the file and the three columns: DeePMD-kit 3.2's PyTorch loader neither repeats a per-atom
     weight over x, y, z nor pads a missing file to that width, so either stops the training."""
@@ -235,7 +236,8 @@ def shape_frames(ref, rng, n_rattled: int = 8, rattle: float = 0.02) -> list[L.S
         for ec in RELAXED_ION_STRAINS:
             if ea or ec:  # the unstrained cell is relaxed already
                 s = relax_positions(strained(r, ea, ec), ref.calc)
-                out.append(L.Structure(s.cell, s.positions, s.symbols, dict(s.info, relaxed_ion=True)))
+                s.info["relaxed_ion"] = True
+                out.append(s)
     return out
 
 
@@ -351,7 +353,6 @@ def main(argv=None) -> int:
         fam, b, rule = P[name]
         build_one(name, fam, b, rule, ref, args)
         print(f"  elapsed {time.time() - t0:.0f} s", flush=True)
-    write_force_weights(args.out)
     summarize(args.out, ref.name, args.rcut)
     return 0
 

@@ -52,6 +52,8 @@ latest_ckpt() {  # newest real checkpoint file of prefix $1 (the symlink may be 
 
 steps="$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['training']['numb_steps'])" "$input")"
 if [ -z "${FREEZE_ONLY:-}" ]; then
+  # per-system force weights for the inputs' prefactor-force term (none when no system is weighted)
+  PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" python -c "import sys, build_dataset; build_dataset.write_force_weights(sys.argv[1])" "$data"
   ck="$(latest_ckpt "$prefix" || true)"
   if [ "$ck" = "checkpoints/$prefix-$steps.pt" ]; then
     echo "stage $STAGE already finished ($ck)"
