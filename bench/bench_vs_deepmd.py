@@ -7,9 +7,10 @@ writes bench/results/<name>.csv.
     python bench/bench_vs_deepmd.py [--cells 2 2 2] [--steps 20] [--repeats 3] [--threads 1]
                                     [--model tests/data/test_model/test_model.pth] [--compressed]
 
-Four styles: deepmd, llzo_dp (default `backend auto`: the native evaluator for se_e2_a
-models, its embedding nets tabulated at load), llzo_dp_nets (the same with `tabulate no`: the
-nets themselves) and llzo_dp_torch (`backend torch`: the same model through its TorchScript graph).
+Five styles: deepmd, llzo_dp (default `backend auto`: the native evaluator for se_e2_a
+models, its embedding nets tabulated at load), llzo_dp_f32 (the same with `precision float32`),
+llzo_dp_nets (`tabulate no`: the nets themselves) and llzo_dp_torch (`backend torch`: the same
+model through its TorchScript graph). `--styles` picks some (deepmd and llzo_dp are always timed).
 
 --compressed compresses the model first (`dp --pt compress`, default table) and times the
 styles on the compressed model. In that shared run DeePMD-kit's op library is loaded first
@@ -38,6 +39,7 @@ REF_PLUGIN_DIR = ROOT / os.environ.get("LLZO_DP_REF_TARGET", "target/ref-lammps"
 
 STYLES = {"deepmd": "pair_style deepmd {model}\npair_coeff * *",
           "llzo_dp": "pair_style llzo_dp {model}\npair_coeff * * Li La Zr O",
+          "llzo_dp_f32": "pair_style llzo_dp {model} precision float32\npair_coeff * * Li La Zr O",
           "llzo_dp_nets": "pair_style llzo_dp {model} tabulate no\npair_coeff * * Li La Zr O",
           "llzo_dp_torch": "pair_style llzo_dp {model} backend torch\npair_coeff * * Li La Zr O"}
 
@@ -53,9 +55,13 @@ def main():
     ap.add_argument("--model", default=str(ROOT / "tests/data/test_model/test_model.pth"))
     ap.add_argument("--out", default=None)
     ap.add_argument("--compressed", action="store_true", help="time the compressed model (see above)")
+    ap.add_argument("--styles", nargs="+", choices=list(STYLES), default=list(STYLES),
+                    help="the styles to time besides deepmd (default: all)")
     ap.add_argument("--memory", action="store_true",
                     help="also the peak resident memory of each style alone (a short separate run each)")
     a = ap.parse_args()
+    for style in [s for s in STYLES if s not in ("deepmd", "llzo_dp") and s not in a.styles and not (a.compressed and s == "llzo_dp_torch")]:
+        del STYLES[style]
 
     work = Path(tempfile.mkdtemp(prefix="llzo_bench_"))
     if a.compressed:
@@ -118,7 +124,8 @@ def main():
     for style, mib in peak.items():
         print(f"peak resident memory, {style} alone: {mib:.0f} MiB")
     ratio = med["deepmd"] / med["llzo_dp"]
-    print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x (TorchScript path: {med['deepmd'] / med['llzo_dp_torch']:.2f}x)")
+    others = ", ".join(f"{s}: {med['deepmd'] / med[s]:.2f}x" for s in med if s not in ("deepmd", "llzo_dp"))
+    print(f"speed-up llzo_dp vs deepmd: {ratio:.2f}x ({others})")
     if "llzo_dp_own" in med:
         print(f"speed-up llzo_dp (own kernel, separate run) vs deepmd: {med['deepmd'] / med['llzo_dp_own']:.2f}x")
     out = Path(a.out or ROOT / "bench" / "results" / f"vs_deepmd_{'x'.join(map(str, a.cells))}_r{a.ranks}_t{a.threads}{'_compressed' if a.compressed else ''}.csv")
@@ -131,8 +138,8 @@ def main():
             for k, v in enumerate(per[s]):
                 w.writerow([s, natoms, a.ranks, a.threads, a.steps, k, f"{v:.4f}"])
         w.writerow(["ratio_deepmd_over_llzo_dp", natoms, a.ranks, a.threads, a.steps, "", f"{ratio:.4f}"])
-        w.writerow(["ratio_deepmd_over_llzo_dp_torch", natoms, a.ranks, a.threads, a.steps, "",
-                    f"{med['deepmd'] / med['llzo_dp_torch']:.4f}"])
+        for s in [s for s in med if s not in ("deepmd", "llzo_dp")]:
+            w.writerow([f"ratio_deepmd_over_{s}", natoms, a.ranks, a.threads, a.steps, "", f"{med['deepmd'] / med[s]:.4f}"])
         for style, mib in peak.items():
             w.writerow([f"peak_rss_MiB_{style}", natoms, a.ranks, a.threads, a.warmup, "", f"{mib:.0f}"])
     tmp.replace(out)

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::deviation::Deviation;
-use crate::model::{resolve_device, Evaluation, Model, StepInput};
+use crate::model::{resolve_device, Evaluation, Model, NativeOptions, StepInput};
 use crate::coverage::monitor::Monitor;
 use crate::model::file as model_file;
 use crate::neighbors::{ClosestPair, ExtendedAtoms, LammpsList};
@@ -86,10 +86,11 @@ impl Core {
             model_file::check_code(path)?;
         }
         let device = resolve_device(settings.device, rank)?;
-        let model = Model::load(&settings.models[0], device, settings.backend, threads, settings.tabulate)?;
+        let native = NativeOptions { threads, tabulate: settings.tabulate, precision: settings.precision };
+        let model = Model::load(&settings.models[0], device, settings.backend, native)?;
         let mut extra_models = Vec::new();
         for path in &settings.models[1..] {
-            let m = Model::load(path, device, settings.backend, threads, settings.tabulate)?;
+            let m = Model::load(path, device, settings.backend, native)?;
             if m.info.type_map != model.info.type_map || m.info.rcut != model.info.rcut {
                 return Err(Error::Model(format!(
                     "model deviation needs models with the same type map and cutoff: '{path}' has [{}] and {} Å, '{}' has [{}] and {} Å",

@@ -1,5 +1,6 @@
 //! Dot products with independent partial sums, so that the compiler keeps them in vector
 //! registers (a plain `sum()` is one chain of dependent additions, in strict order).
+//! The f32 versions sum in f32 lanes and return f64 (the native evaluator's float32 mode).
 
 /// `a · b` with four partial sums.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -36,6 +37,30 @@ pub fn dot2(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
     (sx, sy)
 }
 
+/// `(a · b, a · c)` for f32 slices: products summed in f32 over `LANES` interleaved partial
+/// sums (each adds ~m/8 terms), which go to f64 at the end. Summing every product in f64 would
+/// convert each value first, which costs more than the products; the lanes keep the
+/// rounding of a float32 dot product of 8 to 16 terms.
+#[inline]
+pub fn dot2_f32(a: &[f32], b: &[f32], c: &[f32]) -> (f64, f64) {
+    // two plain reductions: the shape the compiler turns into vector loads and adds
+    (dot_f32(a, b), dot_f32(a, c))
+}
+
+/// `a · b` for f32 slices, in f32 lanes as `dot2_f32`.
+#[inline]
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f64 {
+    let mut x = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(&p, &q)| p as f64 * q as f64).sum();
+    for (ka, kb) in ca.zip(cb) {
+        for l in 0..LANES {
+            x[l] += ka[l] * kb[l];
+        }
+    }
+    x.iter().map(|&v| v as f64).sum::<f64>() + tail
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +73,8 @@ mod tests {
         let plain = |u: &[f64], v: &[f64]| u.iter().zip(v).map(|(x, y)| x * y).sum::<f64>();
         assert_eq!(dot(&a, &b), plain(&a, &b)); // small integers and halves: exact in any order
         assert_eq!(dot2(&a, &b, &c), (plain(&a, &b), plain(&a, &c)));
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        assert_eq!(dot2_f32(&f(&a), &f(&b), &f(&c)), (plain(&a, &b), plain(&a, &c)));
+        assert_eq!(dot_f32(&f(&a), &f(&b)), plain(&a, &b));
     }
 }

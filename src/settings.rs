@@ -30,6 +30,10 @@
 //!   coverage_min_gap N                   (at least N steps between dumps, default 100)
 //!   tabulate yes | no                    (native evaluator: embedding nets as tables built at load,
 //!                                         interpolation error ~1e-14, checked at load; default yes)
+//!   precision auto | float64 | float32   (native evaluator: the nets' arithmetic; auto = the
+//!                                         precision the model's weights are stored in;
+//!                                         float32 runs a float64 model in float32, energies,
+//!                                         forces and virial still summed in float64)
 //!   trust_model yes | no                 (yes: skip the check of the model's code, default no;
 //!                                         see model/file.rs)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
@@ -73,8 +77,18 @@ pub struct PairSettings {
     pub trust_model: bool,
     /// The native evaluator's embedding nets as tables (`tabulate`, default yes).
     pub tabulate: bool,
+    /// The native evaluator's arithmetic (`precision`, default auto).
+    pub precision: Precision,
     /// The keywords given (to tell an explicit `out_file` from the default).
     pub given: Vec<String>,
+}
+
+/// The native evaluator's arithmetic (`precision`): the model's own, or one asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Auto,
+    Float64,
+    Float32,
 }
 
 /// The in-run coverage monitor (`coverage*` keywords).
@@ -135,6 +149,7 @@ const KEYWORDS: &[&str] = &[
     "coverage_min_gap",
     "trust_model",
     "tabulate",
+    "precision",
 ];
 
 fn count(key: &str, v: &str, min: usize) -> Result<usize> {
@@ -168,6 +183,7 @@ impl PairSettings {
             deviation: DeviationOptions::default(),
             trust_model: false,
             tabulate: true,
+            precision: Precision::Auto,
             given: Vec::new(),
         };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
@@ -207,6 +223,18 @@ impl PairSettings {
                 }
                 "trust_model" => s.trust_model = yes_or_no(key, value_of(args, i, key, "yes or no")?)?,
                 "tabulate" => s.tabulate = yes_or_no(key, value_of(args, i, key, "yes or no")?)?,
+                "precision" => {
+                    s.precision = match value_of(args, i, key, "auto, float64 or float32")? {
+                        "auto" => Precision::Auto,
+                        "float64" | "double" => Precision::Float64,
+                        "float32" | "float" => Precision::Float32,
+                        v => {
+                            return Err(Error::Input(format!(
+                                "pair_style llzo_dp: 'precision' expects auto, float64 or float32, got '{v}'"
+                            )))
+                        }
+                    }
+                }
                 "out_file" => s.out_file = value_of(args, i, key, "a file name")?.to_string(),
                 "out_freq" => s.out_freq = count(key, value_of(args, i, key, "a positive integer")?, 1)?,
                 "relative" | "relative_v" => {
@@ -422,6 +450,11 @@ mod tests {
         assert!(d.tabulate);
         assert!(!PairSettings::parse(&args("m.pth tabulate no")).unwrap().tabulate);
         assert!(PairSettings::parse(&args("m.pth tabulate maybe")).is_err());
+        assert_eq!(d.precision, Precision::Auto);
+        assert_eq!(PairSettings::parse(&args("m.pth precision float32")).unwrap().precision, Precision::Float32);
+        assert_eq!(PairSettings::parse(&args("m.pth precision float64")).unwrap().precision, Precision::Float64);
+        let e = PairSettings::parse(&args("m.pth precision half")).unwrap_err().to_string();
+        assert!(e.contains("'precision' expects auto, float64 or float32, got 'half'"), "{e}");
     }
 
     #[test]

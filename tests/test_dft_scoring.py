@@ -58,3 +58,28 @@ def test_labelling_goes_round_robin_over_the_families():
     order = [s.info["name"] for s in mod.labelling_order(frames)]
     assert order == ["c_over_a_2", "md_300K_1", "amorphous_0", "unlisted_6",
                      "c_over_a_4", "md_300K_3", "c_over_a_5"]
+
+
+def test_frames_with_close_contacts_are_left_out():
+    """A frame with two atoms closer than MIN_CONTACT (the collapsed Zr pairs of the model's own
+    3000 K melt) is neither labelled nor scored; a crystal frame stays."""
+    import sys
+
+    from llzo_dp_tools import structures as L
+
+    dft_dir = str(ROOT / "models" / "llzo" / "dft")
+    sys.path.insert(0, dft_dir)
+    try:
+        spec = importlib.util.spec_from_file_location("label_validation_set", f"{dft_dir}/label_validation_set.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(dft_dir)
+    good = L.primitive_tllzo("exp")
+    good.info = {"name": "crystal", "family": "crystal"}
+    bad = L.Structure(good.cell.copy(), good.positions.copy(), list(good.symbols), {"name": "collapsed", "family": "amorphous"})
+    zr = [i for i, x in enumerate(bad.symbols) if x == "Zr"]
+    bad.positions[zr[1]] = bad.positions[zr[0]] + np.array([0.95, 0.0, 0.0])
+    assert mod.shortest_distance(good) > 1.7
+    assert abs(mod.shortest_distance(bad) - 0.95) < 1e-9
+    assert [s.info["name"] for s in mod.physical([good, bad])] == ["crystal"]

@@ -21,7 +21,7 @@ use std::time::Instant;
 use llzo_dp::frames::images::{extend, Extended};
 use llzo_dp::coverage::{self, BuildParams, Reference, TrainingSet};
 use llzo_dp::error::{Error, Result};
-use llzo_dp::model::{resolve_device, Evaluation, Model, StepInput};
+use llzo_dp::model::{resolve_device, Evaluation, Model, NativeOptions, StepInput};
 use llzo_dp::settings::DeviceChoice;
 /// `--trust-model` was given: models load without the check of their code (model/file.rs).
 static TRUST_MODEL: AtomicBool = AtomicBool::new(false);
@@ -40,7 +40,8 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let threads = settings.threads.max(1);
     tch::set_num_threads(threads as i32);
     check_model(model_path)?;
-    let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, threads, settings.tabulate)?;
+    let native = NativeOptions { threads, tabulate: settings.tabulate, precision: settings.precision };
+    let mut model = Model::load(model_path, resolve_device(settings.device, 0)?, settings.backend, native)?;
     let frame = llzo_dp::frames::lammps_data::read(data)?;
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
@@ -79,7 +80,7 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
 fn info(model_path: &str) -> Result<()> {
     let _ = resolve_device(DeviceChoice::Auto, 0); // loads the CUDA backend when present
     check_model(model_path)?;
-    let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, 1, true)?;
+    let model = Model::load(model_path, tch::Device::Cpu, llzo_dp::settings::Backend::Auto, NativeOptions::default())?;
     let i = &model.info;
     println!("model      {model_path}");
     println!("sha256     {}", llzo_dp::coverage::reference::file_sha256(Path::new(model_path))?);
@@ -141,7 +142,7 @@ fn systems_of(roots: &[String]) -> Result<Vec<PathBuf>> {
 
 fn model_type_map_rcut(path: &str) -> Result<(Vec<String>, f64)> {
     check_model(path)?;
-    let model = Model::load(path, tch::Device::Cpu, llzo_dp::settings::Backend::Torch, 1, false)?;
+    let model = Model::load(path, tch::Device::Cpu, llzo_dp::settings::Backend::Torch, NativeOptions::default())?;
     Ok((model.info.type_map.clone(), model.info.rcut))
 }
 

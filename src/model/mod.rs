@@ -6,7 +6,7 @@
 use tch::Device;
 
 use crate::error::{Error, Result};
-use crate::settings::Backend;
+use crate::settings::{Backend, Precision};
 
 mod device;
 pub mod file;
@@ -15,6 +15,7 @@ pub mod step;
 mod torch;
 
 pub use device::resolve_device;
+pub use native::NativeOptions;
 use native::NativeModel;
 pub use step::{Evaluation, ModelInfo, StepInput};
 use torch::TorchModel;
@@ -30,36 +31,41 @@ pub struct Model {
 }
 
 impl Model {
-    /// `threads`: the native evaluator's thread count (libtorch's is set globally);
-    /// `tabulate`: its embedding nets as tables built at load time.
-    pub fn load(path: &str, device: Device, backend: Backend, threads: usize, tabulate: bool) -> Result<Model> {
+    /// `native`: how the native evaluator runs it (libtorch's thread count is set globally).
+    pub fn load(path: &str, device: Device, backend: Backend, native: NativeOptions) -> Result<Model> {
         file::check_path(path)?;
         let torch = TorchModel::load(path, device)?;
         let info = torch.info(path)?;
         let mut model = Model { torch, info, device, native: None, backend_note: String::new() };
         model.check_supported(path)?;
-        model.choose_backend(path, backend, threads, tabulate)?;
+        model.choose_backend(path, backend, native)?;
         Ok(model)
     }
 
-    fn choose_backend(&mut self, path: &str, backend: Backend, threads: usize, tabulate: bool) -> Result<()> {
+    fn choose_backend(&mut self, path: &str, backend: Backend, opts: NativeOptions) -> Result<()> {
         let native = match (backend, self.device) {
             (Backend::Torch, _) => Err("backend torch was asked for".to_string()),
             (_, Device::Cpu) => match self.torch.definition() {
-                Some(def) => NativeModel::load(path, &def, self.info.type_map.len(), threads, tabulate).map_err(|e| e.to_string()),
+                Some(def) => NativeModel::load(path, &def, self.info.type_map.len(), opts).map_err(|e| e.to_string()),
                 None => Err("the model does not describe itself (get_model_def_script)".to_string()),
             },
             _ => Err("the native evaluator runs on CPU only".to_string()),
         };
         match native {
             Ok(n) => {
-                self.backend_note =
-                    format!("native evaluator for {} (TorchScript for per-atom virial steps)", n.weights.describe());
+                self.backend_note = format!("native evaluator for {} (TorchScript for per-atom virial steps)", n.describe());
                 self.native = Some(n);
             }
             Err(why) if backend == Backend::Native => {
                 return Err(Error::Model(format!(
                     "'{path}' cannot run with 'backend native': {why}; use 'backend auto' or 'backend torch'"
+                )))
+            }
+            // the graph computes in its own precision: an explicit one would silently not apply
+            Err(why) if opts.precision != Precision::Auto => {
+                return Err(Error::Model(format!(
+                    "'{path}': 'precision' applies to the native evaluator, which does not run this model ({why}); \
+                     leave 'precision' out (or 'precision auto') to run it through TorchScript in the precision it was trained in"
                 )))
             }
             Err(why) => self.backend_note = format!("TorchScript (native evaluator not used: {why})"),

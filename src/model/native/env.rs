@@ -29,10 +29,13 @@ pub fn se_a_row_backward(d: [f64; 3], de: [f64; 4], rcut_smth: f64, rcut: f64) -
     let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
     let r = r2.sqrt();
     let (sw, dsw) = switch(r, rcut_smth, rcut);
-    // row0 = sw/r, row_{1+b} = sw d_b / r²
-    let f0 = (dsw / r - sw / r2) / r;
+    // row0 = sw/r, row_{1+b} = sw d_b / r²; one division, the rest by its reciprocal
+    let inv_r = 1.0 / r;
+    let inv_r2 = inv_r * inv_r;
+    let f0 = (dsw - sw * inv_r) * inv_r2;
     let dot = de[1] * d[0] + de[2] * d[1] + de[3] * d[2];
-    let f1 = (dsw / r2 - 2.0 * sw / (r2 * r)) / r;
+    let f1 = (dsw - 2.0 * sw * inv_r) * inv_r2 * inv_r;
     let c0 = de[0] * f0 + dot * f1;
-    std::array::from_fn(|a| c0 * d[a] + de[1 + a] * sw / r2)
+    let s = sw * inv_r2;
+    std::array::from_fn(|a| c0 * d[a] + de[1 + a] * s)
 }

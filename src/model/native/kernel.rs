@@ -10,17 +10,18 @@
 use std::ops::Range;
 use std::time::Instant;
 
+use super::real::Real;
 use super::weights::Weights;
 use super::{se_a, se_e3};
 use crate::model::step::StepInput;
 
 #[derive(Debug, Default)]
-pub struct Scratch {
+pub struct Scratch<R> {
     /// Center types of the chunk.
     ti: Vec<usize>,
-    pub se_a: se_a::Scratch,
+    pub se_a: se_a::Scratch<R>,
     /// The se_e3 part of a hybrid: its neighbors and their gradients.
-    pub se3: se_e3::Scratch,
+    pub se3: se_e3::Scratch<R>,
     /// Set when a type selection would drop a neighbor in a model whose graph selects the
     /// nearest (`Weights::sorted_nlist`): then nothing else of the chunk is valid.
     pub overflow: bool,
@@ -40,7 +41,7 @@ fn lap(t: &mut Instant, acc: &mut f64) {
 /// The neighbor pairs of the chunk's centers, given to each descriptor. Per-type overflow
 /// beyond sel is dropped in row order, as DeePMD-kit's type split does for an unsorted
 /// list; a hybrid sorts first, and there an overflow ends the chunk (returns false).
-fn collect_pairs(w: &Weights, inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch) -> bool {
+fn collect_pairs<R: Real>(w: &Weights<R>, inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch<R>) -> bool {
     let rc2 = w.rcut_model * w.rcut_model;
     sc.se_a.start(&w.se_a, atoms.len());
     sc.se3.clear();
@@ -82,7 +83,7 @@ fn collect_pairs(w: &Weights, inp: &StepInput, atoms: Range<usize>, sc: &mut Scr
 
 /// Forward through the descriptors for local atoms `atoms`: their rows of the fitting
 /// input in `desc` (`atoms.len() × ndesc`), unless a selection overflows (`sc.overflow`).
-pub fn forward_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch, desc: &mut [f64]) {
+pub fn forward_chunk<R: Real>(w: &Weights<R>, pad_terms: &[Vec<R>], inp: &StepInput, atoms: Range<usize>, sc: &mut Scratch<R>, desc: &mut [R]) {
     let mut clock = Instant::now();
     let na = atoms.len();
     sc.ti.clear();
@@ -94,7 +95,7 @@ pub fn forward_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms
     lap(&mut clock, &mut sc.seconds[0]);
     se_a::forward_embedding(&w.se_a, na, &mut sc.se_a);
     lap(&mut clock, &mut sc.seconds[1]);
-    desc.fill(0.0);
+    desc.fill(R::ZERO);
     se_a::forward_descriptor(&w.se_a, pad_terms, &sc.ti, desc, w.ndesc, &mut sc.se_a);
     lap(&mut clock, &mut sc.seconds[2]);
     if let Some(w3) = &w.se_e3 {
@@ -105,7 +106,7 @@ pub fn forward_chunk(w: &Weights, pad_terms: &[Vec<f64>], inp: &StepInput, atoms
 
 /// From dE/dD (the chunk's rows `ddesc`) back through the descriptors: `sc.se_a.grad` (pairs
 /// in `sc.se_a.groups` order) and `sc.se3.grad`.
-pub fn backward_chunk(w: &Weights, sc: &mut Scratch, ddesc: &[f64]) {
+pub fn backward_chunk<R: Real>(w: &Weights<R>, sc: &mut Scratch<R>, ddesc: &[R]) {
     let mut clock = Instant::now();
     se_a::backward(&w.se_a, sc.ti.len(), ddesc, w.ndesc, &mut sc.se_a);
     lap(&mut clock, &mut sc.seconds[4]);

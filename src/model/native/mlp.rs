@@ -1,31 +1,19 @@
 //! Forward and backward passes of a DeePMD-kit MLP over a batch of rows, with the
-//! activations kept for the backward pass. Matrix products go through `matrixmultiply`.
+//! activations kept for the backward pass, in the evaluator's precision `R`. Matrix
+//! products go through `matrixmultiply` (`Real::gemm`).
 
-use super::tanh::tanh_in_place;
+use super::real::Real;
 use super::weights::{Layer, Mlp};
 
 /// Per-layer activations of one batch: `t` = tanh(xW + b) (or xW + b for a linear
 /// layer), `y` = the layer's output (t·idt + skip).
 #[derive(Debug, Default)]
-pub struct Acts {
-    pub t: Vec<f64>,
-    pub y: Vec<f64>,
+pub struct Acts<R> {
+    pub t: Vec<R>,
+    pub y: Vec<R>,
 }
 
-/// `c[n×k] += a[n×m] · b`, `b` given by its strides (row-major `[m][k]`: `(k, 1)`;
-/// its transpose: `(1, m)`).
-fn gemm(n: usize, m: usize, k: usize, a: &[f64], b: &[f64], rsb: isize, csb: isize, c: &mut [f64]) {
-    debug_assert!(a.len() >= n * m && c.len() >= n * k);
-    // SAFETY: the slices hold the n×m, m×k and n×k matrices with the given strides
-    // (checked by the callers' sizes); c does not alias a or b.
-    unsafe {
-        matrixmultiply::dgemm(
-            n, m, k, 1.0, a.as_ptr(), m as isize, 1, b.as_ptr(), rsb, csb, 1.0, c.as_mut_ptr(), k as isize, 1,
-        );
-    }
-}
-
-fn layer_forward(l: &Layer, n: usize, x: &[f64], a: &mut Acts) {
+fn layer_forward<R: Real>(l: &Layer<R>, n: usize, x: &[R], a: &mut Acts<R>) {
     let (ni, no) = (l.n_in, l.n_out);
     a.t.clear();
     for _ in 0..n {
@@ -38,10 +26,10 @@ fn layer_forward(l: &Layer, n: usize, x: &[f64], a: &mut Acts) {
             }
         }
     } else {
-        gemm(n, ni, no, x, &l.w, no as isize, 1, &mut a.t);
+        R::gemm(n, ni, no, x, &l.w, no as isize, 1, &mut a.t);
     }
     if l.tanh {
-        tanh_in_place(&mut a.t);
+        R::tanh_in_place(&mut a.t);
     }
     a.y.clear();
     a.y.extend_from_slice(&a.t);
@@ -67,18 +55,18 @@ fn layer_forward(l: &Layer, n: usize, x: &[f64], a: &mut Acts) {
 
 /// Runs the net on `n` rows of `x` (`n × n_in`); `acts[l]` receives layer l. The output
 /// is `acts.last().y`.
-pub fn forward(m: &Mlp, n: usize, x: &[f64], acts: &mut Vec<Acts>) {
+pub fn forward<R: Real>(m: &Mlp<R>, n: usize, x: &[R], acts: &mut Vec<Acts<R>>) {
     acts.resize_with(m.layers.len(), Acts::default);
     for (l, layer) in m.layers.iter().enumerate() {
         let (done, rest) = acts.split_at_mut(l);
-        let input: &[f64] = if l == 0 { x } else { &done[l - 1].y };
+        let input: &[R] = if l == 0 { x } else { &done[l - 1].y };
         layer_forward(layer, n, input, &mut rest[0]);
     }
 }
 
 /// Back-propagates `dy` (`n × n_out`, consumed) to `dx` (`n × n_in` of the first
 /// layer), using the activations of the matching `forward`. `tmp` is scratch.
-pub fn backward(m: &Mlp, n: usize, acts: &[Acts], dy: &mut Vec<f64>, tmp: &mut Vec<f64>, dx: &mut Vec<f64>) {
+pub fn backward<R: Real>(m: &Mlp<R>, n: usize, acts: &[Acts<R>], dy: &mut Vec<R>, tmp: &mut Vec<R>, dx: &mut Vec<R>) {
     for (l, layer) in m.layers.iter().enumerate().rev() {
         let (ni, no) = (layer.n_in, layer.n_out);
         // dz = dy · idt · tanh'(z), in tmp
@@ -90,16 +78,16 @@ pub fn backward(m: &Mlp, n: usize, acts: &[Acts], dy: &mut Vec<f64>, tmp: &mut V
             }
         }
         if layer.tanh {
-            tmp.iter_mut().zip(&acts[l].t).for_each(|(v, &t)| *v *= 1.0 - t * t);
+            tmp.iter_mut().zip(&acts[l].t).for_each(|(v, &t)| *v *= R::ONE - t * t);
         }
         dx.clear();
-        dx.resize(n * ni, 0.0);
+        dx.resize(n * ni, R::ZERO);
         if ni == 1 {
             for (r, row) in tmp.chunks_exact(no).enumerate() {
-                dx[r] = row.iter().zip(&layer.w).map(|(g, w)| g * w).sum();
+                dx[r] = row.iter().zip(&layer.w).map(|(&g, &w)| g * w).sum();
             }
         } else {
-            gemm(n, no, ni, tmp, &layer.w, 1, no as isize, dx);
+            R::gemm(n, no, ni, tmp, &layer.w, 1, no as isize, dx);
         }
         match layer.skip() {
             1 => dx.iter_mut().zip(&dy[..n * no]).for_each(|(v, &g)| *v += g),

@@ -6,8 +6,8 @@
 
 use super::env::{se_a_row, se_a_row_backward};
 use super::mlp::{self, Acts};
+use super::real::Real;
 use super::weights::{Embedding, SeAWeights};
-use crate::dot::{dot, dot2};
 
 /// One neighbor pair of the chunk.
 #[derive(Debug, Clone, Copy)]
@@ -21,21 +21,23 @@ pub struct Pair {
     pub d: [f64; 3],
 }
 
-/// One embedding net's pairs of the chunk and their activations.
+/// One embedding net's pairs of the chunk and their activations. The env rows stay in
+/// f64, as in DeePMD-kit's graph, which casts only the nets' input and output.
 #[derive(Debug, Default)]
-pub struct Group {
+pub struct Group<R> {
     pub pairs: Vec<Pair>,
     rr: Vec<f64>,
     s: Vec<f64>,
-    /// The net's activations (G = the last layer's output) ...
-    acts: Vec<Acts>,
+    /// The net's input (s in `R`) and activations (G = the last layer's output) ...
+    x: Vec<R>,
+    acts: Vec<Acts<R>>,
     /// ... or, for a table, G and dG/ds (`n × m1` each).
-    g: Vec<f64>,
-    dg: Vec<f64>,
+    g: Vec<R>,
+    dg: Vec<R>,
 }
 
-impl Group {
-    fn embedding_output(&self, e: &Embedding) -> &[f64] {
+impl<R: Real> Group<R> {
+    fn embedding_output(&self, e: &Embedding<R>) -> &[R] {
         match e {
             Embedding::Net(_) => &self.acts.last().expect("layers").y, // ok-panic: `forward` fills one entry per layer; `read_mlp` refuses a net without layers
             Embedding::Table(_) => &self.g,
@@ -44,13 +46,17 @@ impl Group {
 }
 
 /// Runs embedding `e` on the `n` values `s` into `grp` (activations or G, dG/ds).
-fn embed(e: &Embedding, grp: &mut Group) {
+fn embed<R: Real>(e: &Embedding<R>, grp: &mut Group<R>) {
     let n = grp.s.len();
     match e {
-        Embedding::Net(net) => mlp::forward(net, n, &grp.s, &mut grp.acts),
+        Embedding::Net(net) => {
+            grp.x.clear();
+            grp.x.extend(grp.s.iter().map(|&s| R::of(s)));
+            mlp::forward(net, n, &grp.x, &mut grp.acts)
+        }
         Embedding::Table(t) => {
-            grp.g.resize(n * t.m, 0.0);
-            grp.dg.resize(n * t.m, 0.0);
+            grp.g.resize(n * t.m, R::ZERO);
+            grp.dg.resize(n * t.m, R::ZERO);
             for (k, &s) in grp.s.iter().enumerate() {
                 t.eval(s, &mut grp.g[k * t.m..(k + 1) * t.m], &mut grp.dg[k * t.m..(k + 1) * t.m]);
             }
@@ -59,7 +65,7 @@ fn embed(e: &Embedding, grp: &mut Group) {
 }
 
 /// Padded-slot constants: for block (ti, tj), `rr_pad^T G(rr_pad[0])` (4 × m1).
-pub fn padding_terms(w: &SeAWeights) -> Vec<Vec<f64>> {
+pub fn padding_terms<R: Real>(w: &SeAWeights<R>) -> Vec<Vec<R>> {
     let mut grp = Group::default();
     let mut out = Vec::new();
     for ti in 0..w.ntypes {
@@ -71,32 +77,34 @@ pub fn padding_terms(w: &SeAWeights) -> Vec<Vec<f64>> {
             grp.s.push(rr[0]);
             embed(e, &mut grp);
             let g = grp.embedding_output(e);
-            out.push((0..4).flat_map(|k| g.iter().map(move |&gc| rr[k] * gc)).collect());
+            out.push((0..4).flat_map(|k| g.iter().map(move |&gc| R::of(rr[k]) * gc)).collect());
         }
     }
     out
 }
 
 #[derive(Debug, Default)]
-pub struct Scratch {
-    pub groups: Vec<Group>,
+pub struct Scratch<R> {
+    pub groups: Vec<Group<R>>,
     /// `[li][tj]` slots still free (padded).
     pad: Vec<usize>,
     /// `[li][4][m1]`: S, then A; and dE/dA.
-    s_mat: Vec<f64>,
-    ds_mat: Vec<f64>,
-    dy: Vec<f64>,
-    tmp: Vec<f64>,
-    dx: Vec<f64>,
-    /// dE/d(rr) of the pairs of one group, `n × 4`.
+    s_mat: Vec<R>,
+    ds_mat: Vec<R>,
+    dy: Vec<R>,
+    tmp: Vec<R>,
+    dx: Vec<R>,
+    /// dE/d(rr) of the pairs of one group, `n × 4`, and dE/ds through G, `n`: in f64, where
+    /// they go to the forces.
     drr: Vec<f64>,
+    dsdx: Vec<f64>,
     /// Per pair (in group order): dE/d(x_j - x_i).
     pub grad: Vec<[f64; 3]>,
 }
 
-impl Scratch {
+impl<R: Real> Scratch<R> {
     /// Starts a chunk of `na` centers.
-    pub fn start(&mut self, w: &SeAWeights, na: usize) {
+    pub fn start(&mut self, w: &SeAWeights<R>, na: usize) {
         self.groups.resize_with(w.embedding.len(), Group::default);
         for g in &mut self.groups {
             g.pairs.clear();
@@ -106,18 +114,18 @@ impl Scratch {
     }
 
     /// Opens center `li`: all `sel[t]` slots of each type free.
-    pub fn open_center(&mut self, w: &SeAWeights, li: usize) {
+    pub fn open_center(&mut self, w: &SeAWeights<R>, li: usize) {
         self.pad[li * w.ntypes..(li + 1) * w.ntypes].copy_from_slice(&w.sel);
     }
 
     /// Whether center `li` has no free slot of type `tj` left.
-    pub fn full(&self, w: &SeAWeights, li: usize, tj: usize) -> bool {
+    pub fn full(&self, w: &SeAWeights<R>, li: usize, tj: usize) -> bool {
         self.pad[li * w.ntypes + tj] == 0
     }
 
     /// Neighbor `j` of type `tj` at `d` takes a slot of center `li` (type `ti`); without a
     /// free slot it is dropped, as DeePMD-kit's type split drops it in row order.
-    pub fn push(&mut self, w: &SeAWeights, li: usize, ti: usize, j: usize, tj: usize, d: [f64; 3]) {
+    pub fn push(&mut self, w: &SeAWeights<R>, li: usize, ti: usize, j: usize, tj: usize, d: [f64; 3]) {
         let free = &mut self.pad[li * w.ntypes + tj];
         if *free == 0 {
             return;
@@ -128,10 +136,10 @@ impl Scratch {
 }
 
 /// Env rows and embedding nets of every pair; `S = Σ rr^T G` per center.
-pub fn forward_embedding(w: &SeAWeights, na: usize, sc: &mut Scratch) {
+pub fn forward_embedding<R: Real>(w: &SeAWeights<R>, na: usize, sc: &mut Scratch<R>) {
     let (m1, sm) = (w.m1, 4 * w.m1);
     sc.s_mat.clear();
-    sc.s_mat.resize(na * sm, 0.0);
+    sc.s_mat.resize(na * sm, R::ZERO);
     for (k, g) in sc.groups.iter_mut().enumerate() {
         if g.pairs.is_empty() {
             continue;
@@ -151,7 +159,7 @@ pub fn forward_embedding(w: &SeAWeights, na: usize, sc: &mut Scratch) {
             let srow = &mut sc.s_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
             let grow = &gg[e * m1..(e + 1) * m1];
             for c in 0..4 {
-                let rk = g.rr[4 * e + c];
+                let rk = R::of(g.rr[4 * e + c]);
                 for (s, &gv) in srow[c * m1..(c + 1) * m1].iter_mut().zip(grow) {
                     *s += rk * gv;
                 }
@@ -162,17 +170,25 @@ pub fn forward_embedding(w: &SeAWeights, na: usize, sc: &mut Scratch) {
 
 /// Adds the padded slots, `A = S / nnei`, and writes `D = A^T A[:, :axis]` into the rows
 /// of `desc` (`ndesc` wide, at `w.offset`). `ti[li]`: center types.
-pub fn forward_descriptor(w: &SeAWeights, pad_terms: &[Vec<f64>], ti: &[usize], desc: &mut [f64], ndesc: usize, sc: &mut Scratch) {
+pub fn forward_descriptor<R: Real>(
+    w: &SeAWeights<R>,
+    pad_terms: &[Vec<R>],
+    ti: &[usize],
+    desc: &mut [R],
+    ndesc: usize,
+    sc: &mut Scratch<R>,
+) {
     let (nt, m1, axis) = (w.ntypes, w.m1, w.axis);
     let (sm, nd, off) = (4 * m1, m1 * axis, w.offset);
-    let inv = w.nnei as f64;
+    let inv = R::of(w.nnei as f64);
     for (li, &t) in ti.iter().enumerate() {
         let a = &mut sc.s_mat[li * sm..(li + 1) * sm];
         for tj in 0..nt {
             let np = sc.pad[li * nt + tj];
             if np > 0 {
                 let term = &pad_terms[w.block(t, tj)];
-                a.iter_mut().zip(term).for_each(|(v, &x)| *v += np as f64 * x);
+                let np = R::of(np as f64);
+                a.iter_mut().zip(term).for_each(|(v, &x)| *v += np * x);
             }
         }
         a.iter_mut().for_each(|v| *v /= inv);
@@ -187,41 +203,52 @@ pub fn forward_descriptor(w: &SeAWeights, pad_terms: &[Vec<f64>], ti: &[usize], 
 
 /// dE/dA of every center from dE/dD (rows of `ddesc` at `w.offset`):
 /// `D[c,a] = Σ_k A[k,c] A[k,a]`, and `A = S / nnei`.
-fn backward_descriptor(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut Scratch) {
+fn backward_descriptor<R: Real>(w: &SeAWeights<R>, na: usize, ddesc: &[R], ndesc: usize, sc: &mut Scratch<R>) {
     let (m1, axis) = (w.m1, w.axis);
     let (sm, nd, off) = (4 * m1, m1 * axis, w.offset);
-    let inv = w.nnei as f64;
+    let inv = R::of(w.nnei as f64);
     sc.ds_mat.clear();
-    sc.ds_mat.resize(na * sm, 0.0);
+    sc.ds_mat.resize(na * sm, R::ZERO);
     for li in 0..na {
         let a = &sc.s_mat[li * sm..(li + 1) * sm];
         let dd = &ddesc[li * ndesc + off..li * ndesc + off + nd];
         let ds = &mut sc.ds_mat[li * sm..(li + 1) * sm];
-        for k in 0..4 {
-            let ak = &a[k * m1..(k + 1) * m1];
-            for c in 0..m1 {
-                let mut v: f64 = (0..axis).map(|ax| dd[c * axis + ax] * ak[ax]).sum();
-                if c < axis {
-                    v += (0..m1).map(|c2| dd[c2 * axis + c] * ak[c2]).sum::<f64>();
+        // four rows k at once: independent sums, not one chain of dependent additions
+        for (c, row) in dd.chunks_exact(axis).enumerate() {
+            let mut v = [R::ZERO; 4];
+            for (ax, &r) in row.iter().enumerate() {
+                for k in 0..4 {
+                    v[k] += r * a[k * m1 + ax];
                 }
-                ds[k * m1 + c] = v / inv;
+            }
+            for k in 0..4 {
+                ds[k * m1 + c] = v[k];
             }
         }
+        // the columns a < axis once more (D uses them twice): row c2 of dD, contiguous
+        for (c2, row) in dd.chunks_exact(axis).enumerate() {
+            for k in 0..4 {
+                let akc2 = a[k * m1 + c2];
+                ds[k * m1..k * m1 + axis].iter_mut().zip(row).for_each(|(v, &r)| *v += r * akc2);
+            }
+        }
+        ds.iter_mut().for_each(|v| *v /= inv);
     }
 }
 
 /// Back through the embedding of group `k` to dE/d(rr) (`sc.drr`, plus the part through G
-/// in `sc.dx`).
-fn backward_embedding(w: &SeAWeights, k: usize, sc: &mut Scratch) {
+/// in `sc.dsdx`).
+fn backward_embedding<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>) {
     let n = sc.groups[k].pairs.len();
     sc.drr.clear();
     sc.drr.resize(n * 4, 0.0);
-    sc.dx.clear();
+    sc.dsdx.clear();
     match &w.embedding[k] {
         Embedding::Net(net) => {
             through_g(w, k, sc);
             let g = &sc.groups[k];
             mlp::backward(net, n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx);
+            sc.dsdx.extend(sc.dx.iter().map(|v| v.f64()));
         }
         // dE/ds = Σ_c rr_c (dS_c · dG/ds): no per-pair dE/dG needed
         Embedding::Table(_) => {
@@ -232,42 +259,42 @@ fn backward_embedding(w: &SeAWeights, k: usize, sc: &mut Scratch) {
                 let (grow, dgrow) = (&g.g[e * m1..(e + 1) * m1], &g.dg[e * m1..(e + 1) * m1]);
                 let mut dx = 0.0;
                 for c in 0..4 {
-                    let (a, b) = dot2(&ds[c * m1..(c + 1) * m1], grow, dgrow);
+                    let (a, b) = R::dot2(&ds[c * m1..(c + 1) * m1], grow, dgrow);
                     sc.drr[4 * e + c] = a;
                     dx += g.rr[4 * e + c] * b;
                 }
-                sc.dx.push(dx);
+                sc.dsdx.push(dx);
             }
         }
     }
 }
 
 /// dE/dG of every pair of group `k` (`sc.dy`, n × m1) and dE/d(rr) through S (`sc.drr`).
-fn through_g(w: &SeAWeights, k: usize, sc: &mut Scratch) {
+fn through_g<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>) {
     let (m1, sm) = (w.m1, 4 * w.m1);
     let g = &sc.groups[k];
     let n = g.pairs.len();
     let gg = g.embedding_output(&w.embedding[k]);
     sc.dy.clear();
-    sc.dy.resize(n * m1, 0.0);
+    sc.dy.resize(n * m1, R::ZERO);
     for (e, p) in g.pairs.iter().enumerate() {
         let ds = &sc.ds_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
         let dg = &mut sc.dy[e * m1..(e + 1) * m1];
         let grow = &gg[e * m1..(e + 1) * m1];
         for c in 0..4 {
-            let rk = g.rr[4 * e + c];
+            let rk = R::of(g.rr[4 * e + c]);
             let dsk = &ds[c * m1..(c + 1) * m1];
             for (dgv, &dsv) in dg.iter_mut().zip(dsk) {
                 *dgv += rk * dsv;
             }
-            sc.drr[4 * e + c] = dot(dsk, grow);
+            sc.drr[4 * e + c] = R::dot(dsk, grow);
         }
     }
 }
 
 /// From dE/dD (rows of `ddesc` at `w.offset`) to `sc.grad`, one dE/d(x_j - x_i) per pair
 /// in group order, using the activations of the forward pass.
-pub fn backward(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut Scratch) {
+pub fn backward<R: Real>(w: &SeAWeights<R>, na: usize, ddesc: &[R], ndesc: usize, sc: &mut Scratch<R>) {
     backward_descriptor(w, na, ddesc, ndesc, sc);
     sc.grad.clear();
     for k in 0..sc.groups.len() {
@@ -276,10 +303,10 @@ pub fn backward(w: &SeAWeights, na: usize, ddesc: &[f64], ndesc: usize, sc: &mut
         }
         backward_embedding(w, k, sc);
         for (e, p) in sc.groups[k].pairs.iter().enumerate() {
-            let std = &w.std[p.block as usize];
+            let inv_std = &w.inv_std[p.block as usize];
             let de: [f64; 4] = std::array::from_fn(|c| {
-                let drr = sc.drr[4 * e + c] + if c == 0 { sc.dx[e] } else { 0.0 };
-                drr / std[c]
+                let drr = sc.drr[4 * e + c] + if c == 0 { sc.dsdx[e] } else { 0.0 };
+                drr * inv_std[c]
             });
             sc.grad.push(se_a_row_backward(p.d, de, w.rcut_smth, w.rcut));
         }
@@ -293,7 +320,8 @@ mod tests {
 
     fn weights(rng: &mut Lcg) -> SeAWeights {
         let nt = 2;
-        SeAWeights {
+        let std: Vec<[f64; 4]> = (0..nt * nt).map(|_| std::array::from_fn(|_| 0.2 + 0.1 * rng.next().abs())).collect();
+        let mut w = SeAWeights {
             ntypes: nt,
             sel: vec![3, 2],
             nnei: 5,
@@ -303,10 +331,13 @@ mod tests {
             axis: 2,
             type_one_side: false,
             mean: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.1 * rng.next())).collect(),
-            std: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.2 + 0.1 * rng.next().abs())).collect(),
+            std: Vec::new(),
+            inv_std: Vec::new(),
             embedding: (0..nt * nt).map(|_| Embedding::Net(net(rng))).collect(),
             offset: 0,
-        }
+        };
+        w.set_std(std);
+        w
     }
 
     /// `Σ D·dr` over the centers `ti` and its gradient per neighbor, in input order;

@@ -18,6 +18,7 @@
 
 use super::env::switch;
 use super::mlp::{self, Acts};
+use super::real::Real;
 use super::weights::SeTWeights;
 
 /// One neighbor of a center, inside the se_e3 cutoff.
@@ -31,33 +32,34 @@ pub struct Nb {
     rr: [f64; 3],
 }
 
-/// One embedding net's triplets (center, two neighbors) of the chunk.
+/// One embedding net's triplets (center, two neighbors) of the chunk; e = rr_j · rr_k is
+/// computed in f64 and kept in the evaluator's precision `R`.
 #[derive(Debug, Default)]
-struct Group {
+struct Group<R> {
     /// Indices into `Scratch::nbs` and the factor (1 or 2 symmetry times 1/(sel·sel)).
-    trip: Vec<(u32, u32, f64)>,
-    e: Vec<f64>,
-    acts: Vec<Acts>,
+    trip: Vec<(u32, u32, R)>,
+    e: Vec<R>,
+    acts: Vec<Acts<R>>,
 }
 
 #[derive(Debug, Default)]
-pub struct Scratch {
+pub struct Scratch<R> {
     /// The chunk's neighbors, by center, then by type (stable: row order within a type).
     pub nbs: Vec<Nb>,
     /// Per center, `ntypes + 1` bounds of its type runs in `nbs`.
     bounds: Vec<usize>,
-    groups: Vec<Group>,
+    groups: Vec<Group<R>>,
     drr: Vec<[f64; 3]>,
     /// Per triplet: f·dR·G, the part of dE/de that does not go through the net.
-    direct: Vec<f64>,
-    dy: Vec<f64>,
-    tmp: Vec<f64>,
-    dx: Vec<f64>,
+    direct: Vec<R>,
+    dy: Vec<R>,
+    tmp: Vec<R>,
+    dx: Vec<R>,
     /// Per neighbor (in `nbs` order): dE/d(x_j - x_i).
     pub grad: Vec<[f64; 3]>,
 }
 
-impl Scratch {
+impl<R: Real> Scratch<R> {
     pub fn clear(&mut self) {
         self.nbs.clear();
         self.bounds.clear();
@@ -65,7 +67,7 @@ impl Scratch {
 
     /// Adds neighbor j of center li if inside the cutoff.
     #[inline]
-    pub fn push(&mut self, w: &SeTWeights, li: usize, j: usize, t: usize, d: [f64; 3], r2: f64) {
+    pub fn push(&mut self, w: &SeTWeights<R>, li: usize, j: usize, t: usize, d: [f64; 3], r2: f64) {
         if r2 < w.rcut * w.rcut {
             self.nbs.push(Nb { li: li as u32, j: j as u32, t: t as u32, d, rr: [0.0; 3] });
         }
@@ -74,7 +76,7 @@ impl Scratch {
     /// Closes center li's neighbors, pushed since `start`: orders them by type and records
     /// the runs. False when a type has more than `sel` of them (DeePMD-kit would keep the
     /// nearest: the caller sends the step to TorchScript).
-    pub fn finish_center(&mut self, w: &SeTWeights, start: usize) -> bool {
+    pub fn finish_center(&mut self, w: &SeTWeights<R>, start: usize) -> bool {
         let row = &mut self.nbs[start..];
         row.sort_by_key(|n| n.t); // stable
         let mut at = start;
@@ -92,7 +94,7 @@ impl Scratch {
 
 /// Adds R of every center (rows of `desc`, `ndesc` wide, at `w.offset`). `ti[li]` is the
 /// center's type; `sc` holds the neighbors from `push` / `finish_center`.
-pub fn forward(w: &SeTWeights, ti: &[usize], desc: &mut [f64], ndesc: usize, sc: &mut Scratch) {
+pub fn forward<R: Real>(w: &SeTWeights<R>, ti: &[usize], desc: &mut [R], ndesc: usize, sc: &mut Scratch<R>) {
     let nt = w.ntypes;
     let m = w.m;
     for nb in &mut sc.nbs {
@@ -113,14 +115,15 @@ pub fn forward(w: &SeTWeights, ti: &[usize], desc: &mut [f64], ndesc: usize, sc:
             for tb in ta..nt {
                 let g = &mut sc.groups[ta * nt + tb];
                 let scale = 1.0 / (w.sel[ta] as f64 * w.sel[tb] as f64);
+                let (once, twice) = (R::of(scale), R::of(2.0 * scale));
                 for a in b[ta]..b[ta + 1] {
                     // same types: each unordered pair once, counted twice
                     let from = if ta == tb { a } else { b[tb] };
                     for c in from..b[tb + 1] {
-                        let f = if ta == tb && c != a { 2.0 * scale } else { scale };
+                        let f = if ta == tb && c != a { twice } else { once };
                         let (x, y) = (&sc.nbs[a].rr, &sc.nbs[c].rr);
                         g.trip.push((a as u32, c as u32, f));
-                        g.e.push(x[0] * y[0] + x[1] * y[1] + x[2] * y[2]);
+                        g.e.push(R::of(x[0] * y[0] + x[1] * y[1] + x[2] * y[2]));
                     }
                 }
             }
@@ -144,7 +147,7 @@ pub fn forward(w: &SeTWeights, ti: &[usize], desc: &mut [f64], ndesc: usize, sc:
 
 /// From dE/dR (rows of `ddesc` at `w.offset`) to `sc.grad`, one dE/d(x_j - x_i) per
 /// neighbor, using the activations of `forward`.
-pub fn backward(w: &SeTWeights, ti: &[usize], ddesc: &[f64], ndesc: usize, sc: &mut Scratch) {
+pub fn backward<R: Real>(w: &SeTWeights<R>, ti: &[usize], ddesc: &[R], ndesc: usize, sc: &mut Scratch<R>) {
     let nt = w.ntypes;
     let m = w.m;
     sc.drr.clear();
@@ -157,13 +160,13 @@ pub fn backward(w: &SeTWeights, ti: &[usize], ddesc: &[f64], ndesc: usize, sc: &
         // d(f·e·G(e))/de = f·(dR·G + e·dR·G'(e)): the second term through the net
         let gg = &g.acts.last().expect("layers").y; // ok-panic: as in `forward`
         sc.dy.clear();
-        sc.dy.resize(n * m, 0.0);
+        sc.dy.resize(n * m, R::ZERO);
         sc.direct.clear();
         for (q, &(a, _, f)) in g.trip.iter().enumerate() {
             let li = sc.nbs[a as usize].li as usize;
             let dr = &ddesc[li * ndesc + w.offset..li * ndesc + w.offset + m];
             let fe = f * g.e[q];
-            let mut direct = 0.0;
+            let mut direct = R::ZERO;
             for ((dy, &dv), &gv) in sc.dy[q * m..(q + 1) * m].iter_mut().zip(dr).zip(&gg[q * m..(q + 1) * m]) {
                 *dy = fe * dv;
                 direct += dv * gv;
@@ -172,7 +175,7 @@ pub fn backward(w: &SeTWeights, ti: &[usize], ddesc: &[f64], ndesc: usize, sc: &
         }
         mlp::backward(&w.nets[k], n, &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx);
         for (q, &(a, c, _)) in g.trip.iter().enumerate() {
-            let de = sc.direct[q] + sc.dx[q];
+            let de = (sc.direct[q] + sc.dx[q]).f64();
             let (ra, rc) = (sc.nbs[a as usize].rr, sc.nbs[c as usize].rr);
             for x in 0..3 {
                 sc.drr[a as usize][x] += de * rc[x];

@@ -4,13 +4,27 @@
 use super::net::{read_mlp, Mlp};
 use super::tensors::{get, unsupported, Tensors};
 use crate::error::Result;
+use crate::model::native::real::Real;
 
 #[derive(Debug, Clone)]
-pub struct FittingWeights {
+pub struct FittingWeights<R = f64> {
     /// Fitting net per center type.
-    pub nets: Vec<Mlp>,
-    pub bias_atom_e: Vec<f64>,
+    pub nets: Vec<Mlp<R>>,
+    /// Added to the net's output in the net's precision (DeePMD-kit casts it so) ...
+    pub bias_atom_e: Vec<R>,
+    /// ... and this in float64.
     pub out_bias: Vec<f64>,
+}
+
+impl FittingWeights<f64> {
+    /// The weights with the nets (and `bias_atom_e`) in precision `S`.
+    pub fn cast<S: Real>(&self) -> FittingWeights<S> {
+        FittingWeights {
+            nets: self.nets.iter().map(Mlp::cast).collect(),
+            bias_atom_e: super::net::cast(&self.bias_atom_e),
+            out_bias: self.out_bias.clone(),
+        }
+    }
 }
 
 /// Reads the fitting nets of `ntypes` types, each taking the `ndesc`-wide descriptor to

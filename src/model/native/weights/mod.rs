@@ -19,6 +19,7 @@
 //!   last fitting layer is linear.
 
 use crate::error::Result;
+use crate::model::native::real::Real;
 
 mod fitting;
 mod net;
@@ -32,15 +33,16 @@ pub use net::{Layer, Mlp};
 pub use se_a::{Embedding, SeAWeights, Table};
 pub use se_e3::SeTWeights;
 use tensors::{read_tensors, unsupported};
+pub use tensors::Stored;
 
-/// Everything the native evaluator needs of one model.
+/// Everything the native evaluator needs of one model, its nets in precision `R`.
 #[derive(Debug, Clone)]
-pub struct Weights {
+pub struct Weights<R = f64> {
     pub ntypes: usize,
-    pub se_a: SeAWeights,
+    pub se_a: SeAWeights<R>,
     /// The three-body part of a hybrid se_e2_a + se_e3 model.
-    pub se_e3: Option<SeTWeights>,
-    pub fitting: FittingWeights,
+    pub se_e3: Option<SeTWeights<R>>,
+    pub fitting: FittingWeights<R>,
     /// Width of the fitting net's input (all descriptors, concatenated).
     pub ndesc: usize,
     /// A hybrid's `forward_lower` sorts each row by distance before the per-type
@@ -53,9 +55,28 @@ pub struct Weights {
     /// Embedding tables built at load time: the largest interpolation error measured,
     /// relative to max |G| (`tabulate.rs`).
     pub table_error: Option<f64>,
+    /// The precision the model's nets are stored in (read here in f64, exactly).
+    pub stored: Stored,
 }
 
-impl Weights {
+impl Weights<f64> {
+    /// The weights with the nets and tables in precision `S`.
+    pub fn cast<S: Real>(&self) -> Weights<S> {
+        Weights {
+            ntypes: self.ntypes,
+            se_a: self.se_a.cast(),
+            se_e3: self.se_e3.as_ref().map(SeTWeights::cast),
+            fitting: self.fitting.cast(),
+            ndesc: self.ndesc,
+            sorted_nlist: self.sorted_nlist,
+            rcut_model: self.rcut_model,
+            table_error: self.table_error,
+            stored: self.stored,
+        }
+    }
+}
+
+impl<R: Real> Weights<R> {
     /// What the model is, for the log: "se_e2_a" or "hybrid se_e2_a + se_e3" (and whether
     /// its embedding is tabulated).
     pub fn describe(&self) -> String {
@@ -84,7 +105,7 @@ fn check_descriptor(d: &serde_json::Value) -> Result<()> {
 }
 
 /// A descriptor or fitting net (`what`) in tanh, the default when unset. Its precision is
-/// read from the weights themselves (`tensors::check_float64`).
+/// read from the weights themselves (`tensors::stored_precision`).
 fn check_tanh(v: &serde_json::Value, what: &str) -> Result<()> {
     let act = if v["activation_function"].is_null() { "tanh" } else { v["activation_function"].as_str().unwrap_or("") };
     if act != "tanh" {
@@ -188,7 +209,7 @@ fn widths(ds: &Descriptors) -> Vec<usize> {
 pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize, tabulate: bool) -> Result<Weights> {
     let ds = descriptors(&def["descriptor"])?;
     check_model(def, &ds)?;
-    let t = read_tensors(path)?;
+    let (t, stored) = read_tensors(path)?;
     let ntypes = type_map_len;
     let prefix = |k: usize, short: &str| {
         if ds.hybrid {
@@ -211,5 +232,5 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize, tabulate: 
         return Err(unsupported("descriptor widths that disagree with the definition's neuron / axis_neuron"));
     }
     let rcut_model = se_a.rcut.max(se_e3.as_ref().map_or(0.0, |s| s.rcut));
-    Ok(Weights { ntypes, se_a, se_e3, fitting: fitting?, ndesc, sorted_nlist: ds.hybrid, rcut_model, table_error })
+    Ok(Weights { ntypes, se_a, se_e3, fitting: fitting?, ndesc, sorted_nlist: ds.hybrid, rcut_model, table_error, stored })
 }

@@ -2,21 +2,22 @@
 
 use super::tensors::{get, unsupported, Tensors};
 use crate::error::Result;
+use crate::model::native::real::Real;
 
-/// One dense layer, `w` row-major `[n_in][n_out]`.
+/// One dense layer, `w` row-major `[n_in][n_out]`, in the evaluator's precision `R`.
 #[derive(Debug, Clone)]
-pub struct Layer {
+pub struct Layer<R = f64> {
     pub n_in: usize,
     pub n_out: usize,
-    pub w: Vec<f64>,
-    pub b: Vec<f64>,
-    pub idt: Option<Vec<f64>>,
+    pub w: Vec<R>,
+    pub b: Vec<R>,
+    pub idt: Option<Vec<R>>,
     pub tanh: bool,
     /// Adds the input (same width) or the input twice (doubled width).
     pub resnet: bool,
 }
 
-impl Layer {
+impl<R: Real> Layer<R> {
     /// How the input is added back: 0 none, 1 `+x`, 2 `+[x, x]`.
     pub fn skip(&self) -> usize {
         match self.resnet {
@@ -28,13 +29,34 @@ impl Layer {
 }
 
 #[derive(Debug, Clone)]
-pub struct Mlp {
-    pub layers: Vec<Layer>,
+pub struct Mlp<R = f64> {
+    pub layers: Vec<Layer<R>>,
 }
 
-impl Mlp {
+impl<R: Real> Mlp<R> {
     pub fn n_out(&self) -> usize {
         self.layers.last().map_or(0, |l| l.n_out)
+    }
+}
+
+/// Values rounded to precision `S`.
+pub fn cast<S: Real>(v: &[f64]) -> Vec<S> {
+    v.iter().map(|&x| S::of(x)).collect()
+}
+
+impl Mlp<f64> {
+    /// The net with its weights in precision `S`.
+    pub fn cast<S: Real>(&self) -> Mlp<S> {
+        let layer = |l: &Layer| Layer {
+            n_in: l.n_in,
+            n_out: l.n_out,
+            w: cast(&l.w),
+            b: cast(&l.b),
+            idt: l.idt.as_deref().map(cast),
+            tanh: l.tanh,
+            resnet: l.resnet,
+        };
+        Mlp { layers: self.layers.iter().map(layer).collect() }
     }
 }
 

@@ -1,19 +1,20 @@
 //! The se_e2_a descriptor's weights: statistics per type block and the embedding of each
 //! type pair, a net or, in a compressed model, its table.
 
-use super::net::{read_mlp, Mlp};
+use super::net::{cast, read_mlp, Mlp};
 use super::tabulate;
 use super::tensors::{block_stats, get, sel_of, unsupported, Tensors};
 use crate::model::native::env::se_a_row;
 use crate::error::Result;
+use crate::model::native::real::Real;
 
 /// A compressed model's embedding (`dp --pt compress`): G_c(s) as quintic polynomials on a
 /// fine grid `[lower, upper)` and a coarse one `[upper, max)`, constant beyond; `data` row
 /// `idx` holds the 6 coefficients, in t = s - (start of interval idx), as `[6][m]`
-/// (`coefficient_major`).
+/// (`coefficient_major`), in the evaluator's precision `R`; the grid stays in f64.
 #[derive(Debug, Clone)]
-pub struct Table {
-    pub data: Vec<f64>,
+pub struct Table<R = f64> {
+    pub data: Vec<R>,
     pub m: usize,
     pub lower: f64,
     pub upper: f64,
@@ -28,7 +29,7 @@ pub struct Table {
     pub exact: Option<Box<Mlp>>,
 }
 
-impl Table {
+impl<R: Real> Table<R> {
     /// Interval and local coordinate of s, as DeePMD-kit's tabulate kernel locates them.
     #[inline]
     pub fn locate(&self, s: f64) -> (usize, f64) {
@@ -47,12 +48,12 @@ impl Table {
 
     /// G(s) and dG/ds into `g`, `dg` (`m` values each).
     #[inline]
-    pub fn eval(&self, s: f64, g: &mut [f64], dg: &mut [f64]) {
+    pub fn eval(&self, s: f64, g: &mut [R], dg: &mut [R]) {
         match &self.exact {
             Some(net) if !(s >= self.lower && s < self.upper) => {
                 let [v, d, _] = tabulate::value_slope_curvature(net, s);
-                g.copy_from_slice(&v);
-                dg.copy_from_slice(&d);
+                g.iter_mut().zip(&v).for_each(|(a, &b)| *a = R::of(b));
+                dg.iter_mut().zip(&d).for_each(|(a, &b)| *a = R::of(b));
             }
             _ => self.interpolate(s, g, dg),
         }
@@ -60,8 +61,10 @@ impl Table {
 
     /// The table's polynomial at s (its end values beyond the range).
     #[inline]
-    pub fn interpolate(&self, s: f64, g: &mut [f64], dg: &mut [f64]) {
+    pub fn interpolate(&self, s: f64, g: &mut [R], dg: &mut [R]) {
         let (idx, t) = self.locate(s);
+        let t = R::of(t);
+        let [two, three, four, five] = [2.0, 3.0, 4.0, 5.0].map(R::of);
         let idx = idx.min(self.rows - 1); // never past the table, whatever the rounding
         let m = self.m;
         let row = &self.data[idx * 6 * m..(idx + 1) * 6 * m];
@@ -72,7 +75,7 @@ impl Table {
         let (a4, a5) = rest.split_at(m);
         for c in 0..m {
             g[c] = a0[c] + (a1[c] + (a2[c] + (a3[c] + (a4[c] + a5[c] * t) * t) * t) * t) * t;
-            dg[c] = a1[c] + (2.0 * a2[c] + (3.0 * a3[c] + (4.0 * a4[c] + 5.0 * a5[c] * t) * t) * t) * t;
+            dg[c] = a1[c] + (two * a2[c] + (three * a3[c] + (four * a4[c] + five * a5[c] * t) * t) * t) * t;
         }
     }
 }
@@ -91,14 +94,22 @@ pub fn coefficient_major(data: &[f64], m: usize) -> Vec<f64> {
     out
 }
 
-/// The embedding of one type pair: the net, or its table in a compressed model.
-#[derive(Debug, Clone)]
-pub enum Embedding {
-    Net(Mlp),
-    Table(Table),
+impl Table<f64> {
+    /// The table with its coefficients in precision `S`.
+    fn cast<S: Real>(&self) -> Table<S> {
+        Table { data: cast(&self.data), m: self.m, lower: self.lower, upper: self.upper, max: self.max, stride0: self.stride0,
+                stride1: self.stride1, nfine: self.nfine, last: self.last, rows: self.rows, exact: self.exact.clone() }
+    }
 }
 
-impl Embedding {
+/// The embedding of one type pair: the net, or its table in a compressed model.
+#[derive(Debug, Clone)]
+pub enum Embedding<R = f64> {
+    Net(Mlp<R>),
+    Table(Table<R>),
+}
+
+impl<R: Real> Embedding<R> {
     pub fn n_out(&self) -> usize {
         match self {
             Embedding::Net(m) => m.n_out(),
@@ -108,7 +119,7 @@ impl Embedding {
 }
 
 #[derive(Debug, Clone)]
-pub struct SeAWeights {
+pub struct SeAWeights<R = f64> {
     pub ntypes: usize,
     pub sel: Vec<usize>,
     /// Σ sel: the divisor of `S`.
@@ -122,13 +133,49 @@ pub struct SeAWeights {
     /// `[ti * ntypes + tj]` → mean / std of the 4 env components (constant over a block).
     pub mean: Vec<[f64; 4]>,
     pub std: Vec<[f64; 4]>,
+    /// 1/std: the backward pass multiplies (`set_std` keeps the two together).
+    pub inv_std: Vec<[f64; 4]>,
     /// Embedding nets (or tables) in DeePMD-kit's order (see `embedding_index`).
-    pub embedding: Vec<Embedding>,
+    pub embedding: Vec<Embedding<R>>,
     /// Where this descriptor starts in the fitting net's input.
     pub offset: usize,
 }
 
-impl SeAWeights {
+impl SeAWeights<f64> {
+    /// The weights with the nets or tables in precision `S`.
+    pub fn cast<S: Real>(&self) -> SeAWeights<S> {
+        let embedding = self
+            .embedding
+            .iter()
+            .map(|e| match e {
+                Embedding::Net(n) => Embedding::Net(n.cast()),
+                Embedding::Table(t) => Embedding::Table(t.cast()),
+            })
+            .collect();
+        SeAWeights {
+            ntypes: self.ntypes,
+            sel: self.sel.clone(),
+            nnei: self.nnei,
+            rcut: self.rcut,
+            rcut_smth: self.rcut_smth,
+            m1: self.m1,
+            axis: self.axis,
+            type_one_side: self.type_one_side,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            inv_std: self.inv_std.clone(),
+            embedding,
+            offset: self.offset,
+        }
+    }
+}
+
+impl<R: Real> SeAWeights<R> {
+    pub fn set_std(&mut self, std: Vec<[f64; 4]>) {
+        self.inv_std = std.iter().map(|s| s.map(|v| 1.0 / v)).collect();
+        self.std = std;
+    }
+
     pub fn embedding_index(&self, ti: usize, tj: usize) -> usize {
         if self.type_one_side {
             tj
@@ -216,10 +263,12 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
         axis,
         type_one_side,
         mean,
-        std,
+        std: Vec::new(),
+        inv_std: Vec::new(),
         embedding,
         offset,
     };
+    w.set_std(std);
     let table_error = (tabulate && !compressed).then(|| tabulate_nets(&mut w));
     Ok((w, table_error))
 }

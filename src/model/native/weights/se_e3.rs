@@ -4,9 +4,10 @@
 use super::net::{read_mlp, Mlp};
 use super::tensors::{block_stats, get, sel_of, unsupported, Tensors};
 use crate::error::Result;
+use crate::model::native::real::Real;
 
 #[derive(Debug, Clone)]
-pub struct SeTWeights {
+pub struct SeTWeights<R = f64> {
     pub ntypes: usize,
     pub sel: Vec<usize>,
     pub rcut: f64,
@@ -17,7 +18,23 @@ pub struct SeTWeights {
     /// `[ti * ntypes + tj]` → std of the three direction components (mean is 0).
     pub std: Vec<[f64; 3]>,
     /// `[ta * ntypes + tb]`, used for ta <= tb only.
-    pub nets: Vec<Mlp>,
+    pub nets: Vec<Mlp<R>>,
+}
+
+impl SeTWeights<f64> {
+    /// The weights with the nets in precision `S`.
+    pub fn cast<S: Real>(&self) -> SeTWeights<S> {
+        SeTWeights {
+            ntypes: self.ntypes,
+            sel: self.sel.clone(),
+            rcut: self.rcut,
+            rcut_smth: self.rcut_smth,
+            m: self.m,
+            offset: self.offset,
+            std: self.std.clone(),
+            nets: self.nets.iter().map(Mlp::cast).collect(),
+        }
+    }
 }
 
 /// Reads the se_e3 part under `pre` (e.g. `atomic_model.descriptor.descrpt_list.1.seat`).

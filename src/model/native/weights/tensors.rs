@@ -8,33 +8,68 @@ use crate::ffi::torch::module_tensors;
 /// Tensors of a module by name: shape and float64 values.
 pub type Tensors = HashMap<String, (Vec<usize>, Vec<f64>)>;
 
-/// The module's tensors, after checking that its weights are float64: the dtype the tensors
-/// hold decides, not the definition's "precision" (DeePMD-kit's "default" is float64 unless
-/// the build says otherwise, and a definition may leave the key out).
-pub fn read_tensors(path: &str) -> Result<Tensors> {
-    let named = module_tensors(path)?;
-    check_float64(named.iter().filter(|t| !t.values.is_empty()).map(|t| (t.name.as_str(), t.dtype.as_str())))?;
-    Ok(named
-        .into_iter()
-        .map(|t| (t.name, (t.shape.iter().map(|&s| s.max(0) as usize).collect(), t.values)))
-        .collect())
+/// The precision a model's nets are stored in: DeePMD-kit's "precision" of the descriptor
+/// and fitting, read from the weight matrices themselves, not from the definition
+/// ("default" is float64 unless the build says otherwise, and a definition may leave the key
+/// out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Float64,
+    Float32,
 }
 
-/// Every floating-point tensor of the model in float64 (integer buffers and empty
-/// placeholders do not count): the native evaluator computes in float64, so a float32 model
-/// would not give its own numbers.
-pub fn check_float64<'a>(dtypes: impl Iterator<Item = (&'a str, &'a str)>) -> Result<()> {
-    let floating = |d: &str| matches!(d, "Double" | "Float" | "Half" | "BFloat16");
-    let mut other: Vec<(&str, &str)> = dtypes.filter(|&(_, d)| floating(d) && d != "Double").collect();
-    other.sort_unstable();
-    match other.first() {
-        None => Ok(()),
-        Some((name, dtype)) => Err(unsupported(format!(
-            "weights in {} ({} tensors, e.g. '{name}'; the native evaluator computes in float64 only)",
-            if *dtype == "Float" { "float32".to_string() } else { dtype.to_lowercase() },
-            other.len()
-        ))),
+impl Stored {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stored::Float64 => "float64",
+            Stored::Float32 => "float32",
+        }
     }
+}
+
+/// The module's tensors (values in f64, exact for float32 ones) and the precision of its
+/// weight matrices.
+pub fn read_tensors(path: &str) -> Result<(Tensors, Stored)> {
+    let named = module_tensors(path)?;
+    let stored = stored_precision(named.iter().filter(|t| !t.values.is_empty()).map(|t| (t.name.as_str(), t.dtype.as_str())))?;
+    let tensors = named
+        .into_iter()
+        .map(|t| (t.name, (t.shape.iter().map(|&s| s.max(0) as usize).collect(), t.values)))
+        .collect();
+    Ok((tensors, stored))
+}
+
+/// One precision for every weight matrix (`*.matrix`), float64 or float32; other floating
+/// tensors (statistics, biases, DeePMD-kit's float64 `out_bias`) may be either, since the
+/// graph casts them where they meet the nets. Integer buffers and empty placeholders do not
+/// count. Half precisions and nets of mixed precisions (e.g. a float32 descriptor with a
+/// float64 fitting) are refused, so they run through TorchScript.
+pub fn stored_precision<'a>(dtypes: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Stored> {
+    let mut found: Option<(&str, &str)> = None;
+    for (name, dtype) in dtypes {
+        if matches!(dtype, "Half" | "BFloat16") {
+            return Err(unsupported(format!("weights in {} (e.g. '{name}'; the native evaluator computes in float64 or float32)", dtype.to_lowercase())));
+        }
+        if !name.ends_with(".matrix") || !matches!(dtype, "Double" | "Float") {
+            continue;
+        }
+        match found {
+            None => found = Some((name, dtype)),
+            Some((first, d)) if d != dtype => {
+                let n = |d: &str| if d == "Float" { "float32" } else { "float64" };
+                return Err(unsupported(format!(
+                    "nets in mixed precisions ('{first}' in {}, '{name}' in {}; the native evaluator runs one precision)",
+                    n(d),
+                    n(dtype)
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(match found {
+        Some((_, "Float")) => Stored::Float32,
+        _ => Stored::Float64,
+    })
 }
 
 /// Why the native evaluator does not take a model (it then runs through TorchScript).
@@ -83,17 +118,22 @@ pub fn block_stats(v: &[f64], sel: &[usize], what: &str) -> Result<Vec<[f64; 4]>
 
 #[cfg(test)]
 mod tests {
-    use super::check_float64;
+    use super::{stored_precision, Stored};
 
     #[test]
-    fn float64_weights_pass_and_integer_buffers_do_not_count() {
-        assert!(check_float64([("a.matrix", "Double"), ("a.sel", "Long"), ("mask", "Bool")].into_iter()).is_ok());
+    fn the_weight_matrices_decide_and_integer_buffers_do_not_count() {
+        let f64_model = [("a.matrix", "Double"), ("a.sel", "Long"), ("mask", "Bool"), ("out_bias", "Double")];
+        assert_eq!(stored_precision(f64_model.into_iter()).unwrap(), Stored::Float64);
+        // DeePMD-kit's float32 models keep out_bias and bias_atom_e in float64
+        let f32_model = [("a.matrix", "Float"), ("a.bias", "Float"), ("out_bias", "Double"), ("b.matrix", "Float")];
+        assert_eq!(stored_precision(f32_model.into_iter()).unwrap(), Stored::Float32);
     }
 
     #[test]
-    fn float32_weights_are_refused_by_name() {
-        let e = check_float64([("a.matrix", "Double"), ("b.bias", "Float"), ("c.idt", "Float")].into_iter()).unwrap_err();
-        let msg = e.to_string();
-        assert!(msg.contains("float32") && msg.contains("2 tensors") && msg.contains("'b.bias'"), "{msg}");
+    fn mixed_and_half_precisions_are_refused_by_name() {
+        let mixed = stored_precision([("d.matrix", "Float"), ("f.matrix", "Double")].into_iter()).unwrap_err().to_string();
+        assert!(mixed.contains("mixed precisions") && mixed.contains("'d.matrix' in float32") && mixed.contains("'f.matrix' in float64"), "{mixed}");
+        let half = stored_precision([("a.matrix", "Half")].into_iter()).unwrap_err().to_string();
+        assert!(half.contains("weights in half") && half.contains("'a.matrix'"), "{half}");
     }
 }
