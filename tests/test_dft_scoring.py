@@ -37,12 +37,9 @@ def test_zero_anisotropy_is_the_minimum_of_a_quadratic_energy(score):
     assert np.isnan(score.ca_zero_anisotropy(ca, an + 10.0))  # no sign change: no reading
 
 
-def test_labelling_goes_round_robin_over_the_families():
-    """A partly labelled validation set holds frames of every family: the k-th frame of each family
-    is labelled before the (k+1)-th of any, families in PRIORITY order, each family's order kept."""
+def label_module():
+    """label_validation_set.py, imported with its directory on the path (it imports convergence)."""
     import sys
-
-    from llzo_dp_tools import structures as L
 
     dft_dir = str(ROOT / "models" / "llzo" / "dft")
     sys.path.insert(0, dft_dir)
@@ -52,6 +49,15 @@ def test_labelling_goes_round_robin_over_the_families():
         spec.loader.exec_module(mod)
     finally:
         sys.path.remove(dft_dir)
+    return mod
+
+
+def test_labelling_goes_round_robin_over_the_families():
+    """A partly labelled validation set holds frames of every family: the k-th frame of each family
+    is labelled before the (k+1)-th of any, families in PRIORITY order, each family's order kept."""
+    from llzo_dp_tools import structures as L
+
+    mod = label_module()
     fams = ["amorphous", "md_300K", "c_over_a", "md_300K", "c_over_a", "c_over_a", "unlisted"]
     frames = [L.Structure(np.eye(3), np.zeros((1, 3)), ["Li"], {"family": f, "name": f"{f}_{k}"})
               for k, f in enumerate(fams)]
@@ -63,18 +69,9 @@ def test_labelling_goes_round_robin_over_the_families():
 def test_frames_with_close_contacts_are_left_out():
     """A frame with two atoms closer than MIN_CONTACT (the collapsed Zr pairs of the model's own
     3000 K melt) is neither labelled nor scored; a crystal frame stays."""
-    import sys
-
     from llzo_dp_tools import structures as L
 
-    dft_dir = str(ROOT / "models" / "llzo" / "dft")
-    sys.path.insert(0, dft_dir)
-    try:
-        spec = importlib.util.spec_from_file_location("label_validation_set", f"{dft_dir}/label_validation_set.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(dft_dir)
+    mod = label_module()
     good = L.primitive_tllzo("exp")
     good.info = {"name": "crystal", "family": "crystal"}
     bad = L.Structure(good.cell.copy(), good.positions.copy(), list(good.symbols), {"name": "collapsed", "family": "amorphous"})

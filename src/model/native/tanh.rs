@@ -50,39 +50,47 @@ pub fn tanh(x: f64) -> f64 {
     (1.0 - 2.0 / (e + 1.0)).copysign(x)
 }
 
-#[inline(always)]
-fn tanh_in_place_generic(v: &mut [f64]) {
-    for x in v {
-        *x = tanh(*x);
-    }
+/// `$name(v)`: `v[i] = $scalar(v[i])`, compiled three times (AVX-512, AVX2/FMA, baseline) and
+/// dispatched on what the CPU has.
+macro_rules! in_place_dispatch {
+    ($(#[$doc:meta])* $name:ident, $t:ty, $scalar:ident) => {
+        $(#[$doc])*
+        pub fn $name(v: &mut [$t]) {
+            #[inline(always)]
+            fn generic(v: &mut [$t]) {
+                for x in v {
+                    *x = $scalar(*x);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+            unsafe fn avx512(v: &mut [$t]) {
+                generic(v)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2(v: &mut [$t]) {
+                generic(v)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
+                // SAFETY: the features were just detected.
+                return unsafe { avx512(v) };
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the features were just detected.
+                return unsafe { avx2(v) };
+            }
+            generic(v)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tanh_in_place_avx2(v: &mut [f64]) {
-    tanh_in_place_generic(v)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn tanh_in_place_avx512(v: &mut [f64]) {
-    tanh_in_place_generic(v)
-}
-
-/// `v[i] = tanh(v[i])`, with AVX-512 or AVX2/FMA when the CPU has them.
-pub fn tanh_in_place(v: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
-        // SAFETY: the features were just detected.
-        return unsafe { tanh_in_place_avx512(v) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the features were just detected.
-        return unsafe { tanh_in_place_avx2(v) };
-    }
-    tanh_in_place_generic(v)
-}
+in_place_dispatch!(
+    /// `v[i] = tanh(v[i])`, with AVX-512 or AVX2/FMA when the CPU has them.
+    tanh_in_place, f64, tanh
+);
 
 const SATURATE_F32: f32 = 10.0;
 
@@ -113,39 +121,10 @@ pub fn tanh_f32(x: f32) -> f32 {
     (1.0 - 2.0 / (e + 1.0)).copysign(x)
 }
 
-#[inline(always)]
-fn tanh_in_place_f32_generic(v: &mut [f32]) {
-    for x in v {
-        *x = tanh_f32(*x);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tanh_in_place_f32_avx2(v: &mut [f32]) {
-    tanh_in_place_f32_generic(v)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn tanh_in_place_f32_avx512(v: &mut [f32]) {
-    tanh_in_place_f32_generic(v)
-}
-
-/// `v[i] = tanh(v[i])` in f32, with AVX-512 or AVX2/FMA when the CPU has them.
-pub fn tanh_in_place_f32(v: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512dq") {
-        // SAFETY: the features were just detected.
-        return unsafe { tanh_in_place_f32_avx512(v) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the features were just detected.
-        return unsafe { tanh_in_place_f32_avx2(v) };
-    }
-    tanh_in_place_f32_generic(v)
-}
+in_place_dispatch!(
+    /// `v[i] = tanh(v[i])` in f32, with AVX-512 or AVX2/FMA when the CPU has them.
+    tanh_in_place_f32, f32, tanh_f32
+);
 
 #[cfg(test)]
 mod tests {
