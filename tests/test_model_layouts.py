@@ -189,3 +189,26 @@ run 0
     assert np.abs(d["c_pe"] - ae.reshape(-1)).max() < 1e-10
     print(f"\ndeeppot_sea vs DeepPot (native): |dE| {abs(r.runs[0]['PotEng'][0] - e.item()):.1e} eV, "
           f"max |dF| {np.abs(np.stack([d['fx'], d['fy'], d['fz']], axis=1) - f.reshape(-1, 3)).max():.1e} eV/Å")
+
+
+@pytest.mark.parametrize("descriptor", ["se_e2_r", "se_atten_v2"])
+def test_other_descriptors_run_through_torchscript_and_equal_deeppot(tmp_path, descriptor):
+    """Uncompressed se_e2_r and se_atten_v2 models (tests/data/test_model/train_variant.sh): their
+    graphs name deepmd::tabulate_fusion_se_r / _se_atten, whose schemas the plugin registers, so
+    they load; `backend auto` says why the native evaluator does not take them, and the
+    TorchScript path equals DeepPot within 1e-10, per-atom virial included."""
+    from deepmd.infer import DeepPot
+
+    model = MODELS / f"test_model_{descriptor}.pth"
+    cell, pos, types = perturbed(*tllzo(), seed=38, sigma=0.1, strain=0.01, tilt=(0.5, -0.2, 0.3))
+    r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend="torch")
+    check_against_deeppot(r, d, ref)
+    auto = lammps(tmp_path / "auto", f"""units metal
+atom_style atomic
+read_data ../system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+run 0
+""")
+    assert auto.returncode == 0, auto.output[-2000:]
+    assert f"TorchScript (native evaluator not used: model: descriptor '{descriptor}'" in auto.output, auto.output[-2000:]

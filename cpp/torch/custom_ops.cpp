@@ -1,7 +1,9 @@
 // Registers deepmd::tabulate_fusion_se_a (schema and kernel, tabulate_fusion.cpp) so
 // that frozen DeePMD-kit models, compressed ones included, load and run without DeePMD-kit's
-// op library; and deepmd::tabulate_fusion_se_t (schema only, its kernel refuses) so that
-// uncompressed se_e3 and hybrid models load too.
+// op library; and the schemas of the other descriptors' table operators (se_t, se_r,
+// se_atten, se_t_tebd: their kernels refuse) so that uncompressed se_e3, se_e2_r, se_atten,
+// se_atten_v2 and hybrid models load too: their graphs name the operator but call it only
+// once compressed. The schemas are DeePMD-kit 3.2's (source/op/pt/tabulate_multi_device.cc).
 
 #include "extensions.h"
 #include "llzo_dp/src/ffi/torch.rs.h"
@@ -24,14 +26,34 @@ std::vector<at::Tensor> tabulate_fusion_se_a(const at::Tensor &table, const at::
 
 namespace {
 
-// Uncompressed se_e3 models (alone or in a hybrid descriptor) name this op in their graph but only
-// call it once compressed; llzo_dp has no kernel for the compressed se_e3 table.
+// Uncompressed models name these ops in their graph but only call them once compressed;
+// llzo_dp has no kernel for those tables.
+[[noreturn]] void compressed_unsupported(const char *descriptor, const char *op) {
+  TORCH_CHECK(false, "compressed ", descriptor, " descriptors (deepmd::", op,
+              ") are not supported by pair_style llzo_dp: use the uncompressed model");
+}
+
 std::vector<at::Tensor> tabulate_fusion_se_t_unsupported(const at::Tensor &, const at::Tensor &,
                                                          const at::Tensor &, const at::Tensor &,
                                                          int64_t) {
-  TORCH_CHECK(false,
-              "compressed se_e3 descriptors (deepmd::tabulate_fusion_se_t) are not supported by "
-              "pair_style llzo_dp: use the uncompressed model");
+  compressed_unsupported("se_e3", "tabulate_fusion_se_t");
+}
+
+std::vector<at::Tensor> tabulate_fusion_se_r_unsupported(const at::Tensor &, const at::Tensor &,
+                                                         const at::Tensor &, int64_t) {
+  compressed_unsupported("se_e2_r", "tabulate_fusion_se_r");
+}
+
+std::vector<at::Tensor> tabulate_fusion_se_atten_unsupported(const at::Tensor &, const at::Tensor &,
+                                                             const at::Tensor &, const at::Tensor &,
+                                                             const at::Tensor &, int64_t, bool) {
+  compressed_unsupported("se_atten", "tabulate_fusion_se_atten");
+}
+
+std::vector<at::Tensor> tabulate_fusion_se_t_tebd_unsupported(const at::Tensor &, const at::Tensor &,
+                                                              const at::Tensor &, const at::Tensor &,
+                                                              int64_t) {
+  compressed_unsupported("se_t_tebd", "tabulate_fusion_se_t_tebd");
 }
 
 bool schema_exists(const char *name) {
@@ -60,6 +82,18 @@ void llzo_dp::torch_ext::register_deepmd_ops() {
           "tabulate_fusion_se_t(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "int last_layer_size) -> Tensor[]",
           &tabulate_fusion_se_t_unsupported);
+      library->def(
+          "tabulate_fusion_se_r(Tensor table, Tensor table_info, Tensor em, int last_layer_size) "
+          "-> Tensor[]",
+          &tabulate_fusion_se_r_unsupported);
+      library->def(
+          "tabulate_fusion_se_atten(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
+          "Tensor two_embed, int last_layer_size, bool is_sorted) -> Tensor[]",
+          &tabulate_fusion_se_atten_unsupported);
+      library->def(
+          "tabulate_fusion_se_t_tebd(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
+          "int last_layer_size) -> Tensor[]",
+          &tabulate_fusion_se_t_tebd_unsupported);
     } catch (const std::exception &e) {
       failure = e.what();
     }

@@ -26,8 +26,8 @@ mod bridge {
     unsafe extern "C++" {
         include!("llzo_dp/cpp/torch/extensions.h");
 
-        /// Registers `deepmd::tabulate_fusion_se_a` (schema and kernel) and the schema of
-        /// `deepmd::tabulate_fusion_se_t`, once per process.
+        /// Registers `deepmd::tabulate_fusion_se_a` (schema and kernel) and the schemas of
+        /// the se_t, se_r, se_atten and se_t_tebd table operators, once per process.
         fn register_deepmd_ops() -> Result<()>;
         /// Every named parameter and buffer of the TorchScript module at `path`.
         fn module_tensors(path: &str) -> Result<Vec<NamedTensor>>;

@@ -180,8 +180,9 @@ fn load_failure_reason(message: &str) -> String {
         let op = op.trim().trim_end_matches('.');
         return format!(
             "the model calls the custom operator {op}, which llzo_dp does not provide (it provides \
-             deepmd::tabulate_fusion_se_a and the schema of deepmd::tabulate_fusion_se_t: se_e2_a \
-             and hybrid se_e2_a + se_e3 models); run this model with pair_style deepmd"
+             deepmd::tabulate_fusion_se_a, and the schemas of the se_t, se_r, se_atten and se_t_tebd \
+             table operators for uncompressed models; message passing needs deepmd::border_op); \
+             run this model with pair_style deepmd"
         );
     }
     meaningful.first().map_or_else(|| "libtorch gave no reason".to_string(), |l| l.to_string())
@@ -193,11 +194,11 @@ mod load_failure_tests {
 
     #[test]
     fn names_the_missing_operator() {
-        // libtorch's message for a frozen se_e2_r model, as LAMMPS users saw it
-        let msg = "Internal torch error: \nUnknown builtin op: deepmd::tabulate_fusion_se_r.\n\
-                   Could not find any similar ops to deepmd::tabulate_fusion_se_r.\n:\n  File \"code/x.py\"";
+        // libtorch's message for a graph that names an operator the plugin does not register
+        let msg = "Internal torch error: \nUnknown builtin op: deepmd::border_op.\n\
+                   Could not find any similar ops to deepmd::border_op.\n:\n  File \"code/x.py\"";
         let r = load_failure_reason(msg);
-        assert!(r.contains("custom operator deepmd::tabulate_fusion_se_r,"), "{r}");
+        assert!(r.contains("custom operator deepmd::border_op,"), "{r}");
         assert_eq!(load_failure_reason("Internal torch error: \nPytorchStreamReader failed"),
                    "PytorchStreamReader failed");
     }

@@ -6,11 +6,15 @@
 #                               # descriptor of the shipped model (models/llzo); its graph names
 #                               # deepmd::tabulate_fusion_se_t (called only when compressed); both
 #                               # evaluators run it
+#   ./train_variant.sh se_e2_r  # the radial-only descriptor (its graph names
+#                               # deepmd::tabulate_fusion_se_r); TorchScript runs it
+#   ./train_variant.sh se_atten_v2  # the attention descriptor (DPA-1 family; its graph names
+#                               # deepmd::tabulate_fusion_se_atten); TorchScript runs it
 #
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
@@ -27,8 +31,21 @@ elif variant == "hybrid":
            "resnet_dt": False, "precision": "float64", "seed": 3}
     d["model"]["descriptor"] = {"type": "hybrid", "list": [d["model"]["descriptor"], se3]}
     t["seed"] = 3
+elif variant == "se_e2_r":
+    a = d["model"]["descriptor"]
+    d["_comment"] = "se_e2_r test model (train_variant.sh se_e2_r)."
+    d["model"]["descriptor"] = {"type": "se_e2_r", "sel": a["sel"], "rcut_smth": a["rcut_smth"], "rcut": a["rcut"],
+                                "neuron": [4, 8], "resnet_dt": False, "precision": "float64", "seed": 5}
+    t["seed"] = 5
+elif variant == "se_atten_v2":
+    a = d["model"]["descriptor"]
+    d["_comment"] = "se_atten_v2 test model (train_variant.sh se_atten_v2)."
+    d["model"]["descriptor"] = {"type": "se_atten_v2", "sel": sum(a["sel"]), "rcut_smth": a["rcut_smth"],
+                                "rcut": a["rcut"], "neuron": [4, 8], "axis_neuron": 4, "attn": 8, "attn_layer": 1,
+                                "tebd_dim": 4, "precision": "float64", "seed": 6}
+    t["seed"] = 6
 else:
-    sys.exit(f"unknown variant {variant!r}: use b or hybrid")
+    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r or se_atten_v2")
 # dp runs in the work directory, so the data paths become absolute.
 for k in ("training_data", "validation_data"):
     if k in t:
