@@ -85,3 +85,39 @@ write_dump Li custom li.dump id x y z modify sort id
     li = np.column_stack([frame["x"], frame["y"], frame["z"]])
     r = li_order(frame["box"], li, ["Li"] * len(li), dims=(2, 1, 1))
     assert len(li) == 112 and r.eta == pytest.approx(1.0) and r.axis == 2
+
+
+def test_li_sites_of_one_cell():
+    from llzo_dp_tools.li_order import li_sites
+    sites = li_sites()
+    d = sites[:, None, :] - sites[None, :, :]
+    d -= np.rint(d)
+    r = np.linalg.norm(d * 13.0, axis=-1) + np.eye(len(sites)) * 99
+    assert len(sites) == 72 and r.min() > 1.9  # 24 tetrahedra + 48 cages, 2.0 A apart at least
+    t = structures.tetragonal_llzo()  # every Li of t-LLZO sits within 0.6 A of one of them
+    li = t.frac[np.array(t.symbols) == "Li"]
+    d = li[:, None, :] - sites[None, :, :]
+    d -= np.rint(d)
+    assert np.linalg.norm(d @ t.cell, axis=-1).min(axis=1).max() < 0.6
+
+
+def test_hops_are_counted_on_arrival_and_vibrations_are_not():
+    from llzo_dp_tools.li_order import site_hops
+    t = structures.supercell(structures.tetragonal_llzo(), 1, 1, 2)
+    li = t.positions[np.array(t.symbols) == "Li"]
+    rng = np.random.default_rng(5)
+    frames = [(t.cell, li + rng.normal(0.0, 0.12, li.shape)) for _ in range(6)]
+    assert site_hops(frames, (1, 1, 2))[0] == 0
+    sites, axis = tetrahedral_sites()
+    conventional = t.cell / np.array([[1.0], [1.0], [2.0]])
+    empty = sites[axis != 2] @ conventional  # 16e-type tetrahedra of the first cell
+    target = empty[np.argmin(np.linalg.norm(empty - li[0], axis=1))]
+    step = (target - li[0]) / np.linalg.norm(target - li[0])
+    halfway, moved = li.copy(), li.copy()
+    halfway[0] = li[0] + 1.0 * step  # left its site, not yet within 0.9 A of another
+    moved[0] = target
+    path = [(t.cell, li), (t.cell, halfway), (t.cell, moved), (t.cell, moved), (t.cell, li)]
+    assert site_hops(path[:2], (1, 1, 2))[1][0] == site_hops(path[:1], (1, 1, 2))[1][0]  # kept its site
+    hops, site = site_hops(path, (1, 1, 2))
+    assert hops == 2  # there, and back
+    assert site_hops(path[:3], (1, 1, 2))[0] == 1

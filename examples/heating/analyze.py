@@ -1,34 +1,26 @@
 #!/usr/bin/env python3
-"""Analysis of an NPT heating ladder written by run.py (one directory T<temp>/ per rung).
+"""Analysis of the NPT ladders written by run.py: heating and cooling branches side by side.
 
     python examples/heating/analyze.py RUN_DIR [--publish RESULTS_DIR]
 
-Writes into RUN_DIR: lattice_vs_T.csv, summary.json, summary.md, lattice.png, xrd.png, rdf.png,
-coverage.png; prints the lattice table. --publish also copies the run's summary (summary.md,
-lattice_vs_T.csv, summary.json, lattice.png; not its rungs) into RESULTS_DIR, e.g.
-examples/heating/results/<name>: how the committed summaries there are made.
+RUN_DIR holds heating/ and/or cooling/ (one T<temp>/ per rung; a run made before branches
+existed holds its rungs directly and is read as a heating branch). Writes into RUN_DIR:
+lattice_vs_T.csv, summary.json, summary.md, lattice.png, xrd_<branch>.png, rdf_<branch>.png,
+coverage.png, and prints the table. --publish copies the summary (summary.md, lattice_vs_T.csv,
+summary.json, lattice.png, and rungs/<branch>_T<temp>.json per rung; not the rungs' data) into
+RESULTS_DIR, e.g. examples/heating/results/<name>: how the committed summaries there are made.
 
-Definitions (also written into summary.md):
-- a, b, c: box lengths per conventional cell (lx/nx, ly/ny, lz/nz); mean over production with a
-  block-average error (NBLOCKS blocks, standard error of the block means).
-- c/a: the shortest mean axis over the mean of the other two (the tetragonal c axis can switch
-  direction in a small cell); error from the same blocks.
-- anisotropy d: |difference of the two longer axes| / their mean. They are equal by symmetry in
-  both phases, so d measures how far the cell's slow barostat oscillation leaves the axes apart.
+Per-rung measures and their errors: rung.py. On top of them:
+- ordered: eta > ETA_ORDERED. The transition is the Li order-disorder transition; c/a follows it.
 - melted: the La mean-squared displacement over production exceeds MSD_MELT_FACTOR times the
-  crystal's MSD/T (median over the rungs at or below 900 K) times T: above that the La/Zr
-  framework diffuses instead of vibrating.
-- cubic: not melted and the short axis's deficit 1 - c/a is within 2 d + CUBIC_TOL: one axis is
-  not shorter than the oscillation already makes the two equal ones differ.
-- eta: Li-sublattice order parameter occ(8a) - occ(16e) over the 24d tetrahedra, unique axis
-  chosen to maximise it (llzo_dp_tools.li_order): 1 for ordered t-LLZO, about 0 when the
-  tetrahedral Li is disordered. Mean over the Li snapshots of production (li.dump), error from
-  NBLOCKS blocks; "halves" gives the means of the first and second half of production, a check
-  that the rung is stationary.
-- Tc: midpoint between the last tetragonal rung and the first cubic rung above it; uncertainty
-  half that interval (the ladder's resolution).
-- thermal expansion: least-squares line of V and of the mean lattice constant over the cubic,
-  unmelted rungs; alpha = slope / value at the middle of the fit range.
+  crystal's MSD/T (median over the rungs at or below 900 K) times T.
+- cubic: not melted and |1 - c/a| within 3 errors + CUBIC_TOL.
+- Tc bracket: heating superheats (ordered Li needs hops to disorder) and cooling supercools, so
+  the lowest temperature at which the heating branch is disordered is an upper bound on Tc and
+  the highest at which the cooling branch is ordered is a lower bound. Rungs that failed the
+  halves test are reported but do not set a bound.
+- thermal expansion: least-squares line of V and of the mean lattice constant over the rungs of
+  one phase; alpha = slope / value at the middle of the fit range, error from the fit residuals.
 """
 
 import csv
@@ -41,13 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from llzo_dp_tools.lammps import read_dump
-from llzo_dp_tools.li_order import li_order
+import rung as rung_mod
 
-NBLOCKS = 5
+ETA_ORDERED = 0.5
 MSD_MELT_FACTOR = 2.0
 CUBIC_TOL = 0.003
-RDF_PAIRS = ["Li-O", "La-O", "Zr-O", "O-O", "La-La"]
+BRANCHES = ("heating", "cooling")
 # Literature values for the comparison table
 EXPERIMENT = [(443, 13.145, 13.145, 12.706), (848, 13.197, 13.197, 12.864), (1248, 13.182, 13.182, 13.182)]
 LITERATURE = [
@@ -58,111 +49,88 @@ LITERATURE = [
 ]
 
 
-def blocks(x, n=NBLOCKS):
-    """Mean and standard error from n contiguous blocks."""
-    x = np.asarray(x, float)
-    m = len(x) // n * n
-    if m < n:
-        return float(np.mean(x)), float("nan")
-    b = x[:m].reshape(n, -1).mean(axis=1)
-    return float(x.mean()), float(b.std(ddof=1) / math.sqrt(n))
+def write_whole(path, text):
+    path = Path(path)
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
-def read_vector_file(path):
-    """fix ave/time (mode vector) or ave/histo file: the last block, as an array of rows.
-    Each block starts with a header line "timestep nrows ..." followed by nrows rows."""
-    rows = [l.split() for l in Path(path).read_text().splitlines() if l.strip() and not l.startswith("#")]
-    out, i = None, 0
-    while i < len(rows):
-        n = int(float(rows[i][1]))
-        out = np.array(rows[i + 1:i + 1 + n], float)
-        i += 1 + n
-    return out
+def branch_dirs(out):
+    dirs = [(b, out / b) for b in BRANCHES if (out / b / "meta.json").exists()]
+    return dirs or [("heating", out)]
 
 
-def rung(dirpath, cells):
-    d = np.loadtxt(dirpath / "lattice.dat", comments="#", ndmin=2)
-    T = float(d[0, 0])
-    abc = d[:, 3:6] / np.asarray(cells, float)
-    means = abc.mean(axis=0)
-    short = int(np.argmin(means))
-    others = [k for k in range(3) if k != short]
-    ratio = abc[:, short] / abc[:, others].mean(axis=1)
-    r = dict(T=T, samples=len(d), temp=blocks(d[:, 2]), a=blocks(abc[:, 0]), b=blocks(abc[:, 1]), c=blocks(abc[:, 2]),
-             c_over_a=blocks(ratio), short_axis="xyz"[short], V=blocks(d[:, 6] / math.prod(cells)),
-             coverage_mean=float(np.mean(d[:, 9])), coverage_min=float(np.min(d[:, 9])),
-             msd_La=float(d[-1, 10]), pe=blocks(d[:, 7]))
-    long_axes = abc[:, others].mean(axis=0)
-    r["anisotropy"] = float(abs(long_axes[0] - long_axes[1]) / long_axes.mean())
-    r["rdf"] = read_vector_file(dirpath / "rdf.dat") if (dirpath / "rdf.dat").exists() else None
-    r["xrd"] = read_vector_file(dirpath / "xrd.dat") if (dirpath / "xrd.dat").exists() else None
-    order = li_order_rung(dirpath / "li.dump", cells) if (dirpath / "li.dump").exists() else None
-    r.update(order or dict(eta=(float("nan"), float("nan")), eta_halves=[float("nan")] * 2, eta_frames=0))
-    frames = dirpath / "uncertain" / "coverage.csv"
-    r["dumped_frames"] = 0
-    if frames.exists():
-        lines = frames.read_text().splitlines()[1:]
-        r["dumped_frames"] = sum(1 for l in lines if l.split(",")[-1].strip() == "1")
-    return r
-
-
-def li_order_rung(path, cells):
-    """eta per snapshot of a rung's li.dump, its block mean and error, and the two halves' means."""
-    etas = np.array([li_order(f["box"], np.column_stack([f["x"], f["y"], f["z"]]), ["Li"] * len(f["x"]), dims=cells).eta
-                     for f in read_dump(path)])
-    if len(etas) == 0:
-        return None
-    half = len(etas) // 2
-    halves = [float(etas[:half].mean()), float(etas[half:].mean())] if half else [float(etas.mean())] * 2
-    return dict(eta=blocks(etas), eta_halves=halves, eta_frames=len(etas))
-
-
-def classify(rows):
-    """Melted / cubic / tetragonal per rung (definitions in the module docstring)."""
-    cold = [r["msd_La"] / r["T"] for r in rows if r["T"] <= 900]
-    k = float(np.median(cold)) if cold else float("nan")
+def load_branch(name, path):
+    meta = json.loads((path / "meta.json").read_text())
+    cells = meta["cells"]
+    li_ps = meta.get("li_every", 200) * meta.get("timestep_fs", 1.0) * 1e-3
+    dirs = [d for d in path.glob("T[0-9]*") if (d / "lattice.dat").exists() or (d / "seg00").exists()]
+    rows = [rung_mod.measure(d, cells, li_ps) for d in sorted(dirs, key=lambda d: int(d.name[1:]))]
     for r in rows:
-        r["melted"] = bool(cold) and r["msd_La"] > MSD_MELT_FACTOR * k * r["T"]
-        ca = r["c_over_a"][0]
-        r["cubic"] = (not r["melted"]) and (1 - ca) <= 2 * r["anisotropy"] + CUBIC_TOL
+        r["branch"] = name
+    return dict(name=name, meta=meta, rows=rows)
+
+
+def classify(rows, cold_ref=None):
+    """Melted / cubic / tetragonal and ordered / disordered per rung (module docstring)."""
+    cold = [r["msd_La"] / r["T"] for r in rows if r["T"] <= 900]
+    k = float(np.median(cold)) if cold else cold_ref
+    for r in rows:
+        r["melted"] = k is not None and r["msd_La"] > MSD_MELT_FACTOR * k * r["T"]
+        ca, err = r["c_over_a"]
+        err = err if math.isfinite(err) else 0.0
+        r["cubic"] = (not r["melted"]) and abs(1 - ca) <= 3 * err + CUBIC_TOL
         r["phase"] = "melted" if r["melted"] else ("cubic" if r["cubic"] else "tetragonal")
+        eta = r["eta"][0]
+        r["order"] = "—" if math.isnan(eta) else ("ordered" if eta > ETA_ORDERED else "disordered")
     return k
 
 
-def transition(rows):
-    """Tc bracket: the last tetragonal rung below the first cubic one."""
-    for i, r in enumerate(rows):
-        if r["cubic"] and i > 0 and rows[i - 1]["phase"] == "tetragonal":
-            lo, hi = rows[i - 1]["T"], r["T"]
-            return dict(Tc=0.5 * (lo + hi), Tc_err=0.5 * (hi - lo), bracket=[lo, hi])
-    return None
+def bracket(branches):
+    """Tc bounds from the branches (module docstring); None where a branch gives none. The
+    *_unsettled values are the same bounds read from all rungs, stationary or not."""
+    tc = dict(lower=None, upper=None, lower_unsettled=None, upper_unsettled=None)
+    for b in branches:
+        heating = b["name"] == "heating"
+        want = "disordered" if heating else "ordered"
+        pick = min if heating else max
+        rows = [r for r in b["rows"] if not r["melted"] and r["order"] == want]
+        key = "upper" if heating else "lower"
+        settled = [r["T"] for r in rows if r["stationary"]]
+        tc[key] = pick(settled) if settled else None
+        tc[key + "_unsettled"] = pick(r["T"] for r in rows) if rows else None
+    lo, hi = tc["lower"], tc["upper"]
+    tc["width"] = hi - lo if lo is not None and hi is not None else None
+    return tc
 
 
-def expansion(rows, phase="cubic"):
+def expansion(rows, phase):
     pts = [r for r in rows if r["phase"] == phase]
     if len(pts) < 2:
         return None
     T = np.array([r["T"] for r in pts])
-    V = np.array([r["V"][0] for r in pts])
-    L = np.array([(r["a"][0] + r["b"][0] + r["c"][0]) / 3 for r in pts])
     Tm = 0.5 * (T.min() + T.max())
     out = dict(fit_range=[float(T.min()), float(T.max())], points=len(pts))
-    for name, y in (("volumetric", V), ("linear", L)):
+    series = (("volumetric", [r["V"][0] for r in pts]), ("linear", [(r["a"][0] + r["b"][0] + r["c"][0]) / 3 for r in pts]))
+    for name, y in series:
+        y = np.asarray(y)
         A = np.vstack([T - Tm, np.ones_like(T)]).T
-        coef, res, *_ = np.linalg.lstsq(A, y, rcond=None)
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
         slope, mid = coef
+        slope_err = float("nan")
         if len(pts) > 2:
             s2 = float(np.sum((A @ coef - y) ** 2)) / (len(pts) - 2)
             slope_err = math.sqrt(s2 / np.sum((T - Tm) ** 2))
-        else:
-            slope_err = float("nan")
         out[name] = dict(alpha=float(slope / mid), alpha_err=float(slope_err / mid))
     return out
 
 
 def fmt(v, d=4):
     m, e = v
-    return f"{m:.{d}f} ± {e:.{d}f}" if not math.isnan(e) else f"{m:.{d}f}"
+    if math.isnan(m):
+        return "—"
+    return f"{m:.{d}f} ± {e:.{d}f}" if math.isfinite(e) else f"{m:.{d}f} (no error estimate)"
 
 
 def sci(value, err):
@@ -170,181 +138,134 @@ def sci(value, err):
     return f"{value:.2e} ± {err:.1e}" if math.isfinite(err) else f"{value:.2e} (two points: no error estimate)"
 
 
-def fmt_eta(r):
-    if r["eta_frames"] == 0:
-        return "—"
-    return f"{fmt(r['eta'], 2)} ({r['eta_halves'][0]:.2f} / {r['eta_halves'][1]:.2f})"
+def bracket_text(tc):
+    def bound(key, words):
+        if tc[key] is not None:
+            return f"{tc[key]:g} K ({words})"
+        if tc.get(key + "_unsettled") is not None:
+            return f"none yet ({words} at {tc[key + '_unsettled']:g} K in a rung that is not stationary)"
+        return "none yet"
+    width = f"; width {tc['width']:g} K" if tc["width"] is not None else ""
+    return (f"lower bound {bound('lower', 'cooling branch ordered')}, "
+            f"upper bound {bound('upper', 'heating branch disordered')}{width}")
 
 
-def write_whole(path, text):
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+CSV_COLUMNS = ["branch", "T_set_K", "T_K", "T_err", "segments", "stationary", "a_A", "a_err", "b_A", "b_err", "c_A",
+               "c_err", "c_axis", "c_over_a", "c_over_a_err", "split_400_004_deg", "split_err", "V_cell_A3", "V_err",
+               "eta", "eta_err", "occ_16f32g", "frac_oct_other", "hops_per_Li_ps", "msd_Li_A2", "coverage_mean",
+               "coverage_min", "msd_La_A2", "order", "phase", "dumped_frames"]
 
 
-def plots(out, rows, tc):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def csv_row(r):
+    pairs = [f"{x:.6g}" for k in ("a", "b", "c") for x in r[k]]
+    return ([r["branch"], f"{r['T']:g}", *(f"{x:.5g}" for x in r["temp"]), r["segments"], r["stationary"], *pairs,
+             r["c_axis"], *(f"{x:.6g}" for x in r["c_over_a"]), *(f"{x:.4g}" for x in r["split_deg"]),
+             *(f"{x:.6g}" for x in r["V"]), *(f"{x:.4g}" for x in r["eta"]), f"{r['occ_oct_ordered'][0]:.4g}",
+             f"{r['frac_oct_other'][0]:.4g}", f"{r['hops_per_li_ps']:.4g}", f"{r['msd_Li']:.4g}",
+             f"{r['coverage_mean']:.4f}", f"{r['coverage_min']:.4f}", f"{r['msd_La']:.4f}", r["order"], r["phase"],
+             r["dumped_frames"]])
 
-    def save(fig, name):
-        tmp = out / ("." + name + ".tmp.png")
-        fig.savefig(tmp, dpi=110)
-        plt.close(fig)
-        os.replace(tmp, out / name)
 
-    T = np.array([r["T"] for r in rows])
-    fig, ax = plt.subplots(4, 1, figsize=(6.4, 11.5), sharex=True)
-    for key, mk in (("a", "o"), ("b", "s"), ("c", "^")):
-        ax[0].errorbar(T, [r[key][0] for r in rows], yerr=[r[key][1] for r in rows], marker=mk, ms=4, capsize=2,
-                       label=f"{key} (DPMD)")
-    ax[0].plot([e[0] for e in EXPERIMENT], [e[1] for e in EXPERIMENT], "kx", label="experiment a")
-    ax[0].plot([e[0] for e in EXPERIMENT], [e[3] for e in EXPERIMENT], "k+", ms=9, label="experiment c")
-    ax[0].set_ylabel("lattice constant (Å)")
-    ax[0].legend(fontsize=8, ncol=2)
-    ax[1].errorbar(T, [r["c_over_a"][0] for r in rows], yerr=[r["c_over_a"][1] for r in rows], marker="o", ms=4,
-                   capsize=2)
-    ax[1].axhline(1.0, color="gray", lw=0.8)
-    ax[1].set_ylabel("c/a")
-    ax[2].errorbar(T, [r["V"][0] for r in rows], yerr=[r["V"][1] for r in rows], marker="o", ms=4, capsize=2)
-    ax[2].set_ylabel("V per conventional cell (Å³)")
-    ax[3].errorbar(T, [r["eta"][0] for r in rows], yerr=[0 if math.isnan(r["eta"][1]) else r["eta"][1] for r in rows],
-                   marker="o", ms=4, capsize=2)
-    ax[3].set_ylim(-0.1, 1.1)
-    ax[3].set_ylabel("Li order η = occ(8a) − occ(16e)")
-    ax[3].set_xlabel("T (K)")
-    for a_ in ax:
-        if tc:
-            a_.axvspan(*tc["bracket"], color="orange", alpha=0.2)
+def write_csv(out, rows):
+    tmp = out / ".lattice_vs_T.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
         for r in rows:
-            if r["melted"]:
-                a_.axvspan(r["T"] - 25, r["T"] + 25, color="red", alpha=0.1)
-    ax[0].set_title("t-LLZO heated under NPT (shaded: Tc bracket; red: melted)", fontsize=9)
-    fig.tight_layout()
-    save(fig, "lattice.png")
+            w.writerow(csv_row(r))
+    os.replace(tmp, out / "lattice_vs_T.csv")
 
-    xr = [r for r in rows if r["xrd"] is not None]
-    if xr:
-        fig, ax = plt.subplots(1, 2, figsize=(10, 7), gridspec_kw=dict(width_ratios=[2, 1]))
-        for i, r in enumerate(xr):
-            x, y = r["xrd"][:, 1], r["xrd"][:, 2]
-            y = y / max(y.max(), 1e-30)
-            for a_ in ax:
-                a_.plot(x, y + 1.1 * i, lw=0.8)
-            ax[0].text(60.5, 1.1 * i + 0.1, f"{r['T']:g} K ({r['phase']})", fontsize=7, va="bottom")
-        ax[0].set_xlim(10, 60)
-        ax[1].set_xlim(25.5, 29.5)
-        ax[1].set_title("(400)/(004) window", fontsize=9)
-        for a_ in ax:
-            a_.set_xlabel("2θ (degrees, Cu Kα)")
-            a_.set_yticks([])
-        ax[0].set_title("XRD (compute xrd), normalised, offset by T", fontsize=9)
-        fig.tight_layout()
-        save(fig, "xrd.png")
 
-    rr = [r for r in rows if r["rdf"] is not None]
-    if rr:
-        fig, ax = plt.subplots(1, len(RDF_PAIRS), figsize=(3 * len(RDF_PAIRS), 6), sharey=True)
-        for i, r in enumerate(rr):
-            x = r["rdf"][:, 1]
-            for k, name in enumerate(RDF_PAIRS):
-                ax[k].plot(x, r["rdf"][:, 2 + 2 * k] + 4 * i, lw=0.8, label=f"{r['T']:g} K")
-        for k, name in enumerate(RDF_PAIRS):
-            ax[k].set_title(f"g(r) {name}", fontsize=9)
-            ax[k].set_xlabel("r (Å)")
-        ax[0].set_ylabel("g(r), offset 4 per rung")
-        ax[-1].legend(fontsize=7, loc="upper right")
-        fig.tight_layout()
-        save(fig, "rdf.png")
+def table_lines(b):
+    meta = b["meta"]
+    lines = [f"### {b['name'].capitalize()} branch: from {meta.get('start', 'ordered t-LLZO')}", "",
+             "| T (K) | segments | stationary | a (Å) | b (Å) | c (Å) | c/a | (400)/(004) split (°) | V/cell (Å³) "
+             "| η | 16f+32g occ. | Li hops /Li/ps | Li MSD (Å²) | coverage mean / min | La MSD (Å²) | order | phase |",
+             "|" + "---|" * 17]
+    for r in b["rows"]:
+        lines.append(
+            f"| {r['T']:g} | {r['segments']} | {'yes' if r['stationary'] else 'no'} | {fmt(r['a'])} | {fmt(r['b'])} | "
+            f"{fmt(r['c'])} | {fmt(r['c_over_a'])} ({r['c_axis']}) | {fmt(r['split_deg'], 3)} | {fmt(r['V'], 1)} | "
+            f"{fmt(r['eta'], 3)} | {r['occ_oct_ordered'][0]:.2f} | {r['hops_per_li_ps']:.3f} | {r['msd_Li']:.2f} | "
+            f"{r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['order']} | {r['phase']} |")
+    return lines
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    ax.plot(T, [r["coverage_mean"] for r in rows], "o-", label="mean over production")
-    ax.plot(T, [r["coverage_min"] for r in rows], "v--", label="minimum")
-    ax.set_xlabel("T (K)")
-    ax.set_ylabel("coverage by the training set")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    save(fig, "coverage.png")
+
+def protocol_line(b):
+    meta = b["meta"]
+    costs = [c for r in b["rows"] for c in r["costs"]]
+    if costs:
+        hours = sum(c["seconds"] for c in costs) / 3600
+        rate = sum(c["seconds"] for c in costs) * 1e6 / sum(c["steps"] for c in costs) / (192 * math.prod(meta["cells"]))
+        costs = f"Cost: {hours:.1f} h for the branch, {rate:.0f} µs per atom-step."
+    else:
+        costs = ""
+    return (f"NPT ({meta['barostat']}), dt {meta.get('timestep_fs', 1.0):g} fs, precision {meta.get('precision', 'auto')}; "
+            f"per rung {meta['equil']} equilibration steps, then production in segments of {meta['prod']} steps "
+            f"({meta.get('min_segments', 1)}–{meta.get('max_segments', 1)}) until its halves agree; box sampled every "
+            f"{meta['every']} steps, Li every {meta.get('li_every', '—')} steps. {costs}")
+
+
+def is_quick(meta):
+    pdamp = re.search(r"Pdamp ([0-9.]+) ps", meta.get("barostat", ""))
+    return bool(pdamp) and meta["equil"] * meta.get("timestep_fs", 1.0) * 1e-3 < 20 * float(pdamp.group(1))
+
+
+def summary_lines(branches, tc, exps):
+    first = branches[0]["meta"]
+    natoms = 192 * math.prod(first["cells"])
+    lines = [f"# NPT ladders of LLZO, {natoms} atoms ({'×'.join(map(str, first['cells']))}), model `{first['model']}`", ""]
+    if any(is_quick(b["meta"]) for b in branches):
+        lines += ["**A quick ladder: its rungs equilibrate for less than 20 barostat periods and heat an ordered "
+                  "cell, so the transition it shows is an upper bound on Tc, not a measurement (the full protocol "
+                  "and result: examples/heating/README.md).**", ""]
+    for b in branches:
+        lines += [protocol_line(b), ""] + table_lines(b) + [""]
+    lines += [f"- **Tc bracket** (η > {ETA_ORDERED} ordered; stationary rungs only): {bracket_text(tc)}"]
+    for phase, e in exps.items():
+        if e:
+            ev, el = e["volumetric"], e["linear"]
+            lines.append(f"- Thermal expansion, {phase} rungs {e['fit_range'][0]:g}–{e['fit_range'][1]:g} K "
+                         f"({e['points']} points): volumetric {sci(ev['alpha'], ev['alpha_err'])} /K, "
+                         f"linear {sci(el['alpha'], el['alpha_err'])} /K")
+    melt = sorted({r["T"] for b in branches for r in b["rows"] if r["melted"]})
+    lines += [f"- Melted (La MSD > {MSD_MELT_FACTOR:g} × the crystal's MSD/T × T): "
+              f"{', '.join(f'{t:g} K' for t in melt) or 'none'}", "",
+              "| source | t→c transition | expansion (cubic) |", "|---|---|---|",
+              f"| **this run** (llzo_dp) | {bracket_text(tc)} | — |"]
+    lines += [f"| {s} | {t} | {e} |" for s, t, e in LITERATURE]
+    lines += ["", "![lattice](lattice.png)", "", "![coverage](coverage.png)", ""]
+    return lines
 
 
 def analyze(out):
     out = Path(out)
-    meta = json.loads((out / "meta.json").read_text())
-    cells = meta["cells"]
-    dirs = sorted((d for d in out.glob("T[0-9]*") if (d / "lattice.dat").exists()), key=lambda d: int(d.name[1:]))
-    if not dirs:
+    branches = [load_branch(n, p) for n, p in branch_dirs(out)]
+    branches = [b for b in branches if b["rows"]]
+    if not branches:
         sys.exit(f"no finished rungs in {out}")
-    rows = [rung(d, cells) for d in dirs]
-    classify(rows)
-    tc = transition(rows)
-    exp = expansion(rows)
-    exp_t = expansion(rows, "tetragonal")
-
-    with open(out / ".lattice_vs_T.csv.tmp", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["T_set_K", "T_K", "T_err", "a_A", "a_err", "b_A", "b_err", "c_A", "c_err", "c_over_a", "c_over_a_err",
-                    "short_axis", "V_cell_A3", "V_err", "eta", "eta_err", "eta_first_half", "eta_second_half", "coverage_mean", "coverage_min", "msd_La_A2", "phase",
-                    "dumped_frames"])
-        for r in rows:
-            w.writerow([f"{r['T']:g}"] + [f"{x:.6g}" for x in r["temp"]] +
-                       [f"{x:.6g}" for k in ("a", "b", "c", "c_over_a") for x in r[k]] + [r["short_axis"]] +
-                       [f"{x:.6g}" for x in r["V"]] + [f"{x:.4g}" for x in (*r["eta"], *r["eta_halves"])] +
-                       [f"{r['coverage_mean']:.4f}", f"{r['coverage_min']:.4f}", f"{r['msd_La']:.4f}", r["phase"],
-                        r["dumped_frames"]])
-    os.replace(out / ".lattice_vs_T.csv.tmp", out / "lattice_vs_T.csv")
-
-    summary = dict(meta=meta, Tc=tc, expansion=exp, expansion_tetragonal=exp_t,
-                   rungs=[{k: v for k, v in r.items() if k not in ("rdf", "xrd")} for r in rows],
-                   criteria=dict(blocks=NBLOCKS, msd_melt_factor=MSD_MELT_FACTOR, cubic_tol=CUBIC_TOL))
+    cold_ref = None
+    for b in branches:
+        cold_ref = classify(b["rows"], cold_ref) or cold_ref
+    tc = bracket(branches)
+    rows = [r for b in branches for r in b["rows"]]
+    exps = {p: expansion([r for r in rows if r["branch"] == "heating"] if p == "tetragonal" else rows, p)
+            for p in ("tetragonal", "cubic")}
+    write_csv(out, rows)
+    drop = ("rdf", "xrd")
+    summary = dict(meta={b["name"]: b["meta"] for b in branches}, Tc_bracket=tc, expansion=exps,
+                   rungs=[{k: v for k, v in r.items() if k not in drop} for r in rows],
+                   criteria=dict(eta_ordered=ETA_ORDERED, msd_melt_factor=MSD_MELT_FACTOR, cubic_tol=CUBIC_TOL))
     write_whole(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-
-    n = "×".join(map(str, cells))
-    lines = [f"# Heating ladder of t-LLZO, {192 * math.prod(cells)} atoms ({n}), model `{meta['model']}`", "",
-             f"NPT ({meta['barostat']}), dt 1 fs; per rung {meta['equil']} equilibration + {meta['prod']} production "
-             f"steps, samples every {meta['every']} steps, errors from {NBLOCKS} blocks. Rungs continue from the previous "
-             "one's final state (heating ladder).", "",
-             "| T (K) | a (Å) | b (Å) | c (Å) | c/a | anisotropy d | V/cell (Å³) | η (halves) | coverage mean / min | La MSD (Å²) | phase |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    print(f"\n{'T (K)':>6} {'a (Å)':>16} {'b (Å)':>16} {'c (Å)':>16} {'c/a':>16} {'V (Å^3)':>14} {'eta':>6} {'cov':>6} {'phase':>10}")
+    write_whole(out / "summary.md", "\n".join(summary_lines(branches, tc, exps)))
+    print(f"\n{'branch':>8} {'T (K)':>6} {'c/a':>22} {'eta':>22} {'hops/Li/ps':>10} {'order':>10} {'phase':>10} stat")
     for r in rows:
-        print(f"{r['T']:>6g} {fmt(r['a']):>16} {fmt(r['b']):>16} {fmt(r['c']):>16} {fmt(r['c_over_a']):>16} "
-              f"{r['V'][0]:>14.1f} {r['eta'][0]:>6.2f} {r['coverage_mean']:>6.3f} {r['phase']:>10}")
-        lines.append(f"| {r['T']:g} | {fmt(r['a'])} | {fmt(r['b'])} | {fmt(r['c'])} | {fmt(r['c_over_a'])} | "
-                     f"{r['anisotropy']:.4f} | {fmt(r['V'], 1)} | {fmt_eta(r)} | {r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['phase']} |")
-    tc_txt = (f"{tc['Tc']:.0f} ± {tc['Tc_err']:.0f} K (last tetragonal {tc['bracket'][0]:g} K, first cubic "
-              f"{tc['bracket'][1]:g} K)" if tc else "no tetragonal → cubic step found on this ladder")
-    if exp:
-        ev, el = exp["volumetric"], exp["linear"]
-        exp_txt = (f"volumetric {sci(ev['alpha'], ev['alpha_err'])} /K, linear {sci(el['alpha'], el['alpha_err'])} /K (cubic rungs {exp['fit_range'][0]:g}–{exp['fit_range'][1]:g} K, "
-                   f"{exp['points']} points)")
-    else:
-        exp_txt = "fewer than two cubic, unmelted rungs: no fit"
-    if exp_t:
-        ev = exp_t["volumetric"]
-        exp_t_txt = (f"volumetric {sci(ev['alpha'], ev['alpha_err'])} /K over the tetragonal rungs "
-                     f"{exp_t['fit_range'][0]:g}–{exp_t['fit_range'][1]:g} K ({exp_t['points']} points)")
-    else:
-        exp_t_txt = "fewer than two tetragonal rungs"
-    melt = [r["T"] for r in rows if r["melted"]]
-    pdamp = re.search(r"Pdamp ([0-9.]+) ps", meta.get("barostat", ""))
-    if pdamp and meta["equil"] * meta.get("timestep_fs", 1.0) * 1e-3 < 20 * float(pdamp.group(1)):
-        lines += ["", "**A quick ladder: its rungs equilibrate for less than 20 barostat periods and heat an ordered "
-                  "cell, so the transition it shows is an upper bound on Tc, not a measurement (the full protocol "
-                  "and result: examples/heating/README.md).**"]
-    lines += ["", f"- **Tc** (the short axis no longer shorter than 2 × the anisotropy of the other two + {CUBIC_TOL}): {tc_txt}",
-              f"- **Thermal expansion of the cubic phase**: {exp_txt}",
-              f"- Thermal expansion of the tetragonal phase (for the experimental 5.2e-5 /K, 443–848 K): {exp_t_txt}",
-              f"- **Melted** (La MSD over production > {MSD_MELT_FACTOR:g} × the crystal's MSD/T × T): "
-              f"{', '.join(f'{t:g} K' for t in melt) or 'none'}",
-              "", "| source | t→c transition | expansion (cubic) |", "|---|---|---|",
-              f"| **this run** (llzo_dp, reference-method-trained model) | {tc_txt.split(' (')[0]} | "
-              f"{exp_txt.split(' (')[0]} |"]
-    lines += [f"| {s} | {t} | {e} |" for s, t, e in LITERATURE]
-    lines += ["", "![lattice](lattice.png)", "", "![xrd](xrd.png)", "", "![rdf](rdf.png)", "", "![coverage](coverage.png)", ""]
-    write_whole(out / "summary.md", "\n".join(lines))
-    print(f"\nTc: {tc_txt}\nexpansion: {exp_txt}\nmelted: {melt or 'none'}")
+        print(f"{r['branch']:>8} {r['T']:>6g} {fmt(r['c_over_a']):>22} {fmt(r['eta'], 3):>22} "
+              f"{r['hops_per_li_ps']:>10.3f} {r['order']:>10} {r['phase']:>10} {'yes' if r['stationary'] else 'no'}")
+    print(f"\nTc: {bracket_text(tc)}")
     try:
-        plots(out, rows, tc)
+        import plots
+        plots.all_plots(out, branches, tc)
         print(f"plots, lattice_vs_T.csv and summary.md in {out}")
     except ImportError as e:  # matplotlib missing: tables are still written
         print(f"no plots ({e})")
@@ -356,10 +277,10 @@ SUMMARY_FILES = ("summary.md", "lattice_vs_T.csv", "summary.json", "lattice.png"
 
 
 def publish(out, dest):
-    """Copies a run's summary (SUMMARY_FILES) into dest, each file whole (temp + rename); the
-    published summary.md links only the figures that are copied."""
+    """Copies a run's summary (SUMMARY_FILES) and one json per rung into dest, each file whole
+    (temp + rename); the published summary.md links only the figures that are copied."""
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "rungs").mkdir(parents=True, exist_ok=True)
     for name in SUMMARY_FILES:
         data = (Path(out) / name).read_bytes()
         if name == "summary.md":
@@ -369,6 +290,8 @@ def publish(out, dest):
         tmp = dest / f".{name}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, dest / name)
+    for r in json.loads((Path(out) / "summary.json").read_text())["rungs"]:
+        write_whole(dest / "rungs" / f"{r['branch']}_T{int(round(r['T'])):04d}.json", json.dumps(r, indent=2) + "\n")
     print(f"summary of {out} copied to {dest}")
 
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .structures import CLLZO_LI_24D, TLLZO_SITES, cubic_ops, expand_orbit, tetragonal_ops
+from .structures import CLLZO_LI_24D, CLLZO_LI_96H, TLLZO_SITES, cubic_ops, expand_orbit, tetragonal_ops
 
 CONVENTIONAL_A = 13.0  # A, only to infer supercell multiples from box lengths
 R_TET = 1.0   # A: Li within this of a 24d centre is tetrahedral
@@ -125,3 +125,53 @@ def li_order(cell, positions, symbols, dims=None, r_tet: float = R_TET, r_oct: f
         occ_8a=float(occupancy[own].mean()), occ_16e=float(occupancy[~own].mean()),
         occ_oct_ordered=float(np.minimum(occ_oct, 1).mean()),
         frac_tet=float(on_tet.mean()), frac_oct_other=float((~on_oct).sum() / len(li)))
+
+
+# --- Li sites and hops ----------------------------------------------------------------------
+# A Li hop is an arrival at another site. The sites are the 24 tetrahedra (24d) and the 48
+# octahedral cages of each conventional cell (a cage holds a pair of 96h positions 0.67 A apart
+# and t-LLZO's 16f/32g Li; its centre is the pair's midpoint). A Li keeps its site until it comes
+# within R_SITE of another one, so vibrations across a site boundary are not counted as hops.
+R_SITE = 0.9  # A: under half the closest site spacing (2.0 A), so a point is near one site at most
+
+
+def cage_centres() -> np.ndarray:
+    """The 48 octahedral cage centres of one conventional cell (fractional): midpoints of the
+    96h pairs."""
+    h96 = expand_orbit(CLLZO_LI_96H, cubic_ops())
+    d = h96[:, None, :] - h96[None, :, :]
+    d -= np.rint(d)
+    r = np.linalg.norm(d, axis=-1) + np.eye(len(h96))
+    partner = np.argmin(r, axis=1)
+    centres = {tuple(np.round((h96[i] + 0.5 * -d[i, partner[i]]) % 1.0, 6)) for i in range(len(h96))}
+    if len(h96) != 96 or len(centres) != 48:
+        raise RuntimeError(f"96h orbit gave {len(centres)} cages, expected 48")
+    return np.array(sorted(centres))
+
+
+def li_sites() -> np.ndarray:
+    """The 72 Li sites of one conventional cell: 24 tetrahedra, then 48 octahedral cages."""
+    return np.concatenate([tetrahedral_sites()[0], cage_centres()])
+
+
+def site_hops(frames, dims, r_site: float = R_SITE) -> tuple[int, np.ndarray]:
+    """Hops between consecutive snapshots and the per-Li site of the last one.
+
+    `frames`: (cell, Li positions) pairs in time order, the same Li in the same order. A Li is
+    placed on its nearest site when that is within r_site, otherwise it keeps the site it had
+    (or is unplaced, -1, until it first reaches one); a hop is a change from one placed site
+    to another."""
+    base = li_sites()
+    site = None
+    hops = 0
+    for cell, pos in frames:
+        cell = np.asarray(cell, float).reshape(3, 3)
+        frac = np.mod(np.asarray(pos, float) @ np.linalg.inv(cell), 1.0)
+        _, nearest, dist, _ = _nearest(frac, cell, dims, base)
+        if site is None:
+            site = np.full(len(frac), -1)
+        placed = dist < r_site
+        moved = placed & (site >= 0) & (nearest != site)
+        hops += int(moved.sum())
+        site = np.where(placed, nearest, site)
+    return hops, site
