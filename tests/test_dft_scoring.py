@@ -80,3 +80,11 @@ def test_frames_with_close_contacts_are_left_out():
     assert mod.shortest_distance(good) > 1.7
     assert abs(mod.shortest_distance(bad) - 0.95) < 1e-9
     assert [s.info["name"] for s in mod.physical([good, bad])] == ["crystal"]
+    # two Zr 2.2 A apart: no shorter distance than 1.5 A anywhere, yet no Zr oxide has such a pair
+    def pair(d):
+        return L.Structure(10 * np.eye(3), np.array([[0, 0, 0], [d, 0, 0], [5, 5, 5]], float), ["Zr", "Zr", "O"],
+                           {"name": f"zr_{d}", "family": "amorphous"})
+    near, apart = pair(2.2), pair(3.5)
+    assert mod.shortest_distance(near) > mod.MIN_CONTACT
+    assert mod.close_contact(near)[:2] == ("Zr", "Zr") and mod.close_contact(apart) is None
+    assert mod.physical([near, apart, good]) == [apart, good]

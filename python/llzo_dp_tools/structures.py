@@ -498,7 +498,9 @@ def neighbor_distances(s: Structure, a: str, b: str, rmax: float = 4.0) -> np.nd
 
 
 def nearest_distance(s: Structure, a: str, b: str) -> float:
-    return float(neighbor_distances(s, a, b, rmax=6.0)[0])
+    """The shortest a-b distance; inf when no pair is within 6 Å."""
+    r = neighbor_distances(s, a, b, rmax=6.0)
+    return float(r[0]) if len(r) else float("inf")
 
 
 # --------------------------------------------------------------------------

@@ -4,10 +4,13 @@ Families (frames): crystal t-LLZO displaced 0.03-0.10 A rms at the experimental,
 a strained cell (4); the E(c/a) curve of t-LLZO at the experimental volume with the reference
 fractional coordinates kept (7, c/a 0.94 ... 1.00); MD with the shipped model at 300, 900 and
 1500 K (4 each, 1 ps apart after 2 ps); Li-disordered cells (3: 1500 K frames of a cubic-metric
-cell, minimised); amorphous (4: three from a 3000 K melt, one quenched to 300 K). MD is NVT
+cell, minimised); amorphous (4: three from a 3000 K melt, one quenched to 300 K; their Zr pairs
+collapse to 0.9-1.3 A, so the labeller leaves them out) and amorphous from a melt with a ZBL
+repulsion overlaid (5: four 0.5 ps apart at 3000 K, one quenched to 300 K). MD is NVT
 (Nose-Hoover, 1 fs) in LAMMPS with pair_style llzo_dp; seeds fixed. Writes frames.json here.
 
-    python build_validation_set.py
+    python build_validation_set.py                   # every group
+    python build_validation_set.py --only zbl_melt   # one group, merged into frames.json
 """
 from __future__ import annotations
 
@@ -58,9 +61,10 @@ def ca_frames() -> list[L.Structure]:
 
 
 def md(start: L.Structure, steps: list[tuple[float, float, int]], dump_every: int, seed: int,
-       minimize_dumps: bool = False) -> list[L.Structure]:
+       minimize_dumps: bool = False, pair: list[str] | None = None) -> list[L.Structure]:
     """NVT stages (T_start, T_end, n_steps) from `start`; the frames dumped in the last stage
-    (minimised at fixed cell when asked)."""
+    (minimised at fixed cell when asked). `pair`: the pair_style and pair_coeff lines, the
+    shipped model alone by default."""
     with tempfile.TemporaryDirectory(prefix="dftval-md-") as work:
         work = Path(work)
         L.write_lammps_data(str(work / "start.data"), start)
@@ -72,7 +76,7 @@ def md(start: L.Structure, steps: list[tuple[float, float, int]], dump_every: in
                        f"dump_modify d sort id" if last else "", f"run {n}", "unfix nvt"]
         script = "\n".join([
             "units metal", "atom_style atomic", "boundary p p p", "read_data start.data",
-            f"pair_style llzo_dp {MODEL}", "pair_coeff * * Li La Zr O", "timestep 0.001",
+            *(pair or [f"pair_style llzo_dp {MODEL}", "pair_coeff * * Li La Zr O"]), "timestep 0.001",
             f"velocity all create {steps[0][0]} {seed} mom yes rot no dist gaussian",
             "thermo 500", *stages]) + "\n"
         run = LMP.lammps(work, script, timeout=3600)
@@ -109,6 +113,35 @@ def tagged(frames, family: str, stem: str, **info) -> list[L.Structure]:
     return frames
 
 
+# The shipped model has no short-range repulsion: its own 3000 K melt pulls atoms to 0.9-1.3 A.
+# Screened-nuclear (ZBL) repulsion overlaid on it keeps a melt physical for DFT: between all
+# pairs below 1.75 A (LLZO's shortest bond, Li-O, is 1.82 A), and between the heavy cations
+# (La, Zr) below 3.3 A (3.58 A and more in LLZO; 3.3 A and more in any La or Zr oxide).
+Z = {"Li": 3, "La": 57, "Zr": 40, "O": 8}
+ZBL_ALL = (1.4, 1.75)
+ZBL_CATIONS = (2.9, 3.3)
+
+
+def with_repulsion() -> list[str]:
+    lines = [f"pair_style hybrid/overlay llzo_dp {MODEL} zbl {ZBL_ALL[0]} {ZBL_ALL[1]} "
+             f"zbl {ZBL_CATIONS[0]} {ZBL_CATIONS[1]}", "pair_coeff * * llzo_dp Li La Zr O"]
+    for i, a in enumerate(L.TYPE_MAP, 1):
+        for j, b in enumerate(L.TYPE_MAP, 1):
+            if j >= i:
+                lines.append(f"pair_coeff {i} {j} zbl 1 {Z[a]} {Z[b]}")
+                if {a, b} <= {"La", "Zr"}:
+                    lines.append(f"pair_coeff {i} {j} zbl 2 {Z[a]} {Z[b]}")
+    return lines
+
+
+def repulsive_melt_frames() -> list[L.Structure]:
+    """Amorphous frames from a 3000 K melt with the ZBL overlay: four 0.5 ps apart, one quenched
+    to 300 K and one quenched and minimised."""
+    melt = md(at_ca(1.0, 1.10), [(3000, 3000, 3000), (3000, 3000, 2000)], 500, 25, pair=with_repulsion())
+    quench = md(melt[-1], [(3000, 300, 4000), (300, 300, 1000)], 1000, 26, pair=with_repulsion())
+    return (tagged(melt, "amorphous", "amorphous_zbl_3000K") + tagged(quench[-1:], "amorphous", "amorphous_zbl_quenched"))
+
+
 def md_frames() -> list[L.Structure]:
     out = []
     # 300 K: tetragonal at the experimental cell; 900 and 1500 K: cubic metric, volume +1 % and +3 %
@@ -124,20 +157,34 @@ def md_frames() -> list[L.Structure]:
     return out
 
 
-def main() -> int:
-    frames = crystal_frames() + ca_frames() + md_frames()
+GROUPS = {"crystal": lambda: crystal_frames(), "c_over_a": lambda: ca_frames(), "md": lambda: md_frames(),
+          "zbl_melt": lambda: repulsive_melt_frames()}
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", choices=sorted(GROUPS),
+                    help="build these groups only and merge them into frames.json (frames of the same name "
+                         "are replaced, the others kept: their DFT labels stay valid)")
+    a = ap.parse_args(argv)
+    frames = [s for g in (a.only or GROUPS) for s in GROUPS[g]()]
     doc = [{"name": s.info["name"], "family": s.info["family"], "cell": s.cell.tolist(),
             "positions": s.positions.tolist(), "symbols": list(s.symbols),
             **{k: v for k, v in s.info.items() if k not in ("name", "family")}} for s in frames]
     path = HERE / "frames.json"
+    if a.only and path.exists():
+        new = {d["name"] for d in doc}
+        doc = [d for d in json.loads(path.read_text()) if d["name"] not in new] + doc
     fd, tmp = tempfile.mkstemp(dir=HERE, prefix=".frames.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f)
     os.replace(tmp, path)
     fams = {}
-    for s in frames:
-        fams[s.info["family"]] = fams.get(s.info["family"], 0) + 1
-    print(f"{len(frames)} frames -> {path}: {fams}")
+    for d in doc:
+        fams[d["family"]] = fams.get(d["family"], 0) + 1
+    print(f"{len(doc)} frames -> {path}: {fams}")
     return 0
 
 

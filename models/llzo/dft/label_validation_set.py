@@ -34,8 +34,15 @@ OUT = HERE / "validation"
 SETTINGS = dft.DftSettings(ecut=CHOSEN)
 # most informative first: the c/a curve and the phases around the transition
 PRIORITY = ("c_over_a", "crystal", "md_900K", "li_disordered", "md_300K", "md_1500K", "amorphous")
-# Å: below the shortest bond of any LLZO phase
+# Å: below the shortest bond of any LLZO phase, and below the shortest La/Zr-La/Zr distance of
+# any La or Zr oxide (3.3 Å and more); closer pairs are collapsed structures, not chemistry.
 MIN_CONTACT = 1.5
+MIN_CATION_CONTACT = 2.6
+HEAVY_CATIONS = ("La", "Zr")
+
+
+def contact_limit(a: str, b: str) -> float:
+    return MIN_CATION_CONTACT if a in HEAVY_CATIONS and b in HEAVY_CATIONS else MIN_CONTACT
 
 
 def shortest_distance(s: L.Structure) -> float:
@@ -43,13 +50,26 @@ def shortest_distance(s: L.Structure) -> float:
     return min(L.nearest_distance(s, a, b) for a in set(s.symbols) for b in set(s.symbols))
 
 
+def close_contact(s: L.Structure):
+    """(a, b, distance, limit) of the pair furthest below its contact limit, or None."""
+    worst = None
+    for a in sorted(set(s.symbols)):
+        for b in sorted(set(s.symbols)):
+            if a <= b:
+                d, limit = L.nearest_distance(s, a, b), contact_limit(a, b)
+                if d < limit and (worst is None or d / limit < worst[2] / worst[3]):
+                    worst = (a, b, d, limit)
+    return worst
+
+
 def physical(frames: list[L.Structure]) -> list[L.Structure]:
-    """The frames without close contacts (MIN_CONTACT); the others are named on stdout."""
+    """The frames without close contacts (contact_limit); the others are named on stdout."""
     keep = []
     for s in frames:
-        d = shortest_distance(s)
-        if d < MIN_CONTACT:
-            print(f"left out {s.info['name']}: two atoms {d:.2f} Å apart (< {MIN_CONTACT} Å)")
+        bad = close_contact(s)
+        if bad:
+            a, b, d, limit = bad
+            print(f"left out {s.info['name']}: {a}-{b} {d:.2f} Å apart (< {limit} Å)")
         else:
             keep.append(s)
     return keep
