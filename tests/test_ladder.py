@@ -79,6 +79,7 @@ def test_tiny_ladder_heating_and_cooling_resumes(tmp_path, capsys):
     assert json.loads((first / "rung.json").read_text()) == record
     assert not list(first.glob("seg*/restart.bin"))  # only the newest rung keeps one
     assert list((out / "heating" / "T1400").glob("seg*/restart.bin"))
+    assert "velocity all scale 1400" in (out / "heating" / "T1400" / "seg00" / "log.lammps").read_text()
     run.main(TINY + ["--branch", "cooling", "--temps", "400", "1400", "--out", str(out)])
     assert [p.name for p in sorted((out / "cooling").glob("T*"))] == ["T0400", "T1400"]
     summary = json.loads((out / "summary.json").read_text())
@@ -92,3 +93,18 @@ def test_tiny_ladder_heating_and_cooling_resumes(tmp_path, capsys):
         run.main(TINY[:4] + ["--equil", "120"] + TINY[6:] + ["--temps", "400", "--out", str(out)])
     analyze.publish(out, tmp_path / "published")
     assert (tmp_path / "published" / "rungs" / "cooling_T1400.json").exists()
+
+
+def test_independent_rungs_start_from_the_branch_structure(tmp_path):
+    import run
+    out = tmp_path / "independent"
+    run.main(TINY + ["--independent", "--max-segments", "1", "--temps", "1400", "--out", str(out)])
+    # a lower temperature after a higher one: in a ladder it would have no state to start from
+    run.main(TINY + ["--independent", "--max-segments", "1", "--temps", "400", "1400", "--out", str(out)])
+    for t in ("T0400", "T1400"):
+        log = (out / "heating" / t / "seg00" / "log.lammps").read_text()
+        assert "Reading data file" in log and "Reading restart file" not in log  # from start.data
+        assert f"velocity all create {int(t[1:])} " in log
+    assert list((out / "heating" / "T1400").glob("seg*/restart.bin"))  # every rung keeps its state
+    with pytest.raises(SystemExit, match="independent"):
+        run.main(TINY + ["--max-segments", "1", "--temps", "400", "--out", str(out)])

@@ -51,7 +51,7 @@ LITERATURE = [
 
 def write_whole(path, text):
     path = Path(path)
-    tmp = path.with_name("." + path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # unique: ladders may run side by side
     tmp.write_text(text)
     os.replace(tmp, path)
 

@@ -45,7 +45,7 @@ BRANCHES = ("heating", "cooling")
 QUICK = dict(cells=[1, 1, 1], temps=[300, 900, 1500, 2500], equil=200, prod=300, every=10, xrd_every=100,
              li_every=50, pdamp=0.2, min_segments=1, max_segments=1)
 # What one rung's LAMMPS run is told, and must not change within a run directory.
-FIXED = ("cells", "branch", "equil", "prod", "every", "li_every", "barostat", "precision")
+FIXED = ("cells", "branch", "equil", "prod", "every", "li_every", "barostat", "precision", "independent")
 
 
 def rung_name(t):
@@ -78,6 +78,10 @@ def parse_args(argv=None):
     ap.add_argument("--out", type=Path, default=None, help="run directory (default: a new one under /tmp)")
     ap.add_argument("--compressed", action="store_true",
                     help="run the model compressed by 'dp --pt compress' (written into the run directory)")
+    ap.add_argument("--independent", action="store_true",
+                    help="start every rung from the branch's start structure (ordered t-LLZO or the disordered "
+                         "cubic cell) instead of the previous rung: independent runs per temperature, which can "
+                         "run side by side (one process per --temps value, same --out)")
     ap.add_argument("--seed", type=int, default=4928459)
     a = ap.parse_args(argv)
     if a.quick:
@@ -97,7 +101,7 @@ def prepare(a, out):
     """The branch directory with its meta.json, start structure, coverage reference and model."""
     branch = out / a.branch
     branch.mkdir(parents=True, exist_ok=True)
-    meta = dict(branch=a.branch, cells=a.cells, temps=a.temps, equil=a.equil, prod=a.prod,
+    meta = dict(branch=a.branch, independent=a.independent, cells=a.cells, temps=a.temps, equil=a.equil, prod=a.prod,
                 min_segments=a.min_segments, max_segments=a.max_segments, every=a.every, xrd_every=a.xrd_every,
                 li_every=a.li_every, threshold=a.threshold, precision=a.precision, timestep_fs=1.0,
                 model=str(os.path.relpath(a.model.resolve(), ROOT)) + (" (compressed)" if a.compressed else ""),
@@ -108,8 +112,9 @@ def prepare(a, out):
     if old.exists():
         prev = json.loads(old.read_text())
         for k in FIXED:
-            if prev.get(k) != meta[k]:
-                sys.exit(f"{branch} holds a run with {k} = {prev.get(k)}, not {meta[k]}: use another --out")
+            was = prev.get(k, False if k == "independent" else None)  # runs from before the option
+            if was != meta[k]:
+                sys.exit(f"{branch} holds a run with {k} = {was}, not {meta[k]}: use another --out")
     analyze.write_whole(branch / "meta.json", json.dumps(meta, indent=2) + "\n")
 
     model = a.model.resolve()
@@ -124,17 +129,19 @@ def prepare(a, out):
     reference = out / "coverage_reference.json"
     if not reference.exists():
         print(f"building the coverage reference from {a.training}", flush=True)
-        tmp = out / ".coverage_reference.tmp.json"
+        tmp = out / f".coverage_reference.{os.getpid()}.tmp.json"  # branches may start side by side
         subprocess.run([str(CLI), "coverage", "build", "--model", str(a.model), "-o", str(tmp), str(a.training)],
                        check=True, capture_output=True)
         os.replace(tmp, reference)
     data = branch / "start.data"
     if not data.exists():
+        tmp = branch / f".start.{os.getpid()}.tmp.data"
         if a.branch == "heating":
-            write_data(data, *tllzo(*a.cells))
+            write_data(tmp, *tllzo(*a.cells))
         else:
             cubic = structures.supercell(structures.cubic_llzo(seed=a.seed % 1000), *a.cells)
-            structures.write_lammps_data(str(data), cubic, "Li-disordered cubic LLZO")
+            structures.write_lammps_data(str(tmp), cubic, "Li-disordered cubic LLZO")
+        os.replace(tmp, data)
     return branch, model, reference, data
 
 
@@ -218,14 +225,14 @@ def main(argv=None):
         if done.exists():  # finished rungs were renamed into place whole
             previous = done
             continue
-        if previous is not None:
+        if previous is not None and not a.independent:
             last = sorted(previous.glob("seg[0-9][0-9]"))[-1]
             if not (last / "restart.bin").exists():
                 sys.exit(f"cannot add {t:g} K after {previous.name}: its restart file is gone; use a new --out")
             start, first = last / "restart.bin", 0
         t0 = time.time()
         done = run_rung(a, branch, t, model, reference, start, first)
-        if previous is not None:  # only the newest rung's restart file is needed to resume
+        if previous is not None and not a.independent:  # only the newest rung's restart is needed to resume
             for old in previous.glob("seg[0-9][0-9]/restart.bin"):
                 old.unlink()
         previous = done
