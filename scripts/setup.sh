@@ -39,9 +39,10 @@ if [ ! -f "$LLZO_DP_VENV/.complete" ]; then
       "deepmd-kit[torch]==3.2.0" nvidia-cuda-runtime-cu12
   touch "$LLZO_DP_VENV/.complete"
 fi
-# Test and pipeline dependencies (structures, deepmd/npy round trips, plots).
-"$LLZO_DP_VENV/bin/python" -c "import pytest, spglib, ase, dpdata, matplotlib" 2>/dev/null \
-  || "$LLZO_DP_VENV/bin/pip" install -q pytest "spglib==2.8.0" "ase==3.29.0" "dpdata==1.1.0" matplotlib
+# Test and pipeline dependencies (structures, deepmd/npy round trips, plots, job dispatch).
+"$LLZO_DP_VENV/bin/python" -c "import pytest, spglib, ase, dpdata, matplotlib, dpdispatcher" 2>/dev/null \
+  || "$LLZO_DP_VENV/bin/pip" install -q pytest "spglib==2.8.0" "ase==3.29.0" "dpdata==1.1.0" matplotlib \
+       "dpdispatcher==1.1.0"
 if ((want_reference)); then
   "$LLZO_DP_VENV/bin/python" -c "import chgnet, sevenn" 2>/dev/null \
     || "$LLZO_DP_VENV/bin/pip" install -q "chgnet==0.4.2" "sevenn==0.13.0"

@@ -1,0 +1,161 @@
+"""The exploration stage of active learning: MD with pair_style llzo_dp and its coverage
+monitor over a set of conditions, dispatched as jobs by dpdispatcher, and the frames the
+monitor dumped gathered as labelling candidates.
+
+One directory per condition holds `in.explore` and `start.data`; the model and the coverage
+reference sit once in the stage directory (dpdispatcher's common files). Every task writes
+`uncertain/` (the monitor's CSV and the frames below its threshold, deepmd/npy and extxyz) and
+`log.lammps`. A machine description (dpdispatcher's `Machine` and `Resources` as a dict or JSON
+file) sends the same tasks to Slurm, PBS or LSF; the default is this machine's shell, with at
+most `parallel` tasks at a time.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import structures as L
+from .lammps import LMP
+from .selection import Candidate, fingerprints_from_pcs
+
+TYPE_MAP = ("Li", "La", "Zr", "O")
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    temperature: float           # K
+    cells: tuple = (1, 1, 1)     # conventional t-LLZO cells
+    ensemble: str = "npt"        # "npt" (aniso, 1 bar unless `pressure`) or "nvt"
+    pressure: float = 1.0        # bar
+    steps: int = 2000
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    every: int = 10
+    threshold: float = 0.95
+    max_frames: int = 20
+    min_gap: int = 100
+
+
+def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str) -> str:
+    barostat = (f"fix md all npt temp {c.temperature} {c.temperature} 0.1 aniso {c.pressure} {c.pressure} 0.5"
+                if c.ensemble == "npt" else f"fix md all nvt temp {c.temperature} {c.temperature} 0.1")
+    if c.ensemble not in ("npt", "nvt"):
+        raise ValueError(f"condition {c.name}: ensemble must be npt or nvt, got {c.ensemble!r}")
+    return "\n".join([
+        "units metal", "atom_style atomic", "boundary p p p", "read_data start.data",
+        f"pair_style llzo_dp {model} coverage {reference} coverage_every {m.every} "
+        f"coverage_threshold {m.threshold} coverage_dir uncertain coverage_formats npy,extxyz "
+        f"coverage_max_frames {m.max_frames} coverage_min_gap {m.min_gap}",
+        "pair_coeff * * Li La Zr O", "timestep 0.001",
+        f"velocity all create {c.temperature} {c.seed} mom yes rot yes dist gaussian",
+        barostat, "thermo 100", f"run {c.steps}", ""])
+
+
+def prepare(stage: Path, conditions: list[Condition], monitor: MonitorSettings, model: Path, reference: Path) -> None:
+    """Writes the stage: model and reference once, one directory per condition."""
+    stage.mkdir(parents=True, exist_ok=True)
+    for src, name in ((model, "model.pth"), (reference, "coverage_reference.json")):
+        _link_or_copy(Path(src).resolve(), stage / name)
+    for c in conditions:
+        d = stage / c.name
+        d.mkdir(exist_ok=True)
+        s = L.supercell(L.tetragonal_llzo("exp"), *c.cells)
+        L.write_lammps_data(str(d / "start.data"), s, f"t-LLZO {c.cells}")
+        _write_whole(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json"))
+        _write_whole(d / "condition.json", json.dumps(asdict(c)) + "\n")
+
+
+def local_machine(stage: Path, parallel: int = 1) -> dict:
+    """dpdispatcher description of this machine's shell, `parallel` tasks at a time."""
+    return dict(machine=dict(batch_type="Shell", context_type="LocalContext", local_root=str(stage),
+                             remote_root=str(stage / ".dispatch")),
+                resources=dict(number_node=1, cpu_per_node=parallel, gpu_per_node=0, queue_name="",
+                               group_size=10 ** 6, para_deg=parallel))
+
+
+def dispatch(stage: Path, names: list[str], machine: dict | None = None, parallel: int = 1) -> None:
+    """Runs the conditions' LAMMPS jobs through dpdispatcher; resumable: dpdispatcher keeps the
+    submission's state, and a condition whose log says it finished is not run again."""
+    from dpdispatcher import Machine, Resources, Submission, Task
+
+    todo = [n for n in names if not finished(stage / n)]
+    if not todo:
+        return
+    desc = machine or local_machine(stage, parallel)
+    command = f"{LMP} -in in.explore -log log.lammps -screen none"
+    tasks = [Task(command=command, task_work_path=f"{n}/", forward_files=["in.explore", "start.data"],
+                  backward_files=["log.lammps", "uncertain"], outlog="out.log", errlog="err.log") for n in todo]
+    sub = Submission(work_base=".", machine=Machine.load_from_dict(desc["machine"]),
+                     resources=Resources.load_from_dict(desc["resources"]), task_list=tasks,
+                     forward_common_files=["model.pth", "coverage_reference.json"])
+    sub.run_submission(check_interval=2)
+    failed = [n for n in todo if not finished(stage / n)]
+    if failed:
+        raise RuntimeError(f"exploration did not finish for {failed}: see {stage}/<condition>/log.lammps")
+
+
+def finished(d: Path) -> bool:
+    log = d / "log.lammps"
+    return log.exists() and "Total wall time" in log.read_text(errors="replace")
+
+
+def frame_coverages(d: Path) -> dict[int, float]:
+    """Step -> frame coverage of the frames the monitor dumped in one condition."""
+    path = d / "uncertain" / "coverage.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        return {int(r["step"]): float(r["overall"]) for r in csv.DictReader(f) if r["dumped"].strip() == "1"}
+
+
+def mean_coverage(d: Path) -> float:
+    """Mean frame coverage over the monitored steps of one condition."""
+    with open(d / "uncertain" / "coverage.csv", newline="") as f:
+        values = [float(r["overall"]) for r in csv.DictReader(f)]
+    return sum(values) / len(values) if values else math.nan
+
+
+def candidates(stage: Path, names: list[str], cli: Path) -> list[Candidate]:
+    """The dumped frames of all conditions, with their coverage and PCA fingerprint."""
+    systems, out = [], []
+    for n in names:
+        for step, cov in sorted(frame_coverages(stage / n).items()):
+            sys_dir = stage / n / "uncertain" / f"step_{step:09d}.npy"
+            if sys_dir.is_dir():
+                systems.append((f"{n}:{step}", sys_dir, cov))
+    if not systems:
+        return []
+    pcs = stage / "candidates_pcs.csv"
+    p = subprocess.run([str(cli), "coverage", "check", str(stage / "coverage_reference.json"),
+                        *[str(s) for _, s, _ in systems], "--pcs-csv", str(pcs)], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"llzo-dp coverage check failed: {p.stderr[-2000:]}")
+    fps = fingerprints_from_pcs(pcs, TYPE_MAP)
+    for key, sys_dir, cov in systems:
+        out.append(Candidate(key, cov, fps.get(f"{sys_dir}:0", ())))
+    return out
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    if dst.exists() or dst.is_symlink():
+        dst.unlink()
+    try:
+        os.symlink(src, dst)
+    except OSError:
+        import shutil
+        shutil.copy(src, dst)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,43 @@
+"""The exploration stage of active learning: LAMMPS jobs with the coverage monitor, run through
+dpdispatcher on this machine's shell, their dumped frames gathered and chosen from."""
+import subprocess
+
+import pytest
+
+from checkout import ROOT, TEST_MODEL
+from llzo_dp_tools import exploration as X
+from llzo_dp_tools.selection import by_coverage
+
+CLI = ROOT / "target" / "release" / "llzo-dp"
+DATA = ROOT / "tests" / "data" / "test_model" / "data"
+
+
+def test_bad_ensemble_is_refused():
+    with pytest.raises(ValueError, match="npt or nvt"):
+        X.lammps_input(X.Condition("x", 300.0, ensemble="nve"), X.MonitorSettings(), "m.pth", "r.json")
+
+
+def test_explore_dispatch_and_choose(tmp_path):
+    ref = tmp_path / "ref.json"
+    assert subprocess.run([str(CLI), "coverage", "build", "--model", str(TEST_MODEL), "-o", str(ref),
+                           str(DATA / "training")], capture_output=True).returncode == 0
+    stage = tmp_path / "explore"
+    conditions = [X.Condition("hot_nvt", 1500.0, ensemble="nvt", steps=60, seed=3),
+                  X.Condition("cold_npt", 300.0, steps=60, seed=4)]
+    # threshold 1: every monitored frame below full coverage is dumped (3 at most, 20 steps apart)
+    monitor = X.MonitorSettings(every=10, threshold=1.0, max_frames=3, min_gap=20)
+    X.prepare(stage, conditions, monitor, TEST_MODEL, ref)
+    names = [c.name for c in conditions]
+    X.dispatch(stage, names, parallel=2)
+    assert all(X.finished(stage / n) for n in names)
+    hot = X.frame_coverages(stage / "hot_nvt")
+    assert 1 <= len(hot) <= 3 and all(0.0 < c < 1.0 for c in hot.values())
+    assert X.mean_coverage(stage / "hot_nvt") < X.mean_coverage(stage / "cold_npt") + 1e-12
+    cands = X.candidates(stage, names, CLI)
+    assert len(cands) == sum(len(X.frame_coverages(stage / n)) for n in names)
+    assert all(len(c.fingerprint) == 8 for c in cands)
+    picked = by_coverage(cands, budget=2)
+    assert min(c.coverage for c in cands) in [c.coverage for c in picked]
+    before = (stage / "hot_nvt" / "log.lammps").stat().st_mtime_ns
+    X.dispatch(stage, names, parallel=2)  # finished conditions are not run again
+    assert (stage / "hot_nvt" / "log.lammps").stat().st_mtime_ns == before
