@@ -1,0 +1,65 @@
+"""The training stage of active learning: DeePMD-kit's `dp --pt train` on the data so far,
+started from the previous iteration's model, then `dp --pt freeze`, as one dpdispatcher job.
+
+The input is a DeePMD-kit training input (a template: model, loss, learning rate) whose data
+systems and step count are replaced. The previous model enters as `--init-frz-model` (its
+weights, this input's architecture must match), so an iteration fine-tunes instead of starting
+over. The stage directory holds `input.json`, the job's logs, `lcurve.out` and, written last by
+the job, `model.pth`; a stage whose `model.pth` exists is not run again.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def training_input(template: Path, train: list[Path], valid: list[Path], steps: int, seed: int) -> dict:
+    """The template with its systems, steps and seeds replaced (systems as absolute paths)."""
+    cfg = json.loads(Path(template).read_text())
+    if not train:
+        raise ValueError("training needs at least one deepmd/npy system")
+    t = cfg["training"]
+    t["training_data"]["systems"] = [str(Path(p).resolve()) for p in train]
+    if valid:
+        t.setdefault("validation_data", {"batch_size": "auto", "numb_btch": 1})["systems"] = [str(Path(p).resolve()) for p in valid]
+    else:
+        t.pop("validation_data", None)
+    t["numb_steps"] = int(steps)
+    t["seed"] = int(seed)
+    t["save_freq"] = max(1, min(int(steps), t.get("save_freq", steps)))
+    t["disp_freq"] = max(1, min(int(steps), t.get("disp_freq", 100)))
+    cfg["learning_rate"]["decay_steps"] = max(1, min(int(steps) // 10, cfg["learning_rate"].get("decay_steps", 5000)))
+    cfg.pop("_comment", None)
+    return cfg
+
+
+def command(init_model: Path | None) -> str:
+    init = f" --init-frz-model {Path(init_model).resolve()}" if init_model else ""
+    # freeze into a temporary name, then rename: model.pth exists only when it is whole
+    return (f"dp --pt train input.json --skip-neighbor-stat{init} > train.log 2>&1 && "
+            "dp --pt freeze -o .model.tmp.pth > freeze.log 2>&1 && mv .model.tmp.pth model.pth")
+
+
+def train(stage: Path, cfg: dict, init_model: Path | None = None, machine: dict | None = None) -> Path:
+    """Runs the job (dpdispatcher, local shell by default); returns the frozen model."""
+    from dpdispatcher import Machine, Resources, Submission, Task
+
+    stage.mkdir(parents=True, exist_ok=True)
+    model = stage / "model.pth"
+    if model.exists():
+        return model
+    tmp = stage / f".input.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(cfg, indent=2) + "\n")
+    os.replace(tmp, stage / "input.json")
+    desc = machine or dict(
+        machine=dict(batch_type="Shell", context_type="LocalContext", local_root=str(stage.parent),
+                     remote_root=str(stage.parent / ".dispatch")),
+        resources=dict(number_node=1, cpu_per_node=1, gpu_per_node=0, queue_name="", group_size=1))
+    task = Task(command=command(init_model), task_work_path=f"{stage.name}/", forward_files=["input.json"],
+                backward_files=["model.pth", "lcurve.out", "train.log", "freeze.log"], outlog="out.log", errlog="err.log")
+    Submission(work_base=".", machine=Machine.load_from_dict(desc["machine"]),
+               resources=Resources.load_from_dict(desc["resources"]), task_list=[task]).run_submission(check_interval=2)
+    if not model.exists():
+        raise RuntimeError(f"training did not produce {model}: see {stage}/train.log")
+    return model
