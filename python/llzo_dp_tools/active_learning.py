@@ -1,0 +1,161 @@
+"""The paper's method as a loop: explore with the current model and its coverage monitor, choose
+the frames it dumped, label them, retrain from the current model, rebuild the coverage reference
+from the grown training set, and repeat until the exploration's mean frame coverage reaches the
+target.
+
+    python -m llzo_dp_tools.active_learning --work DIR --model M.pth --template input.json \\
+        --data0 SYSTEM... --method chgnet [--iterations 4] [--budget 20] [--quick]
+
+DIR/iter_NNN/ holds one iteration: explore/ (one directory per condition: LAMMPS input, log,
+the monitor's frames), chosen.json, label/ (deepmd/npy systems), train/ (input, logs, model.pth),
+coverage_reference.json, and record.json, written last: an iteration with a record is finished
+and is skipped when the command is run again; an unfinished one resumes at its first unfinished
+stage (each stage skips what it already wrote). DIR/summary.csv has one row per iteration.
+Jobs (exploration runs, training) go through dpdispatcher: this machine's shell by default,
+or the machine description given by --machine (JSON: {"machine": ..., "resources": ...}).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from . import exploration as X
+from . import labelling, training
+from .selection import by_coverage
+
+def cli() -> Path:
+    """The llzo-dp command: $LLZO_DP_CLI, else the one on PATH, else this checkout's build."""
+    import shutil
+    found = os.environ.get("LLZO_DP_CLI") or shutil.which("llzo-dp")
+    return Path(found) if found else Path.cwd() / "target" / "release" / "llzo-dp"
+
+FULL_CONDITIONS = [X.Condition(f"T{t}_{'x'.join(map(str, c))}", t, c, steps=5000, seed=100 + k)
+                   for k, (t, c) in enumerate([(t, c) for t in (300, 600, 900, 1200, 1500, 2000)
+                                               for c in ((1, 1, 1), (2, 1, 1))])]
+QUICK_CONDITIONS = [X.Condition("T1500_1x1x1", 1500.0, (1, 1, 1), ensemble="nvt", steps=60, seed=3)]
+
+
+def write_whole(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def build_reference(model: Path, systems: list[Path], out: Path) -> float:
+    """`llzo-dp coverage build` from the training systems; returns its cost in seconds."""
+    if out.exists():
+        return 0.0
+    t0 = time.time()
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    p = subprocess.run([str(cli()), "coverage", "build", "--model", str(model), "-o", str(tmp), *map(str, systems)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"coverage build failed: {p.stderr[-2000:]}")
+    os.replace(tmp, out)
+    return time.time() - t0
+
+
+def iteration(k: int, a, model: Path, systems: list[Path]) -> dict:
+    """One explore -> choose -> label -> train -> reference round; returns its record."""
+    it = a.work / f"iter_{k:03d}"
+    it.mkdir(parents=True, exist_ok=True)
+    ref_cost = build_reference(model, systems, it / "coverage_reference.json")
+    conditions = QUICK_CONDITIONS if a.quick else FULL_CONDITIONS
+    names = [c.name for c in conditions]
+    t0 = time.time()
+    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json")
+    X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel)
+    explore_s = time.time() - t0
+    coverage = [X.mean_coverage(it / "explore" / n) for n in names]
+    chosen = by_coverage(X.candidates(it / "explore", names, cli()), a.budget, a.min_distance)
+    write_whole(it / "chosen.json", json.dumps([c.key for c in chosen]) + "\n")
+    record = dict(iteration=k, model=str(model), mean_coverage=sum(coverage) / len(coverage),
+                  coverage_per_condition=dict(zip(names, coverage)), chosen=len(chosen),
+                  training_systems=len(systems), reference_build_s=round(ref_cost, 1), explore_s=round(explore_s, 1))
+    if not chosen or record["mean_coverage"] >= a.target:
+        record["converged"] = record["mean_coverage"] >= a.target
+        record["next_model"] = str(model)
+        return record
+    frames_dirs = [it / "explore" / key.split(":")[0] / "uncertain" / f"step_{int(key.split(':')[1]):09d}.npy"
+                   for key in (c.key for c in chosen)]
+    frames = [s for d in frames_dirs for s in labelling.read_frames(d)]
+    t0 = time.time()
+    new = labelling.write_systems(frames, labelling.label(frames, a.method, a.work / "label_cache"), it / "label")
+    record["label_s"] = round(time.time() - t0, 1)
+    cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=1000 + k)
+    t0 = time.time()
+    record["next_model"] = str(training.train(it / "train", cfg, init_model=model, machine=a.machine_desc))
+    record["train_s"] = round(time.time() - t0, 1)
+    record["converged"] = False
+    return record
+
+
+SUMMARY_COLUMNS = ["iteration", "mean_coverage", "chosen", "training_systems", "explore_s", "label_s", "train_s",
+                   "reference_build_s", "converged", "next_model"]
+
+
+def write_summary(work: Path, records: list[dict]) -> None:
+    tmp = work / f".summary.{os.getpid()}.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(SUMMARY_COLUMNS)
+        for r in records:
+            w.writerow([r.get(c, "") if not isinstance(r.get(c), float) else f"{r[c]:.6g}" for c in SUMMARY_COLUMNS])
+    os.replace(tmp, work / "summary.csv")
+
+
+def run(a) -> list[dict]:
+    a.work.mkdir(parents=True, exist_ok=True)
+    model, systems, records = a.model.resolve(), [p.resolve() for p in a.data0], []
+    for k in range(a.iterations):
+        done = a.work / f"iter_{k:03d}" / "record.json"
+        if done.exists():
+            r = json.loads(done.read_text())
+        else:
+            r = iteration(k, a, model, systems)
+            write_whole(done, json.dumps(r, indent=2) + "\n")
+        records.append(r)
+        write_summary(a.work, records)
+        print(f"iteration {k}: mean coverage {r['mean_coverage']:.4f}, {r['chosen']} frames chosen"
+              + (" (converged)" if r["converged"] else ""), flush=True)
+        if r["converged"] or r["chosen"] == 0:
+            break
+        model = Path(r["next_model"])
+        systems = systems + sorted(p for p in (a.work / f"iter_{k:03d}" / "label").glob("sys_*"))
+    return records
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--model", type=Path, required=True, help="the model of iteration 0 (trained on --data0)")
+    ap.add_argument("--template", type=Path, required=True, help="DeePMD-kit training input of that model")
+    ap.add_argument("--data0", type=Path, nargs="+", required=True, help="deepmd/npy systems of Data 0")
+    ap.add_argument("--method", default="chgnet", help="reference method: chgnet, sevennet or dp:MODEL.pth")
+    ap.add_argument("--iterations", type=int, default=4)
+    ap.add_argument("--budget", type=int, default=20, help="frames labelled per iteration")
+    ap.add_argument("--min-distance", type=float, default=0.1, help="de-duplication radius (scaled PCA fingerprint)")
+    ap.add_argument("--target", type=float, default=0.995, help="stop when the mean frame coverage reaches this")
+    ap.add_argument("--steps", type=int, default=20000, help="training steps per iteration")
+    ap.add_argument("--threshold", type=float, default=0.95, help="the monitor's dump threshold")
+    ap.add_argument("--parallel", type=int, default=1, help="exploration runs at a time on this machine")
+    ap.add_argument("--machine", type=Path, help="dpdispatcher machine description (JSON)")
+    ap.add_argument("--quick", action="store_true", help="one 60-step exploration, a few training steps")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.steps = min(a.steps, 20)
+        a.budget = min(a.budget, 3)
+    a.monitor = X.MonitorSettings(every=10, threshold=a.threshold, max_frames=max(3, a.budget), min_gap=20 if a.quick else 100)
+    a.machine_desc = json.loads(a.machine.read_text()) if a.machine else None
+    run(a)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
