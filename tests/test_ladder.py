@@ -73,7 +73,7 @@ def test_tiny_ladder_heating_and_cooling_resumes(tmp_path, capsys):
     first = out / "heating" / "T0400"
     record = json.loads((first / "rung.json").read_text())
     assert record["segments"] == (1 if record["stationary"] else 2)
-    assert all(c["steps"] > 0 and c["seconds"] > 0 for c in record["costs"])
+    assert all(c["steps"] > 0 and c["seconds"] > 0 and 0 < c["cpu_seconds"] for c in record["costs"])
     # resumed with a longer ladder: 400 K is kept, 1400 K starts from its final state
     run.main(TINY + ["--temps", "400", "1400", "--out", str(out)])
     assert json.loads((first / "rung.json").read_text()) == record

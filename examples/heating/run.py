@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -166,16 +167,20 @@ def run_segment(a, work, index, model, reference, start, first, t):
     cmd = [str(LMP), "-in", "in.heating", "-log", "log.lammps", "-screen", "none"]
     for k, v in variables.items():
         cmd += ["-var", k, str(v)]
-    t0 = time.time()
+    t0, cpu0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     log = (tmp / "log.lammps").read_text() if (tmp / "log.lammps").exists() else p.stdout
     if p.returncode != 0:
         err = [l for l in (log + p.stdout).splitlines() if "ERROR" in l]
         sys.exit(f"LAMMPS failed at {t:g} K (see {tmp}/log.lammps): {err or p.stderr[-2000:]}")
     os.replace(tmp / "restart.part", tmp / "restart.bin")
     seconds = time.time() - t0
-    cost = dict(seconds=round(seconds, 1), steps=equil + a.prod,
-                us_per_atom_step=round(1e6 * seconds / ((equil + a.prod) * 192 * math.prod(a.cells)), 2))
+    # CPU time as well as wall time: on a shared machine the wall time also counts the others
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    atom_steps = (equil + a.prod) * 192 * math.prod(a.cells)
+    cost = dict(seconds=round(seconds, 1), cpu_seconds=round(cpu, 1), steps=equil + a.prod,
+                us_per_atom_step=round(1e6 * seconds / atom_steps, 2), cpu_us_per_atom_step=round(1e6 * cpu / atom_steps, 2))
     analyze.write_whole(tmp / "cost.json", json.dumps(cost) + "\n")
     os.replace(tmp, seg)
     return seg, cost
@@ -202,7 +207,7 @@ def run_rung(a, branch, t, model, reference, start, first):
         segs.append(seg)
         check = rung.stationarity(work, a.cells)
         print(f"  {t:6g} K segment {len(segs) - 1}: {cost['seconds']:6.0f} s "
-              f"({cost['us_per_atom_step']:.1f} µs/atom-step); {check['line']}", flush=True)
+              f"({cost['cpu_us_per_atom_step']:.1f} CPU µs/atom-step); {check['line']}", flush=True)
     record = dict(T=t, segments=len(segs), stationary=check["stationary"], halves=check["halves"],
                   costs=[json.loads((s / "cost.json").read_text()) for s in segs])
     analyze.write_whole(work / "rung.json", json.dumps(record, indent=2) + "\n")
