@@ -196,9 +196,11 @@ def protocol_line(b):
     costs = [c for r in b["rows"] for c in r["costs"]]
     if costs:
         hours = sum(c["seconds"] for c in costs) / 3600
-        cpu = sum(c.get("cpu_seconds", c["seconds"]) for c in costs)
-        rate = cpu * 1e6 / sum(c["steps"] for c in costs) / (192 * math.prod(meta["cells"]))
-        costs = f"Cost: {hours:.1f} h wall time for the branch, {rate:.0f} CPU µs per atom-step."
+        have_cpu = all("cpu_seconds" in c for c in costs)  # segments before CPU time was recorded
+        spent = sum(c["cpu_seconds"] if have_cpu else c["seconds"] for c in costs)
+        rate = spent * 1e6 / sum(c["steps"] for c in costs) / (192 * math.prod(meta["cells"]))
+        costs = (f"Cost: {hours:.1f} h wall time for the branch, {rate:.0f} "
+                 f"{'CPU' if have_cpu else 'wall-time'} µs per atom-step.")
     else:
         costs = ""
     return (f"NPT ({meta['barostat']}), dt {meta.get('timestep_fs', 1.0):g} fs, precision {meta.get('precision', 'auto')}; "
