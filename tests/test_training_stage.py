@@ -3,8 +3,6 @@ freeze`, as a dpdispatcher job on the local shell; the frozen model runs in Deep
 close to the model it started from after a few steps."""
 import json
 
-import numpy as np
-
 from checkout import ROOT, TEST_MODEL
 from llzo_dp_tools import structures as L
 from llzo_dp_tools import training

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import rung as rung_mod
+from llzo_dp_tools.structures import _atomic_write_text
 
 ETA_ORDERED = 0.5
 MSD_MELT_FACTOR = 2.0
@@ -50,10 +51,8 @@ LITERATURE = [
 
 
 def write_whole(path, text):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # unique: ladders may run side by side
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    """Temp file (unique per process: ladders may run side by side), then rename."""
+    _atomic_write_text(path, text)
 
 
 def branch_dirs(out):

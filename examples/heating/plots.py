@@ -3,7 +3,6 @@ XRD and RDF per branch, coverage. Each file is written whole (temp file, then re
 import math
 import os
 
-import numpy as np
 
 import matplotlib
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import subprocess
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from . import exploration as X
 from . import labelling, training
+from .structures import _atomic_write_text as write_whole
 from .selection import by_coverage
 
 def cli() -> Path:
@@ -39,12 +39,6 @@ FULL_CONDITIONS = [X.Condition(f"T{t}_{'x'.join(map(str, c))}", t, c, steps=5000
                    for k, (t, c) in enumerate([(t, c) for t in (300, 600, 900, 1200, 1500, 2000)
                                                for c in ((1, 1, 1), (2, 1, 1))])]
 QUICK_CONDITIONS = [X.Condition("T1500_1x1x1", 1500.0, (1, 1, 1), ensemble="nvt", steps=60, seed=3)]
-
-
-def write_whole(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def build_reference(model: Path, systems: list[Path], out: Path) -> float:
@@ -82,9 +76,7 @@ def iteration(k: int, a, model: Path, systems: list[Path]) -> dict:
         record["converged"] = record["mean_coverage"] >= a.target
         record["next_model"] = str(model)
         return record
-    frames_dirs = [it / "explore" / key.split(":")[0] / "uncertain" / f"step_{int(key.split(':')[1]):09d}.npy"
-                   for key in (c.key for c in chosen)]
-    frames = [s for d in frames_dirs for s in labelling.read_frames(d)]
+    frames = [s for c in chosen for s in labelling.read_frames(X.frame_dir(it / "explore", c.key))]
     t0 = time.time()
     new = labelling.write_systems(frames, labelling.label(frames, a.method, a.work / "label_cache"), it / "label")
     record["label_s"] = round(time.time() - t0, 1)

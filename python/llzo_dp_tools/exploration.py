@@ -46,10 +46,10 @@ class MonitorSettings:
 
 
 def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str) -> str:
-    barostat = (f"fix md all npt temp {c.temperature} {c.temperature} 0.1 aniso {c.pressure} {c.pressure} 0.5"
-                if c.ensemble == "npt" else f"fix md all nvt temp {c.temperature} {c.temperature} 0.1")
     if c.ensemble not in ("npt", "nvt"):
         raise ValueError(f"condition {c.name}: ensemble must be npt or nvt, got {c.ensemble!r}")
+    barostat = (f"fix md all npt temp {c.temperature} {c.temperature} 0.1 aniso {c.pressure} {c.pressure} 0.5"
+                if c.ensemble == "npt" else f"fix md all nvt temp {c.temperature} {c.temperature} 0.1")
     return "\n".join([
         "units metal", "atom_style atomic", "boundary p p p", "read_data start.data",
         f"pair_style llzo_dp {model} coverage {reference} coverage_every {m.every} "
@@ -70,8 +70,8 @@ def prepare(stage: Path, conditions: list[Condition], monitor: MonitorSettings, 
         d.mkdir(exist_ok=True)
         s = L.supercell(L.tetragonal_llzo("exp"), *c.cells)
         L.write_lammps_data(str(d / "start.data"), s, f"t-LLZO {c.cells}")
-        _write_whole(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json"))
-        _write_whole(d / "condition.json", json.dumps(asdict(c)) + "\n")
+        L._atomic_write_text(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json"))
+        L._atomic_write_text(d / "condition.json", json.dumps(asdict(c)) + "\n")
 
 
 def local_machine(stage: Path, parallel: int = 1) -> dict:
@@ -124,12 +124,18 @@ def mean_coverage(d: Path) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
+def frame_dir(stage: Path, key: str) -> Path:
+    """The deepmd/npy system the monitor dumped for a candidate key "condition:step"."""
+    name, step = key.rsplit(":", 1)
+    return stage / name / "uncertain" / f"step_{int(step):09d}.npy"
+
+
 def candidates(stage: Path, names: list[str], cli: Path) -> list[Candidate]:
     """The dumped frames of all conditions, with their coverage and PCA fingerprint."""
     systems, out = [], []
     for n in names:
         for step, cov in sorted(frame_coverages(stage / n).items()):
-            sys_dir = stage / n / "uncertain" / f"step_{step:09d}.npy"
+            sys_dir = frame_dir(stage, f"{n}:{step}")
             if sys_dir.is_dir():
                 systems.append((f"{n}:{step}", sys_dir, cov))
     if not systems:
@@ -153,9 +159,3 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     except OSError:
         import shutil
         shutil.copy(src, dst)
-
-
-def _write_whole(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -10,8 +10,9 @@ the job, `model.pth`; a stage whose `model.pth` exists is not run again.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from .structures import _atomic_write_text
 
 
 def training_input(template: Path, train: list[Path], valid: list[Path], steps: int, seed: int) -> dict:
@@ -49,9 +50,7 @@ def train(stage: Path, cfg: dict, init_model: Path | None = None, machine: dict 
     model = stage / "model.pth"
     if model.exists():
         return model
-    tmp = stage / f".input.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(cfg, indent=2) + "\n")
-    os.replace(tmp, stage / "input.json")
+    _atomic_write_text(stage / "input.json", json.dumps(cfg, indent=2) + "\n")
     desc = machine or dict(
         machine=dict(batch_type="Shell", context_type="LocalContext", local_root=str(stage.parent),
                      remote_root=str(stage.parent / ".dispatch")),
