@@ -4,11 +4,7 @@
 // For each centre atom i and its neighbours j of one type block, the uncompressed model
 // evaluates the embedding net G(s_ij) (s = first column of the environment row R_ij) and
 // contracts it with the row: D_i[c][k] = sum_j R_ij[c] G_k(s_ij), c = 0..3, k = 0..M-1.
-// Compression replaces G_k by quintic polynomials on a grid of s:
-//   table[idx][6k + p] = coefficient p of G_k on interval idx, evaluated at t = s - s_idx.
-// table_info = {lower, upper, max, stride0, stride1, ...}: a fine grid (stride0) on
-// [lower, upper), a coarse grid (stride1) on [upper, max); below lower the first interval at
-// t = 0, at or above max the last interval at t = 0 (constant extrapolation).
+// Compression replaces G_k by quintic polynomials on a grid of s (tabulate_grid.h).
 //
 // Neighbour rows are sorted with the padding last, and every padded row of a block is the
 // same constant row. Like DeePMD-kit, the loop stops at the first row whose s equals the
@@ -17,6 +13,8 @@
 //
 // Only the first derivative is provided (energy -> forces and virial); training through a
 // compressed model is not supported. CUDA inputs are computed on the CPU and moved back.
+
+#include "tabulate_grid.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -31,41 +29,10 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-struct Grid {
-  double lower, upper, max, stride0, stride1;
-  int64_t nfine;  // intervals of the fine grid
-  int64_t last;   // index of the last interval
-};
-
-Grid grid_of(const Tensor &info) {
-  auto i = info.to(torch::kCPU, torch::kFloat64).contiguous();
-  const double *p = i.data_ptr<double>();
-  Grid g{p[0], p[1], p[2], p[3], p[4], 0, 0};
-  g.nfine = static_cast<int64_t>((g.upper - g.lower) / g.stride0);
-  g.last = g.nfine + static_cast<int64_t>((g.max - g.upper) / g.stride1) - 1;
-  return g;
-}
-
-// Interval index and local coordinate t of s.
-template <typename T>
-inline int64_t locate(const Grid &g, T s, T &t) {
-  if (s < g.lower) {
-    t = 0;
-    return 0;
-  }
-  if (s < g.upper) {
-    int64_t idx = static_cast<int64_t>((s - g.lower) / g.stride0);
-    t = s - static_cast<T>(idx * g.stride0 + g.lower);
-    return idx;
-  }
-  if (s < g.max) {
-    int64_t k = static_cast<int64_t>((s - g.upper) / g.stride1);
-    t = s - static_cast<T>(k * g.stride1 + g.upper);
-    return g.nfine + k;
-  }
-  t = 0;
-  return g.last;
-}
+using tabulate::Grid;
+using tabulate::locate;
+using tabulate::poly5;
+using tabulate::poly5_slope;
 
 template <typename T>
 void forward_kernel(T *out, const T *table, const Grid &g, const T *em_x, const T *em,
@@ -86,7 +53,7 @@ void forward_kernel(T *out, const T *table, const Grid &g, const T *em_x, const 
         const T r0 = w * r[0], r1 = w * r[1], r2 = w * r[2], r3 = w * r[3];
         for (int64_t k = 0; k < m; k++) {
           const T *a = c + 6 * k;
-          const T v = a[0] + (a[1] + (a[2] + (a[3] + (a[4] + a[5] * t) * t) * t) * t) * t;
+          const T v = poly5(a, t);
           o[k] += v * r0;
           o[m + k] += v * r1;
           o[2 * m + k] += v * r2;
@@ -115,8 +82,8 @@ void backward_kernel(T *d_em_x, T *d_em, const T *table, const Grid &g, const T 
         T ds = 0, dr0 = 0, dr1 = 0, dr2 = 0, dr3 = 0;
         for (int64_t k = 0; k < m; k++) {
           const T *a = c + 6 * k;
-          const T v = a[0] + (a[1] + (a[2] + (a[3] + (a[4] + a[5] * t) * t) * t) * t) * t;
-          const T dv = a[1] + (2 * a[2] + (3 * a[3] + (4 * a[4] + 5 * a[5] * t) * t) * t) * t;
+          const T v = poly5(a, t);
+          const T dv = poly5_slope(a, t);
           const T y0 = gy[k], y1 = gy[m + k], y2 = gy[2 * m + k], y3 = gy[3 * m + k];
           ds += dv * (r[0] * y0 + r[1] * y1 + r[2] * y2 + r[3] * y3);
           dr0 += v * y0;
@@ -159,7 +126,7 @@ class TabulateFusionSeA : public torch::autograd::Function<TabulateFusionSeA> {
     auto e = em.to(torch::kCPU).contiguous();
     TORCH_CHECK(tab.scalar_type() == e.scalar_type() && x.scalar_type() == e.scalar_type(),
                 "tabulate_fusion_se_a: table, em_x and em must share one floating type");
-    const Grid g = grid_of(info);
+    const Grid g = tabulate::grid_of(info, false);
     auto out = forward_cpu(tab, g, x, e, m);
     ctx->save_for_backward({tab, info, x, e});
     ctx->saved_data["m"] = m;
@@ -170,7 +137,7 @@ class TabulateFusionSeA : public torch::autograd::Function<TabulateFusionSeA> {
     auto saved = ctx->get_saved_variables();
     const Tensor &tab = saved[0], &x = saved[2], &e = saved[3];
     const int64_t m = ctx->saved_data["m"].toInt();
-    const Grid g = grid_of(saved[1]);
+    const Grid g = tabulate::grid_of(saved[1], false);
     const auto device = grads[0].device();
     auto dy = grads[0].to(torch::kCPU, e.scalar_type()).contiguous();
     const int64_t nloc = e.size(0), nnei = e.size(1);
