@@ -1,6 +1,7 @@
 //! The core behind the pair style: one model, the LAMMPS→model atom mapping, and the
 //! per-step recipe gather → evaluate → scatter with buffers reused between steps.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
@@ -49,6 +50,9 @@ pub struct Core {
     coords: Vec<f64>,
     nlist: Vec<i64>,
     nlist_scratch: Vec<i64>,
+    /// Message-passing models: the local image of each extended atom, and its scratch.
+    mapping: Vec<i64>,
+    by_tag: HashMap<i32, i64>,
     eval: Evaluation,
     /// The PCA coverage monitor, when `coverage` is given.
     pub monitor: Option<Monitor>,
@@ -132,6 +136,8 @@ impl Core {
             coords: Vec::new(),
             nlist: Vec::new(),
             nlist_scratch: Vec::new(),
+            mapping: Vec::new(),
+            by_tag: HashMap::new(),
             eval: Evaluation::default(),
             monitor,
             extra_models,
@@ -260,7 +266,11 @@ impl Core {
         if self.ext.nloc == 0 {
             return Ok(StepTotals::default()); // nothing of ours on this rank
         }
+        if self.model.info.message_passing {
+            self.ext.ghost_images(tags, &mut self.by_tag, &mut self.mapping)?;
+        }
         let mut input = StepInput::within_cutoff(&self.coords, &self.ext.atype, &self.nlist, self.ext.nloc, width);
+        input.mapping = &self.mapping;
         if graph_selects || self.model.info.sorts_nlist {
             // what pair_style deepmd hands over; a sorting graph would otherwise break ties in
             // the filtered rows differently

@@ -8,6 +8,8 @@
 //! are ghosts that no local atom lists: they carry no force. This is rebuilt only when
 //! LAMMPS rebuilds its list; between rebuilds only coordinates change.
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 
 /// A LAMMPS full neighbor list in compressed rows, as the pair style packs it.
@@ -173,6 +175,37 @@ impl ExtendedAtoms {
 
     /// Gathers the coordinates of the extended atoms from LAMMPS's `x` (`[nall*3]`, in
     /// LAMMPS lengths, `length_unit` of them per Å) in Å.
+    /// For each extended atom, the extended index of the local atom it is an image of (by
+    /// LAMMPS atom ID; a local atom maps to itself): the `mapping` a message-passing model
+    /// (DPA-2, DPA-3) uses on one rank to give each ghost its local atom's features after
+    /// every layer. A ghost owned by another rank has no local image: that needs the features
+    /// exchanged between ranks (DeePMD-kit's `border_op`), which is refused with the reason.
+    /// `tags`: LAMMPS atom IDs `[nall]`; `by_tag` is scratch.
+    pub fn ghost_images(&self, tags: &[i32], by_tag: &mut HashMap<i32, i64>, out: &mut Vec<i64>) -> Result<()> {
+        let tag = |e: usize| self.lammps_index.get(e).and_then(|&i| tags.get(i)).copied();
+        by_tag.clear();
+        for e in 0..self.nloc {
+            let t = tag(e).ok_or_else(|| Error::Internal("atom IDs shorter than the local atoms".into()))?;
+            by_tag.insert(t, e as i64);
+        }
+        out.clear();
+        for e in 0..self.nall() {
+            match tag(e).and_then(|t| by_tag.get(&t)) {
+                Some(&local) => out.push(local),
+                None => {
+                    return Err(Error::Input(format!(
+                        "a message-passing model (DPA-2, DPA-3) needs every ghost atom to be an image of \
+                         an atom of this MPI rank, but atom {} belongs to another rank: pair_style llzo_dp \
+                         does not exchange a message-passing model's features between ranks (DeePMD-kit's \
+                         border_op); run this model on one MPI rank, or with pair_style deepmd",
+                        tag(e).map_or(-1, i64::from)
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn gather_coords(&self, x: &[f64], length_unit: f64, out: &mut Vec<f64>) -> Result<()> {
         out.clear();
         for &i in &self.lammps_index {
@@ -223,6 +256,23 @@ mod tests {
         let mut c = Vec::new();
         ext.gather_coords(&x, 1.0, &mut c).unwrap();
         assert_eq!(c, vec![3.0, 4.0, 5.0, 0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
+    }
+
+    #[test]
+    fn ghosts_map_to_the_local_atom_with_their_id_and_foreign_ghosts_are_refused() {
+        // LAMMPS: owned atoms 0, 1 (IDs 7, 3), ghosts 2, 3 (IDs 3, 7: periodic images)
+        let types = [1, 1, 1, 1];
+        let list = LammpsList { nlocal: 2, nghost: 2, types: &types, ilist: &[0, 1], offsets: &[0, 2, 4],
+                                neighbors: &[2, 1, 3, 0] };
+        let mut ext = ExtendedAtoms::default();
+        ext.rebuild(&list, &[Some(0)]).unwrap();
+        assert_eq!(ext.lammps_index, vec![0, 1, 2, 3]);
+        let (mut by_tag, mut mapping) = (HashMap::new(), Vec::new());
+        ext.ghost_images(&[7, 3, 3, 7], &mut by_tag, &mut mapping).unwrap();
+        assert_eq!(mapping, vec![0, 1, 1, 0]);
+        // ghost 3 is atom 9, owned by another rank
+        let e = ext.ghost_images(&[7, 3, 3, 9], &mut by_tag, &mut mapping).unwrap_err().to_string();
+        assert!(e.contains("atom 9 belongs to another rank") && e.contains("one MPI rank"), "{e}");
     }
 
     #[test]

@@ -191,12 +191,14 @@ run 0
           f"max |dF| {np.abs(np.stack([d['fx'], d['fy'], d['fz']], axis=1) - f.reshape(-1, 3)).max():.1e} eV/Å")
 
 
-@pytest.mark.parametrize("descriptor", ["se_e2_r", "se_atten_v2"])
+@pytest.mark.parametrize("descriptor", ["se_e2_r", "se_atten_v2", "dpa2", "dpa3"])
 def test_other_descriptors_run_through_torchscript_and_equal_deeppot(tmp_path, descriptor):
-    """Uncompressed se_e2_r and se_atten_v2 models (tests/data/test_model/train_variant.sh): their
-    graphs name deepmd::tabulate_fusion_se_r / _se_atten, whose schemas the plugin registers, so
-    they load; `backend auto` says why the native evaluator does not take them, and the
-    TorchScript path equals DeepPot within 1e-10, per-atom virial included."""
+    """Uncompressed se_e2_r, se_atten_v2, DPA-2 and DPA-3 models (tests/data/test_model/train_variant.sh):
+    their graphs name deepmd::tabulate_fusion_se_r / _se_atten / _se_t_tebd and border_op, whose
+    schemas the plugin registers, so they load; `backend auto` says why the native evaluator does
+    not take them, and the TorchScript path equals DeepPot within 1e-10, per-atom virial
+    included. DPA-2 and DPA-3 pass messages between layers: on one rank each ghost takes its local
+    atom's features through `mapping` (it stopped at load with "message-passing model")."""
     from deepmd.infer import DeepPot
 
     model = MODELS / f"test_model_{descriptor}.pth"
@@ -212,3 +214,20 @@ run 0
 """)
     assert auto.returncode == 0, auto.output[-2000:]
     assert f"TorchScript (native evaluator not used: model: descriptor '{descriptor}'" in auto.output, auto.output[-2000:]
+
+
+def test_message_passing_model_across_ranks_is_refused_with_the_reason(tmp_path):
+    """On two ranks some ghosts belong to the other rank, whose features a message-passing
+    model would need exchanged (DeePMD-kit's border_op): a LAMMPS error that says so, not a
+    crash or wrong numbers."""
+    model = MODELS / "test_model_dpa2.pth"
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=39, sigma=0.05))
+    r = lammps(tmp_path, f"""units metal
+atom_style atomic
+read_data system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+run 0
+""", np_ranks=2)
+    assert r.returncode > 0, r.output[-2000:]
+    assert any("belongs to another rank" in e and "run this model on one MPI rank" in e for e in r.errors()), r.output[-2000:]

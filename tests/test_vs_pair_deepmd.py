@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from llzo_dp_tools.lammps import perturbed, read_dump, tllzo, write_data
-from checkout import HYBRID_MODEL, TEST_MODEL, lammps
+from checkout import HYBRID_MODEL, ROOT, TEST_MODEL, lammps
+
+MODELS = ROOT / "tests" / "data" / "test_model"
 
 NVE = """
 units metal
@@ -28,16 +30,19 @@ run 20
 """
 
 
-def run_pair(tmp_path, style, boundary, names):
-    r = lammps(tmp_path / style, NVE.format(style=style, model=TEST_MODEL, boundary=boundary, names=names),
+def run_pair(tmp_path, style, boundary, names, model=TEST_MODEL):
+    r = lammps(tmp_path / style, NVE.format(style=style, model=model, boundary=boundary, names=names),
                reference=True)
     assert r.returncode == 0, r.output[-3000:]
     return r, read_dump(tmp_path / style / "dump.txt")
 
 
-@pytest.mark.parametrize("case", ["orthogonal", "triclinic", "slab"])
+@pytest.mark.parametrize("case", ["orthogonal", "triclinic", "slab", "dpa2", "dpa3"])
 def test_same_trajectory_as_pair_deepmd(tmp_path, case):
-    if case == "triclinic":
+    """dpa2, dpa3: the message-passing test models on a triclinic cell, ghosts given their local
+    atoms' features by `mapping` (pair_style deepmd exchanges them with border_op)."""
+    model = MODELS / f"test_model_{case}.pth" if case.startswith("dpa") else TEST_MODEL
+    if case in ("triclinic", "dpa2", "dpa3"):
         system = perturbed(*tllzo(), seed=11, sigma=0.05, tilt=(0.7, 0.3, -0.5))
     else:
         system = perturbed(*tllzo(), seed=10, sigma=0.05)
@@ -53,8 +58,8 @@ def test_same_trajectory_as_pair_deepmd(tmp_path, case):
     for sub in ("llzo_dp", "deepmd"):
         (tmp_path / sub).mkdir()
         (tmp_path / sub / "system.data").write_bytes((tmp_path / "system.data").read_bytes())
-    ours, our_dump = run_pair(tmp_path, "llzo_dp", boundary, " Li La Zr O")
-    ref, ref_dump = run_pair(tmp_path, "deepmd", boundary, " Li La Zr O")
+    ours, our_dump = run_pair(tmp_path, "llzo_dp", boundary, " Li La Zr O", model)
+    ref, ref_dump = run_pair(tmp_path, "deepmd", boundary, " Li La Zr O", model)
     a, b = ours.runs[0], ref.runs[0]
     assert len(a["Step"]) == 21
     worst = {c: (np.abs(a[c] - b[c]).max() / np.abs(b[c]).max()) for c in ("PotEng", "Press")}

@@ -3,7 +3,7 @@
 // and gradients (tabulate_fusion*.cpp), so compressed se_e2_a, se_e2_r, se_e3 and hybrid
 // models run; the schemas of _se_atten and _se_t_tebd with kernels that refuse, so that
 // uncompressed se_atten, se_atten_v2 and DPA-2 models load (their graphs name the operator
-// but call it only once compressed). The schemas are DeePMD-kit 3.2's
+// but call it only once compressed); and border_op's, whose kernel refuses (below). The schemas are DeePMD-kit 3.2's
 // (source/op/pt/tabulate_multi_device.cc).
 
 #include "extensions.h"
@@ -51,6 +51,30 @@ std::vector<at::Tensor> tabulate_fusion_se_t_tebd_unsupported(const at::Tensor &
   compressed_unsupported("se_t_tebd", "tabulate_fusion_se_t_tebd");
 }
 
+// Message-passing models (DPA-2, DPA-3) name border_op in their graph and call it only when
+// given a comm_dict; llzo_dp gives them the ghost-to-local `mapping` instead, which covers
+// one MPI rank (src/neighbors.rs, ghost_images).
+[[noreturn]] void refuse_border_op() {
+  TORCH_CHECK(false, "deepmd::border_op (exchanging a message-passing model's features between "
+              "MPI ranks) is not provided by pair_style llzo_dp: run the model on one rank");
+}
+
+std::vector<at::Tensor> border_op_unsupported(const at::Tensor &, const at::Tensor &,
+                                              const at::Tensor &, const at::Tensor &,
+                                              const at::Tensor &, const at::Tensor &,
+                                              const at::Tensor &, const at::Tensor &,
+                                              const at::Tensor &) {
+  refuse_border_op();
+}
+
+at::Tensor border_op_backward_unsupported(const at::Tensor &, const at::Tensor &,
+                                          const at::Tensor &, const at::Tensor &,
+                                          const at::Tensor &, const at::Tensor &,
+                                          const at::Tensor &, const at::Tensor &,
+                                          const at::Tensor &) {
+  refuse_border_op();
+}
+
 bool schema_exists(const char *name) {
   return c10::Dispatcher::singleton().findSchema({name, ""}).has_value();
 }
@@ -89,6 +113,14 @@ void llzo_dp::torch_ext::register_deepmd_ops() {
           "tabulate_fusion_se_t_tebd(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "int last_layer_size) -> Tensor[]",
           &tabulate_fusion_se_t_tebd_unsupported);
+      library->def(
+          "border_op(Tensor sendlist, Tensor sendproc, Tensor recvproc, Tensor sendnum, "
+          "Tensor recvnum, Tensor g1, Tensor communicator, Tensor nlocal, Tensor nghost) -> Tensor[]",
+          &border_op_unsupported);
+      library->def(
+          "border_op_backward(Tensor sendlist, Tensor sendproc, Tensor recvproc, Tensor sendnum, "
+          "Tensor recvnum, Tensor grad_g1, Tensor communicator, Tensor nlocal, Tensor nghost) -> Tensor",
+          &border_op_backward_unsupported);
     } catch (const std::exception &e) {
       failure = e.what();
     }

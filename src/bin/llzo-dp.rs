@@ -46,7 +46,12 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     let Extended { coords, owner, nlist, width } = extend(&frame, model.info.rcut)?;
     let n = frame.pos.len();
     let types: Vec<i64> = owner.iter().map(|&o| frame.types[o] as i64).collect();
-    let input = StepInput::within_cutoff(&coords, &types, &nlist, n, width);
+    let mut input = StepInput::within_cutoff(&coords, &types, &nlist, n, width);
+    // a message-passing model gives each periodic image its original atom's features
+    let mapping: Vec<i64> = owner.iter().map(|&o| o as i64).collect();
+    if model.info.message_passing {
+        input.mapping = &mapping;
+    }
     let mut out = Evaluation::default();
     let t0 = std::time::Instant::now();
     model.evaluate(&input, false, &mut out)?;

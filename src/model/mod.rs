@@ -78,9 +78,6 @@ impl Model {
         let refuse = |what: &str| {
             Err(Error::Model(format!("'{path}' {what}, which pair_style llzo_dp cannot run yet")))
         };
-        if i.message_passing {
-            return refuse("is a message-passing model (needs ghost communication inside the model)");
-        }
         if i.dim_fparam > 0 {
             return refuse(&format!("needs {} frame parameters (fparam)", i.dim_fparam));
         }

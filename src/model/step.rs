@@ -33,12 +33,15 @@ pub struct StepInput<'a> {
     /// Only the graph's selection is right this step (a type has more neighbours within the
     /// cutoff than its sel): the native evaluator declines it.
     pub graph_selects: bool,
+    /// `[nall]` extended index of the local atom each atom is an image of, for
+    /// message-passing models (`ExtendedAtoms::ghost_images`); empty otherwise.
+    pub mapping: &'a [i64],
 }
 
 impl<'a> StepInput<'a> {
     /// Rows that hold only neighbours within the cutoff, the same for both evaluators.
     pub fn within_cutoff(coord: &'a [f64], atype: &'a [i64], nlist: &'a [i64], nloc: usize, width: usize) -> Self {
-        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false }
+        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false, mapping: &[] }
     }
 
     pub fn nall(&self) -> usize {

@@ -130,11 +130,16 @@ impl TorchModel {
             .f_view([1, input.nloc as i64, input.graph_width as i64])?
             .f_to_device(self.device)?;
         let coord = Tensor::f_from_slice(input.coord)?.f_view([1, nall as i64, 3])?.f_to_device(self.device)?;
+        // message passing on one rank: each ghost takes its local atom's features by `mapping`
+        let mapping = match input.mapping {
+            [] => IValue::None,
+            m => IValue::Tensor(Tensor::f_from_slice(m)?.f_view([1, nall as i64])?.f_to_device(self.device)?),
+        };
         let args = [
             IValue::Tensor(coord),
             IValue::Tensor(atype),
             IValue::Tensor(nlist),
-            IValue::None,
+            mapping,
             IValue::None,
             IValue::None,
             IValue::Bool(atomic_virial),
@@ -180,9 +185,9 @@ fn load_failure_reason(message: &str) -> String {
         let op = op.trim().trim_end_matches('.');
         return format!(
             "the model calls the custom operator {op}, which llzo_dp does not provide (it provides \
-             deepmd::tabulate_fusion_se_a, and the schemas of the se_t, se_r, se_atten and se_t_tebd \
-             table operators for uncompressed models; message passing needs deepmd::border_op); \
-             run this model with pair_style deepmd"
+             deepmd::tabulate_fusion_se_a, _se_r and _se_t, the schemas of _se_atten and _se_t_tebd \
+             for uncompressed models, and deepmd::border_op's schema for message passing on one \
+             rank); run this model with pair_style deepmd"
         );
     }
     meaningful.first().map_or_else(|| "libtorch gave no reason".to_string(), |l| l.to_string())
@@ -195,10 +200,10 @@ mod load_failure_tests {
     #[test]
     fn names_the_missing_operator() {
         // libtorch's message for a graph that names an operator the plugin does not register
-        let msg = "Internal torch error: \nUnknown builtin op: deepmd::border_op.\n\
-                   Could not find any similar ops to deepmd::border_op.\n:\n  File \"code/x.py\"";
+        let msg = "Internal torch error: \nUnknown builtin op: deepmd::spin_op.\n\
+                   Could not find any similar ops to deepmd::spin_op.\n:\n  File \"code/x.py\"";
         let r = load_failure_reason(msg);
-        assert!(r.contains("custom operator deepmd::border_op,"), "{r}");
+        assert!(r.contains("custom operator deepmd::spin_op,"), "{r}");
         assert_eq!(load_failure_reason("Internal torch error: \nPytorchStreamReader failed"),
                    "PytorchStreamReader failed");
     }

@@ -10,11 +10,16 @@
 #                               # deepmd::tabulate_fusion_se_r); TorchScript runs it
 #   ./train_variant.sh se_atten_v2  # the attention descriptor (DPA-1 family; its graph names
 #                               # deepmd::tabulate_fusion_se_atten); TorchScript runs it
+#   ./train_variant.sh dpa2     # a message-passing DPA-2 (repinit + two repformer layers, tiny
+#                               # widths; its graph names deepmd::border_op); TorchScript runs
+#                               # it on one rank, ghosts mapped to their local atoms
+#   ./train_variant.sh dpa3     # a message-passing DPA-3 (two repflow layers, tiny widths),
+#                               # float64; the same path as dpa2
 #
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa2|dpa3}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
@@ -44,8 +49,38 @@ elif variant == "se_atten_v2":
                                 "rcut": a["rcut"], "neuron": [4, 8], "axis_neuron": 4, "attn": 8, "attn_layer": 1,
                                 "tebd_dim": 4, "precision": "float64", "seed": 6}
     t["seed"] = 6
+elif variant == "dpa2":
+    a = d["model"]["descriptor"]
+    d["_comment"] = "DPA-2 test model (train_variant.sh dpa2)."
+    d["model"]["descriptor"] = {
+        "type": "dpa2", "precision": "float64", "add_tebd_to_repinit_out": False, "seed": 8,
+        "repinit": {"tebd_dim": 4, "rcut": a["rcut"], "rcut_smth": a["rcut_smth"], "nsel": sum(a["sel"]),
+                    "neuron": [4, 8], "axis_neuron": 4, "activation_function": "tanh"},
+        "repformer": {"rcut": 4.0, "rcut_smth": 3.5, "nsel": 40, "nlayers": 2, "g1_dim": 8, "g2_dim": 4,
+                      "attn2_hidden": 4, "attn2_nhead": 1, "attn1_hidden": 8, "attn1_nhead": 1, "axis_neuron": 4,
+                      "update_h2": False, "update_g1_has_conv": True, "update_g1_has_grrg": True,
+                      "update_g1_has_drrd": True, "update_g1_has_attn": False, "update_g2_has_g1g1": False,
+                      "update_g2_has_attn": False, "update_style": "res_residual", "update_residual": 0.01,
+                      "update_residual_init": "norm", "attn2_has_gate": True, "use_sqrt_nnei": True,
+                      "g1_out_conv": True, "g1_out_mlp": True},
+    }
+    t["seed"] = 8
+elif variant == "dpa3":
+    a = d["model"]["descriptor"]
+    d["_comment"] = "DPA-3 test model (train_variant.sh dpa3)."
+    d["model"]["descriptor"] = {
+        "type": "dpa3", "precision": "float64", "activation_function": "silut:10.0", "use_tebd_bias": False,
+        "concat_output_tebd": False, "seed": 9,
+        "repflow": {"n_dim": 8, "e_dim": 4, "a_dim": 4, "nlayers": 2, "e_rcut": a["rcut"], "e_rcut_smth": 5.3,
+                    "e_sel": sum(a["sel"]), "a_rcut": 4.0, "a_rcut_smth": 3.5, "a_sel": 40, "axis_neuron": 4,
+                    "fix_stat_std": 0.3, "a_compress_rate": 1, "a_compress_e_rate": 2, "a_compress_use_split": True,
+                    "update_angle": True, "smooth_edge_update": True, "edge_init_use_dist": True,
+                    "use_exp_switch": True, "update_style": "res_residual", "update_residual": 0.1,
+                    "update_residual_init": "const"},
+    }
+    t["seed"] = 9
 else:
-    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r or se_atten_v2")
+    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa2 or dpa3")
 # dp runs in the work directory, so the data paths become absolute.
 for k in ("training_data", "validation_data"):
     if k in t:
