@@ -53,6 +53,8 @@ pub struct Core {
     /// Message-passing models: the local image of each extended atom, and its scratch.
     mapping: Vec<i64>,
     by_tag: HashMap<i32, i64>,
+    /// `aparam` repeated for every atom the model takes it for.
+    aparam_atoms: Vec<f64>,
     eval: Evaluation,
     /// The PCA coverage monitor, when `coverage` is given.
     pub monitor: Option<Monitor>,
@@ -92,9 +94,11 @@ impl Core {
         let device = resolve_device(settings.device, rank)?;
         let native = NativeOptions { threads, tabulate: settings.tabulate, precision: settings.precision };
         let model = Model::load(&settings.models[0], device, settings.backend, native)?;
+        model.check_params(&settings.models[0], &settings.fparam, &settings.aparam)?;
         let mut extra_models = Vec::new();
         for path in &settings.models[1..] {
             let m = Model::load(path, device, settings.backend, native)?;
+            m.check_params(path, &settings.fparam, &settings.aparam)?;
             if m.info.type_map != model.info.type_map || m.info.rcut != model.info.rcut {
                 return Err(Error::Model(format!(
                     "model deviation needs models with the same type map and cutoff: '{path}' has [{}] and {} Å, '{}' has [{}] and {} Å",
@@ -138,6 +142,7 @@ impl Core {
             nlist_scratch: Vec::new(),
             mapping: Vec::new(),
             by_tag: HashMap::new(),
+            aparam_atoms: Vec::new(),
             eval: Evaluation::default(),
             monitor,
             extra_models,
@@ -269,8 +274,13 @@ impl Core {
         if self.model.info.message_passing {
             self.ext.ghost_images(tags, &mut self.by_tag, &mut self.mapping)?;
         }
+        let aparam = &self.settings.aparam;
+        let atoms = if self.model.info.aparam_nall { self.ext.nall() } else { self.ext.nloc };
+        self.aparam_atoms.clear();
+        (0..atoms).filter(|_| !aparam.is_empty()).for_each(|_| self.aparam_atoms.extend_from_slice(aparam));
         let mut input = StepInput::within_cutoff(&self.coords, &self.ext.atype, &self.nlist, self.ext.nloc, width);
-        input.mapping = &self.mapping;
+        (input.mapping, input.fparam) = (&self.mapping, &self.settings.fparam);
+        (input.aparam, input.aparam_dim) = (&self.aparam_atoms, aparam.len());
         if graph_selects || self.model.info.sorts_nlist {
             // what pair_style deepmd hands over; a sorting graph would otherwise break ties in
             // the filtered rows differently

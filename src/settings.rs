@@ -36,6 +36,12 @@
 //!                                         forces and virial still summed in float64)
 //!   trust_model yes | no                 (yes: skip the check of the model's code, default no;
 //!                                         see model/file.rs)
+//!   fparam V1 [V2 ...]                   (the frame parameters of a model trained with
+//!                                         numb_fparam, as pair_style deepmd takes them)
+//!   aparam V1 [V2 ...]                   (the atomic parameters of a model trained with
+//!                                         numb_aparam, the same for every atom)
+//!                                        (fparam_from_compute, fparam_from_fix,
+//!                                         aparam_from_compute and ttm are refused by name)
 //! pair_coeff * * Li La Zr O              (one element or NULL per LAMMPS atom type)
 //! ```
 
@@ -79,6 +85,10 @@ pub struct PairSettings {
     pub tabulate: bool,
     /// The native evaluator's arithmetic (`precision`, default auto).
     pub precision: Precision,
+    /// Frame parameters (`fparam`), empty when not given.
+    pub fparam: Vec<f64>,
+    /// Atomic parameters (`aparam`), one set for every atom, empty when not given.
+    pub aparam: Vec<f64>,
     /// The keywords given (to tell an explicit `out_file` from the default).
     pub given: Vec<String>,
 }
@@ -150,7 +160,28 @@ const KEYWORDS: &[&str] = &[
     "trust_model",
     "tabulate",
     "precision",
+    "fparam",
+    "aparam",
 ];
+
+/// `pair_style deepmd` keywords that take parameters from elsewhere in the run.
+const DYNAMIC_PARAM_KEYWORDS: &[&str] = &["fparam_from_compute", "fparam_from_fix", "aparam_from_compute", "ttm"];
+
+/// The numbers after `fparam` / `aparam` (at least one), up to the next word that is not a
+/// number; returns them and how many arguments they took.
+fn numbers_after(args: &[String], i: usize, key: &str) -> Result<Vec<f64>> {
+    let values: Vec<f64> = args[i + 1..].iter().map_while(|a| a.parse::<f64>().ok()).collect();
+    if values.is_empty() {
+        return Err(Error::Input(format!(
+            "pair_style llzo_dp: '{key}' needs one or more numbers (one per model parameter), got {}",
+            args.get(i + 1).map_or("nothing".to_string(), |a| format!("'{a}'"))
+        )));
+    }
+    if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Input(format!("pair_style llzo_dp: '{key}' values must be finite, got {bad}")));
+    }
+    Ok(values)
+}
 
 fn count(key: &str, v: &str, min: usize) -> Result<usize> {
     v.parse::<usize>().ok().filter(|n| *n >= min).ok_or_else(|| {
@@ -184,6 +215,8 @@ impl PairSettings {
             trust_model: false,
             tabulate: true,
             precision: Precision::Auto,
+            fparam: Vec::new(),
+            aparam: Vec::new(),
             given: Vec::new(),
         };
         let mut cov_options: Vec<(&str, &str)> = Vec::new();
@@ -195,6 +228,18 @@ impl PairSettings {
                 s.deviation.atomic = true; // a flag, no value
                 i += 1;
                 continue;
+            }
+            if key == "fparam" || key == "aparam" {
+                let values = numbers_after(args, i, key)?;
+                i += 1 + values.len();
+                *(if key == "fparam" { &mut s.fparam } else { &mut s.aparam }) = values;
+                continue;
+            }
+            if DYNAMIC_PARAM_KEYWORDS.contains(&key) {
+                return Err(Error::Input(format!(
+                    "pair_style llzo_dp: '{key}' (parameters taken from a compute or fix during the run) is not \
+                     supported; give constant values with 'fparam V ...' / 'aparam V ...', or use pair_style deepmd"
+                )));
             }
             match key {
                 "device" => {
@@ -452,6 +497,17 @@ mod tests {
         assert!(PairSettings::parse(&args("m.pth tabulate maybe")).is_err());
         assert_eq!(d.precision, Precision::Auto);
         assert_eq!(PairSettings::parse(&args("m.pth precision float32")).unwrap().precision, Precision::Float32);
+        let p = PairSettings::parse(&args("m.pth fparam 0.5 -1e-2 aparam 3 threads 2")).unwrap();
+        assert_eq!((p.fparam, p.aparam, p.threads), (vec![0.5, -0.01], vec![3.0], 2));
+        let e = PairSettings::parse(&args("m.pth fparam threads 2")).unwrap_err().to_string();
+        assert!(e.contains("'fparam' needs one or more numbers") && e.contains("'threads'"), "{e}");
+        let e = PairSettings::parse(&args("m.pth aparam")).unwrap_err().to_string();
+        assert!(e.contains("'aparam' needs one or more numbers") && e.contains("nothing"), "{e}");
+        let e = PairSettings::parse(&args("m.pth fparam nan")).unwrap_err().to_string();
+        assert!(e.contains("must be finite"), "{e}");
+        let e = PairSettings::parse(&args("m.pth fparam_from_compute c1")).unwrap_err().to_string();
+        assert!(e.contains("'fparam_from_compute'") && e.contains("give constant values"), "{e}");
+
         assert_eq!(PairSettings::parse(&args("m.pth precision float64")).unwrap().precision, Precision::Float64);
         let e = PairSettings::parse(&args("m.pth precision half")).unwrap_err().to_string();
         assert!(e.contains("'precision' expects auto, float64 or float32, got 'half'"), "{e}");

@@ -231,3 +231,45 @@ run 0
 """, np_ranks=2)
     assert r.returncode > 0, r.output[-2000:]
     assert any("belongs to another rank" in e and "run this model on one MPI rank" in e for e in r.errors()), r.output[-2000:]
+
+
+def test_fparam_and_aparam_reach_the_model_and_equal_deeppot(tmp_path):
+    """A model trained with one frame and one atomic parameter (train_variant.sh params): the
+    `fparam` and `aparam` keywords reach forward_lower (TorchScript; the native evaluator names
+    the reason it does not take the model) and equal DeepPot given the same values within
+    1e-10, per-atom virial included; other values give another energy, so the values are used
+    (it stopped at load with "needs 1 frame parameters (fparam)")."""
+    from deepmd.infer import DeepPot
+
+    model = MODELS / "test_model_params.pth"
+    cell, pos, types = perturbed(*tllzo(), seed=40, sigma=0.1, strain=0.01, tilt=(0.4, -0.3, 0.2))
+    dp = DeepPot(str(model))
+    energies = []
+    for k, (fp, ap) in enumerate([((0.8,), (1.2,)), ((1.3,), (0.6,))]):
+        (tmp_path / str(k)).mkdir()
+        r, d, ref = run_both(tmp_path / str(k), dp, cell, pos, types, model=model, backend="torch", fparam=fp, aparam=ap)
+        check_against_deeppot(r, d, ref)
+        energies.append(ref[0])
+    assert abs(energies[0] - energies[1]) > 1e-3, energies
+
+
+@pytest.mark.parametrize("case", ["missing", "not_taken", "wrong_count"])
+def test_fparam_and_aparam_mismatches_are_refused_with_the_fix(tmp_path, case):
+    """A model that needs parameters run without them, parameters given to a model that takes
+    none, and a wrong count: a LAMMPS error naming the keyword and the model's count."""
+    params, plain = MODELS / "test_model_params.pth", MODELS / "test_model.pth"
+    style, expected = {
+        "missing": (f"{params} aparam 1.0", "needs 1 frame parameters: add 'fparam' with 1 value(s)"),
+        "not_taken": (f"{plain} fparam 1.0", "'fparam' is given, but"),
+        "wrong_count": (f"{params} fparam 1.0 aparam 1.0 2.0", "'aparam' has 2 value(s), but"),
+    }[case]
+    write_data(tmp_path / "system.data", *tllzo())
+    r = lammps(tmp_path, f"""units metal
+atom_style atomic
+read_data system.data
+pair_style llzo_dp {style}
+pair_coeff * * Li La Zr O
+run 0
+""")
+    assert r.returncode > 0, r.output[-2000:]
+    assert any(expected in e for e in r.errors()), r.errors() or r.output[-2000:]

@@ -52,11 +52,17 @@ def deeppot():
     return DeepPot(str(TEST_MODEL))
 
 
-def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODEL, backend="torch"):
+def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODEL, backend="torch",
+             fparam=(), aparam=()):
+    """`fparam`, `aparam`: the pair style's keywords and DeepPot's arguments (`aparam` the same
+    for every atom)."""
     write_data(tmp_path / "system.data", cell, pos, types)
     boundary = "p p p" if periodic else "f f f"
     atom_virial = backend == "torch"
-    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=model, options=OPTIONS.get(backend, f"backend {backend}"),
+    options = OPTIONS.get(backend, f"backend {backend}")
+    for key, values in (("fparam", fparam), ("aparam", aparam)):
+        options += f" {key} " + " ".join(repr(float(v)) for v in values) if len(values) else ""
+    r = lammps(tmp_path, SCRIPT.format(boundary=boundary, model=model, options=options,
                                        virial_computes=VIRIAL_COMPUTES if atom_virial else "",
                                        virial_columns="c_sv[*] c_cv[*]" if atom_virial else ""))
     assert r.returncode == 0, r.output[-3000:]
@@ -65,8 +71,13 @@ def run_both(tmp_path, deeppot, cell, pos, types, periodic=True, model=TEST_MODE
     d = read_dump(tmp_path / "dump.txt")[0]
     x = np.stack([d["x"], d["y"], d["z"]], axis=1)
     # LAMMPS may wrap atoms into the box; DeepPot gets the very coordinates LAMMPS used.
+    params = {}
+    if len(fparam):
+        params["fparam"] = np.asarray(fparam, dtype=float)
+    if len(aparam):
+        params["aparam"] = np.tile(np.asarray(aparam, dtype=float), len(d["type"]))
     e, f, v, ae, av = deeppot.eval(x.reshape(1, -1), cell.reshape(1, 9) if periodic else None,
-                                   (d["type"].astype(int) - 1).tolist(), atomic=True)
+                                   (d["type"].astype(int) - 1).tolist(), atomic=True, **params)
     return r, d, (e.item(), f.reshape(-1, 3), v.reshape(9), ae.reshape(-1), av.reshape(-1, 9))
 
 

@@ -3,7 +3,8 @@
 //! ```text
 //! llzo-dp info MODEL                      model metadata (cutoff, type map, sel, ...)
 //! --trust-model (any command)             load a model without checking its code's operators
-//! llzo-dp eval MODEL DATA [--device D] [--backend B] [--threads N]   energy, forces and virial of a LAMMPS data file
+//! llzo-dp eval MODEL DATA [--device D] [--backend B] [--threads N] [--fparam V,..] [--aparam V,..]
+//!                                                                    energy, forces and virial of a LAMMPS data file
 //! llzo-dp coverage build ... -o REF.json SYSTEM...   PCA coverage reference from deepmd/npy data
 //! llzo-dp coverage check REF.json SYSTEM...          coverage of frames (deepmd/npy or .xyz/.extxyz)
 //! llzo-dp coverage bench DATA                        time the coverage features
@@ -52,6 +53,10 @@ fn eval(data: &str, settings: &llzo_dp::settings::PairSettings) -> Result<()> {
     if model.info.message_passing {
         input.mapping = &mapping;
     }
+    model.check_params(model_path, &settings.fparam, &settings.aparam)?;
+    let atoms = if model.info.aparam_nall { owner.len() } else { n };
+    let aparam: Vec<f64> = (0..atoms).flat_map(|_| settings.aparam.iter().copied()).collect();
+    (input.fparam, input.aparam, input.aparam_dim) = (&settings.fparam, &aparam, settings.aparam.len());
     let mut out = Evaluation::default();
     let t0 = std::time::Instant::now();
     model.evaluate(&input, false, &mut out)?;
@@ -390,7 +395,7 @@ fn coverage_cmd(args: &[String]) -> Result<()> {
 }
 
 fn run(args: &[String]) -> Result<()> {
-    let usage = || Error::Input("usage: llzo-dp info MODEL | llzo-dp eval MODEL DATA [--device auto|cpu|cuda|cuda:N] [--backend auto|native|torch] [--threads N] | llzo-dp coverage build|check|bench ...".into());
+    let usage = || Error::Input("usage: llzo-dp info MODEL | llzo-dp eval MODEL DATA [--device auto|cpu|cuda|cuda:N] [--backend auto|native|torch] [--threads N] [--fparam V,..] [--aparam V,..] | llzo-dp coverage build|check|bench ...".into());
     match args.first().map(String::as_str) {
         Some("coverage") => coverage_cmd(&args[1..]),
         Some("info") if args.len() == 2 => info(&args[1]),
@@ -398,8 +403,11 @@ fn run(args: &[String]) -> Result<()> {
             // --device D / --backend B / --threads N, as the pair_style keywords
             let mut words = vec![args[1].clone()];
             for pair in args[3..].chunks(2) {
-                let key = pair[0].strip_prefix("--").filter(|k| ["device", "backend", "threads"].contains(k)).ok_or_else(usage)?;
-                words.extend([key.to_string(), pair[1].clone()]);
+                let known = ["device", "backend", "threads", "fparam", "aparam"];
+                let key = pair[0].strip_prefix("--").filter(|k| known.contains(k)).ok_or_else(usage)?;
+                words.push(key.to_string());
+                // --fparam / --aparam take their values as one comma-separated word
+                words.extend(pair[1].split(',').map(str::to_string));
             }
             let mut settings = llzo_dp::settings::PairSettings::parse(&words)?;
             if !args[3..].iter().any(|a| a == "--device") {

@@ -75,15 +75,6 @@ impl Model {
 
     fn check_supported(&self, path: &str) -> Result<()> {
         let i = &self.info;
-        let refuse = |what: &str| {
-            Err(Error::Model(format!("'{path}' {what}, which pair_style llzo_dp cannot run yet")))
-        };
-        if i.dim_fparam > 0 {
-            return refuse(&format!("needs {} frame parameters (fparam)", i.dim_fparam));
-        }
-        if i.dim_aparam > 0 {
-            return refuse(&format!("needs {} atomic parameters (aparam)", i.dim_aparam));
-        }
         if !(i.rcut > 0.0) || i.type_map.is_empty() {
             return Err(Error::Model(format!(
                 "'{path}' reports cutoff {} and {} types; not a usable model",
@@ -92,6 +83,31 @@ impl Model {
             )));
         }
         Ok(())
+    }
+
+    /// The `fparam` / `aparam` values of the pair style against what the model takes
+    /// (`get_dim_fparam`, `get_dim_aparam`; frame parameters may be left out when the model
+    /// has defaults).
+    pub fn check_params(&self, path: &str, fparam: &[f64], aparam: &[f64]) -> Result<()> {
+        let i = &self.info;
+        let check = |key: &str, what: &str, given: usize, dim: i64, optional: bool| -> Result<()> {
+            let dim = dim.max(0) as usize;
+            if given == dim || (given == 0 && optional) {
+                return Ok(());
+            }
+            Err(Error::Input(if dim == 0 {
+                format!("pair_style llzo_dp: '{key}' is given, but '{path}' takes no {what}; leave '{key}' out")
+            } else if given == 0 {
+                format!(
+                    "pair_style llzo_dp: '{path}' needs {dim} {what}: add '{key}' with {dim} value(s) \
+                     to pair_style, as for pair_style deepmd"
+                )
+            } else {
+                format!("pair_style llzo_dp: '{key}' has {given} value(s), but '{path}' takes {dim} {what}")
+            }))
+        };
+        check("fparam", "frame parameters", fparam.len(), i.dim_fparam, i.has_default_fparam)?;
+        check("aparam", "atomic parameters", aparam.len(), i.dim_aparam, false)
     }
 
     /// Where the native evaluator's time went since the last call (empty without it).

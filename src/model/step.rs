@@ -13,6 +13,10 @@ pub struct ModelInfo {
     /// The graph sorts every neighbour row by distance (`need_sorted_nlist_for_lower`,
     /// e.g. hybrid descriptors), not only rows wider than `Σsel`.
     pub sorts_nlist: bool,
+    /// The model has default frame parameters (`has_default_fparam`), so `fparam` may be left out.
+    pub has_default_fparam: bool,
+    /// The atomic parameters cover ghosts too (`is_aparam_nall`), not only local atoms.
+    pub aparam_nall: bool,
 }
 
 /// One step's model inputs, in model units (Å) and model types.
@@ -36,12 +40,17 @@ pub struct StepInput<'a> {
     /// `[nall]` extended index of the local atom each atom is an image of, for
     /// message-passing models (`ExtendedAtoms::ghost_images`); empty otherwise.
     pub mapping: &'a [i64],
+    /// `[dim_fparam]` frame parameters, empty when the model takes none (or uses its default).
+    pub fparam: &'a [f64],
+    /// `[n * aparam_dim]` atomic parameters (n = nloc, or nall when `aparam_nall`), or empty.
+    pub aparam: &'a [f64],
+    pub aparam_dim: usize,
 }
 
 impl<'a> StepInput<'a> {
     /// Rows that hold only neighbours within the cutoff, the same for both evaluators.
     pub fn within_cutoff(coord: &'a [f64], atype: &'a [i64], nlist: &'a [i64], nloc: usize, width: usize) -> Self {
-        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false, mapping: &[] }
+        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false, mapping: &[], fparam: &[], aparam: &[], aparam_dim: 0 }
     }
 
     pub fn nall(&self) -> usize {

@@ -24,6 +24,11 @@ fn method(module: &CModule, name: &str, path: &str) -> Result<IValue> {
     })
 }
 
+/// A yes/no method that older graphs may lack (absent = no).
+fn flag(module: &CModule, name: &str) -> bool {
+    matches!(module.method_is::<IValue>(name, &[]), Ok(IValue::Bool(true)))
+}
+
 fn as_int(v: IValue, what: &str) -> Result<i64> {
     match v {
         IValue::Int(i) => Ok(i),
@@ -99,7 +104,9 @@ impl TorchModel {
             dim_aparam: as_int(method(m, "get_dim_aparam", path)?, "get_dim_aparam")?,
             message_passing: matches!(method(m, "has_message_passing", path)?, IValue::Bool(true)),
             // absent from older graphs, which sort only rows wider than Σsel
-            sorts_nlist: matches!(m.method_is::<IValue>("need_sorted_nlist_for_lower", &[]), Ok(IValue::Bool(true))),
+            sorts_nlist: flag(m, "need_sorted_nlist_for_lower"),
+            has_default_fparam: flag(m, "has_default_fparam"),
+            aparam_nall: flag(m, "is_aparam_nall"),
         })
     }
 
@@ -122,6 +129,14 @@ impl TorchModel {
         Ok(t)
     }
 
+    /// Frame or atomic parameters as a float64 tensor of `shape`, or None when there are none.
+    fn params(&self, values: &[f64], shape: &[i64]) -> Result<IValue> {
+        if values.is_empty() {
+            return Ok(IValue::None);
+        }
+        Ok(IValue::Tensor(Tensor::f_from_slice(values)?.f_view(shape)?.f_to_device(self.device)?))
+    }
+
     /// One `forward_lower` call.
     pub fn evaluate(&mut self, input: &StepInput, atomic_virial: bool, out: &mut Evaluation) -> Result<()> {
         let nall = input.nall();
@@ -135,13 +150,16 @@ impl TorchModel {
             [] => IValue::None,
             m => IValue::Tensor(Tensor::f_from_slice(m)?.f_view([1, nall as i64])?.f_to_device(self.device)?),
         };
+        let fparam = self.params(input.fparam, &[1, input.fparam.len() as i64])?;
+        let dim = input.aparam_dim.max(1);
+        let aparam = self.params(input.aparam, &[1, (input.aparam.len() / dim) as i64, dim as i64])?;
         let args = [
             IValue::Tensor(coord),
             IValue::Tensor(atype),
             IValue::Tensor(nlist),
             mapping,
-            IValue::None,
-            IValue::None,
+            fparam,
+            aparam,
             IValue::Bool(atomic_virial),
         ];
         // The optimising graph executor profiles the first calls (1-2 s each) and is slower

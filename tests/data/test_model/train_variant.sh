@@ -15,11 +15,14 @@
 #                               # it on one rank, ghosts mapped to their local atoms
 #   ./train_variant.sh dpa3     # a message-passing DPA-3 (two repflow layers, tiny widths),
 #                               # float64; the same path as dpa2
+#   ./train_variant.sh params   # input.json's model with one frame parameter and one atomic
+#                               # parameter (numb_fparam 1, numb_aparam 1), trained on a copy of
+#                               # the data with made-up values (seeded), for the fparam/aparam keywords
 #
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa2|dpa3}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa2|dpa3|params}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
@@ -79,8 +82,27 @@ elif variant == "dpa3":
                     "update_residual_init": "const"},
     }
     t["seed"] = 9
+elif variant == "params":
+    import shutil
+    import numpy as np
+    d["_comment"] = "fparam/aparam test model (train_variant.sh params)."
+    d["model"]["fitting_net"].update(numb_fparam=1, numb_aparam=1)
+    t["seed"] = 10
+    rng = np.random.default_rng(10)
+    for k in ("training_data", "validation_data"):
+        copies = []
+        for sys_dir in t[k]["systems"]:
+            dst = os.path.join(work, k, os.path.basename(sys_dir))
+            shutil.copytree(sys_dir, dst)
+            natoms = len(open(os.path.join(dst, "type.raw")).read().split())
+            for set_dir in sorted(x for x in os.listdir(dst) if x.startswith("set.")):
+                nframes = np.load(os.path.join(dst, set_dir, "energy.npy")).shape[0]
+                np.save(os.path.join(dst, set_dir, "fparam.npy"), rng.uniform(0.5, 1.5, (nframes, 1)))
+                np.save(os.path.join(dst, set_dir, "aparam.npy"), rng.uniform(0.5, 1.5, (nframes, natoms)))
+            copies.append(dst)
+        t[k]["systems"] = copies
 else:
-    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa2 or dpa3")
+    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa2, dpa3 or params")
 # dp runs in the work directory, so the data paths become absolute.
 for k in ("training_data", "validation_data"):
     if k in t:
