@@ -7,9 +7,11 @@
 // Compression replaces G_k by quintic polynomials on a grid of s (tabulate_grid.h).
 //
 // Neighbour rows are sorted with the padding last, and every padded row of a block is the
-// same constant row. Like DeePMD-kit, the loop stops at the first row whose s equals the
-// block's last s and counts it (nnei - j) times; the gradient of those rows is left zero
-// (padding does not depend on positions).
+// same constant row, s equal to the block's last s and the direction part (r[1..3]) zero.
+// Like DeePMD-kit, the loop stops at the first such row and counts it (nnei - j) times; the
+// gradient of those rows is left zero (padding does not depend on positions). A full block
+// (as many neighbours as sel) ends in a real neighbour, and real neighbours at equal distances
+// share its s: the zero direction tells padding apart.
 //
 // Only the first derivative is provided (energy -> forces and virial); training through a
 // compressed model is not supported. CUDA inputs are computed on the CPU and moved back.
@@ -34,6 +36,12 @@ using tabulate::locate;
 using tabulate::poly5;
 using tabulate::poly5_slope;
 
+// A padded row: the block's last s, and no direction.
+template <typename T>
+inline bool is_padding(T s, T pad, const T *r) {
+  return s == pad && r[1] == 0 && r[2] == 0 && r[3] == 0;
+}
+
 template <typename T>
 void forward_kernel(T *out, const T *table, const Grid &g, const T *em_x, const T *em,
                     int64_t nloc, int64_t nnei, int64_t m) {
@@ -46,7 +54,7 @@ void forward_kernel(T *out, const T *table, const Grid &g, const T *em_x, const 
         const T *r = em + (i * nnei + j) * 4;
         T t;
         const T s = em_x[i * nnei + j];
-        const bool rest = (s == pad);  // this and every following row are the same
+        const bool rest = is_padding(s, pad, r);  // this and every following row are the same
         const T w = rest ? static_cast<T>(nnei - j) : T(1);
         const int64_t idx = locate(g, s, t);
         const T *c = table + idx * m * 6;
@@ -96,7 +104,7 @@ void backward_kernel(T *d_em_x, T *d_em, const T *table, const Grid &g, const T 
         dr[1] = dr1;
         dr[2] = dr2;
         dr[3] = dr3;
-        if (s == pad) break;  // padding: gradient stays zero
+        if (is_padding(s, pad, r)) break;  // padding: gradient stays zero
       }
     }
   });
