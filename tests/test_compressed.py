@@ -36,10 +36,11 @@ def test_compressed_model_matches_deepmd(tmp_path, compressed_model, deeppot_com
     check_against_deeppot(r, d, ref)
 
 
-@pytest.mark.parametrize("descriptor", ["se_e2_r", "hybrid"])
-def test_compressed_se_e2_r_and_se_e3_run_through_torchscript(tmp_path, descriptor, compressed_hybrid_model):
-    """Compressed se_e2_r and hybrid se_e2_a + se_e3 models call deepmd::tabulate_fusion_se_r
-    and _se_t, whose kernels and gradients the plugin provides (cpp/torch/tabulate_fusion_se_*.cpp):
+@pytest.mark.parametrize("descriptor", ["se_e2_r", "hybrid", "dpa1_compressible"])
+def test_compressed_se_e2_r_se_e3_and_dpa1_run_through_torchscript(tmp_path, descriptor, request):
+    """Compressed se_e2_r, hybrid se_e2_a + se_e3 and DPA-1 (se_atten_v2 without attention layers)
+    models call deepmd::tabulate_fusion_se_r, _se_t and _se_atten, whose kernels and gradients the
+    plugin provides (cpp/torch/tabulate_fusion*.cpp):
     energy, forces, virial, per-atom energy and virial equal DeePMD-kit's DeepPot on the same
     compressed model within 1e-10 on a triclinic cell (they stopped with "compressed ...
     descriptors are not supported")."""
@@ -49,9 +50,9 @@ def test_compressed_se_e2_r_and_se_e3_run_through_torchscript(tmp_path, descript
     from test_model_layouts import MODELS
 
     if descriptor == "hybrid":
-        model = compressed_hybrid_model
+        model = request.getfixturevalue("compressed_hybrid_model")
     else:
-        model = compress(MODELS / "test_model_se_e2_r.pth", tmp_path)
+        model = compress(MODELS / f"test_model_{descriptor}.pth", tmp_path)
     cell, pos, types = perturbed(*tllzo(), seed=41, sigma=0.15, strain=0.02, tilt=(0.7, -0.4, 0.3))
     r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend="torch")
     check_against_deeppot(r, d, ref)

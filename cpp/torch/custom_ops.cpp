@@ -1,9 +1,9 @@
 // Registers DeePMD-kit's table operators so that frozen DeePMD-kit models load and run
-// without DeePMD-kit's op library: tabulate_fusion_se_a, _se_r and _se_t with their kernels
-// and gradients (tabulate_fusion*.cpp), so compressed se_e2_a, se_e2_r, se_e3 and hybrid
-// models run; the schemas of _se_atten and _se_t_tebd with kernels that refuse, so that
-// uncompressed se_atten, se_atten_v2 and DPA-2 models load (their graphs name the operator
-// but call it only once compressed); and border_op's, whose kernel refuses (below). The schemas are DeePMD-kit 3.2's
+// without DeePMD-kit's op library: tabulate_fusion_se_a, _se_atten, _se_r and _se_t with their
+// kernels and gradients (tabulate_fusion*.cpp), so compressed se_e2_a, DPA-1, se_e2_r, se_e3
+// and hybrid models run; the schema of _se_t_tebd with a kernel that refuses, so that
+// uncompressed DPA-2 models load (their graphs name the operator but call it only once
+// compressed); and border_op's, whose kernel refuses (below). The schemas are DeePMD-kit 3.2's
 // (source/op/pt/tabulate_multi_device.cc).
 
 #include "extensions.h"
@@ -23,6 +23,11 @@ namespace llzo_dp {
 std::vector<at::Tensor> tabulate_fusion_se_a(const at::Tensor &table, const at::Tensor &table_info,
                                              const at::Tensor &em_x, const at::Tensor &em,
                                              int64_t last_layer_size);
+std::vector<at::Tensor> tabulate_fusion_se_atten(const at::Tensor &table,
+                                                 const at::Tensor &table_info,
+                                                 const at::Tensor &em_x, const at::Tensor &em,
+                                                 const at::Tensor &two_embed,
+                                                 int64_t last_layer_size, bool is_sorted);
 std::vector<at::Tensor> tabulate_fusion_se_r(const at::Tensor &table, const at::Tensor &table_info,
                                              const at::Tensor &em, int64_t last_layer_size);
 std::vector<at::Tensor> tabulate_fusion_se_t(const at::Tensor &table, const at::Tensor &table_info,
@@ -37,12 +42,6 @@ namespace {
 [[noreturn]] void compressed_unsupported(const char *descriptor, const char *op) {
   TORCH_CHECK(false, "compressed ", descriptor, " descriptors (deepmd::", op,
               ") are not supported by pair_style llzo_dp: use the uncompressed model");
-}
-
-std::vector<at::Tensor> tabulate_fusion_se_atten_unsupported(const at::Tensor &, const at::Tensor &,
-                                                             const at::Tensor &, const at::Tensor &,
-                                                             const at::Tensor &, int64_t, bool) {
-  compressed_unsupported("se_atten", "tabulate_fusion_se_atten");
 }
 
 std::vector<at::Tensor> tabulate_fusion_se_t_tebd_unsupported(const at::Tensor &, const at::Tensor &,
@@ -108,7 +107,7 @@ void llzo_dp::torch_ext::register_deepmd_ops() {
       library->def(
           "tabulate_fusion_se_atten(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "Tensor two_embed, int last_layer_size, bool is_sorted) -> Tensor[]",
-          &tabulate_fusion_se_atten_unsupported);
+          &llzo_dp::tabulate_fusion_se_atten);
       library->def(
           "tabulate_fusion_se_t_tebd(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "int last_layer_size) -> Tensor[]",

@@ -10,6 +10,8 @@
 #                               # deepmd::tabulate_fusion_se_r); TorchScript runs it
 #   ./train_variant.sh se_atten_v2  # the attention descriptor (DPA-1 family; its graph names
 #                               # deepmd::tabulate_fusion_se_atten); TorchScript runs it
+#   ./train_variant.sh dpa1_compressible  # se_atten_v2 without attention layers, the DPA-1
+#                               # form 'dp --pt compress' takes (deepmd::tabulate_fusion_se_atten)
 #   ./train_variant.sh dpa2     # a message-passing DPA-2 (repinit + two repformer layers, tiny
 #                               # widths; its graph names deepmd::border_op); TorchScript runs
 #                               # it on one rank, ghosts mapped to their local atoms
@@ -22,7 +24,7 @@
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa2|dpa3|params}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa1_compressible|dpa2|dpa3|params}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
@@ -52,6 +54,13 @@ elif variant == "se_atten_v2":
                                 "rcut": a["rcut"], "neuron": [4, 8], "axis_neuron": 4, "attn": 8, "attn_layer": 1,
                                 "tebd_dim": 4, "precision": "float64", "seed": 6}
     t["seed"] = 6
+elif variant == "dpa1_compressible":
+    a = d["model"]["descriptor"]
+    d["_comment"] = "Compressible DPA-1 test model (train_variant.sh dpa1_compressible)."
+    d["model"]["descriptor"] = {"type": "se_atten_v2", "sel": sum(a["sel"]), "rcut_smth": a["rcut_smth"],
+                                "rcut": a["rcut"], "neuron": [4, 8], "axis_neuron": 4, "attn": 8, "attn_layer": 0,
+                                "tebd_dim": 4, "precision": "float64", "seed": 11}
+    t["seed"] = 11
 elif variant == "dpa2":
     a = d["model"]["descriptor"]
     d["_comment"] = "DPA-2 test model (train_variant.sh dpa2)."
@@ -102,7 +111,7 @@ elif variant == "params":
             copies.append(dst)
         t[k]["systems"] = copies
 else:
-    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa2, dpa3 or params")
+    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa1_compressible, dpa2, dpa3 or params")
 # dp runs in the work directory, so the data paths become absolute.
 for k in ("training_data", "validation_data"):
     if k in t:
