@@ -49,7 +49,7 @@ fn main() {
     cxx_build::bridge("src/ffi/torch.rs")
         .file("cpp/torch/custom_ops.cpp")
         .file("cpp/torch/tabulate_fusion.cpp")
-        .file("cpp/torch/tabulate_fusion_se_r.cpp")
+        .file("cpp/torch/tabulate_fusion_elementwise.cpp")
         .file("cpp/torch/tabulate_fusion_se_t.cpp")
         .file("cpp/torch/jit_settings.cpp")
         .file("cpp/torch/model_tensors.cpp")

@@ -1,9 +1,8 @@
-// Registers DeePMD-kit's table operators so that frozen DeePMD-kit models load and run
-// without DeePMD-kit's op library: tabulate_fusion_se_a, _se_atten, _se_r and _se_t with their
-// kernels and gradients (tabulate_fusion*.cpp), so compressed se_e2_a, DPA-1, se_e2_r, se_e3
-// and hybrid models run; the schema of _se_t_tebd with a kernel that refuses, so that
-// uncompressed DPA-2 models load (their graphs name the operator but call it only once
-// compressed); and border_op's, whose kernel refuses (below). The schemas are DeePMD-kit 3.2's
+// Registers DeePMD-kit's table operators so that frozen DeePMD-kit models, compressed or not,
+// load and run without DeePMD-kit's op library: tabulate_fusion_se_a, _se_atten, _se_r, _se_t
+// and _se_t_tebd with their kernels and gradients (tabulate_fusion*.cpp); uncompressed models
+// name them in their graphs too, but call them only once compressed. And border_op's schema,
+// whose kernel refuses (below). The schemas are DeePMD-kit 3.2's
 // (source/op/pt/tabulate_multi_device.cc).
 
 #include "extensions.h"
@@ -33,22 +32,13 @@ std::vector<at::Tensor> tabulate_fusion_se_r(const at::Tensor &table, const at::
 std::vector<at::Tensor> tabulate_fusion_se_t(const at::Tensor &table, const at::Tensor &table_info,
                                              const at::Tensor &em_x, const at::Tensor &em,
                                              int64_t last_layer_size);
+std::vector<at::Tensor> tabulate_fusion_se_t_tebd(const at::Tensor &table,
+                                                  const at::Tensor &table_info,
+                                                  const at::Tensor &em_x, const at::Tensor &em,
+                                                  int64_t last_layer_size);
 }
 
 namespace {
-
-// Uncompressed models name these ops in their graph but only call them once compressed;
-// llzo_dp has no kernel for those tables.
-[[noreturn]] void compressed_unsupported(const char *descriptor, const char *op) {
-  TORCH_CHECK(false, "compressed ", descriptor, " descriptors (deepmd::", op,
-              ") are not supported by pair_style llzo_dp: use the uncompressed model");
-}
-
-std::vector<at::Tensor> tabulate_fusion_se_t_tebd_unsupported(const at::Tensor &, const at::Tensor &,
-                                                              const at::Tensor &, const at::Tensor &,
-                                                              int64_t) {
-  compressed_unsupported("se_t_tebd", "tabulate_fusion_se_t_tebd");
-}
 
 // Message-passing models (DPA-2, DPA-3) name border_op in their graph and call it only when
 // given a comm_dict; llzo_dp gives them the ghost-to-local `mapping` instead, which covers
@@ -111,7 +101,7 @@ void llzo_dp::torch_ext::register_deepmd_ops() {
       library->def(
           "tabulate_fusion_se_t_tebd(Tensor table, Tensor table_info, Tensor em_x, Tensor em, "
           "int last_layer_size) -> Tensor[]",
-          &tabulate_fusion_se_t_tebd_unsupported);
+          &llzo_dp::tabulate_fusion_se_t_tebd);
       library->def(
           "border_op(Tensor sendlist, Tensor sendproc, Tensor recvproc, Tensor sendnum, "
           "Tensor recvnum, Tensor g1, Tensor communicator, Tensor nlocal, Tensor nghost) -> Tensor[]",

@@ -203,9 +203,9 @@ fn load_failure_reason(message: &str) -> String {
         let op = op.trim().trim_end_matches('.');
         return format!(
             "the model calls the custom operator {op}, which llzo_dp does not provide (it provides \
-             deepmd::tabulate_fusion_se_a, _se_r and _se_t, the schemas of _se_atten and _se_t_tebd \
-             for uncompressed models, and deepmd::border_op's schema for message passing on one \
-             rank); run this model with pair_style deepmd"
+             DeePMD-kit 3.2's table operators deepmd::tabulate_fusion_se_a, _se_atten, _se_r, _se_t \
+             and _se_t_tebd, and deepmd::border_op's schema for message passing on one rank); run \
+             this model with pair_style deepmd"
         );
     }
     meaningful.first().map_or_else(|| "libtorch gave no reason".to_string(), |l| l.to_string())

@@ -15,6 +15,9 @@
 #   ./train_variant.sh dpa2     # a message-passing DPA-2 (repinit + two repformer layers, tiny
 #                               # widths; its graph names deepmd::border_op); TorchScript runs
 #                               # it on one rank, ghosts mapped to their local atoms
+#   ./train_variant.sh dpa2_compressible  # dpa2 with a three-body repinit, both repinit parts
+#                               # in 'strip' mode, the form 'dp --pt compress' tabulates
+#                               # (deepmd::tabulate_fusion_se_atten and _se_t_tebd)
 #   ./train_variant.sh dpa3     # a message-passing DPA-3 (two repflow layers, tiny widths),
 #                               # float64; the same path as dpa2
 #   ./train_variant.sh params   # input.json's model with one frame parameter and one atomic
@@ -24,7 +27,7 @@
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa1_compressible|dpa2|dpa3|params}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa1_compressible|dpa2|dpa2_compressible|dpa3|params}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
@@ -61,7 +64,7 @@ elif variant == "dpa1_compressible":
                                 "rcut": a["rcut"], "neuron": [4, 8], "axis_neuron": 4, "attn": 8, "attn_layer": 0,
                                 "tebd_dim": 4, "precision": "float64", "seed": 11}
     t["seed"] = 11
-elif variant == "dpa2":
+elif variant in ("dpa2", "dpa2_compressible"):
     a = d["model"]["descriptor"]
     d["_comment"] = "DPA-2 test model (train_variant.sh dpa2)."
     d["model"]["descriptor"] = {
@@ -77,6 +80,11 @@ elif variant == "dpa2":
                       "g1_out_conv": True, "g1_out_mlp": True},
     }
     t["seed"] = 8
+    if variant == "dpa2_compressible":
+        d["_comment"] = "Compressible DPA-2 test model (train_variant.sh dpa2_compressible)."
+        d["model"]["descriptor"]["repinit"].update(
+            tebd_input_mode="strip", use_three_body=True, three_body_sel=40, three_body_rcut=4.0,
+            three_body_rcut_smth=3.5)
 elif variant == "dpa3":
     a = d["model"]["descriptor"]
     d["_comment"] = "DPA-3 test model (train_variant.sh dpa3)."
@@ -111,7 +119,7 @@ elif variant == "params":
             copies.append(dst)
         t[k]["systems"] = copies
 else:
-    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa1_compressible, dpa2, dpa3 or params")
+    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa1_compressible, dpa2, dpa2_compressible, dpa3 or params")
 # dp runs in the work directory, so the data paths become absolute.
 for k in ("training_data", "validation_data"):
     if k in t:
