@@ -512,11 +512,11 @@ impl Core {
     }
 
     pub fn coverage_bits(&mut self) -> &mut [u64] {
-        self.monitor.as_mut().map_or(&mut [], |m| m.bits.as_mut_slice())
+        self.monitor.as_mut().map_or(&mut [], |m| m.bits_mut())
     }
 
     pub fn coverage_counts(&mut self) -> &mut [u64] {
-        self.monitor.as_mut().map_or(&mut [], |m| m.counts.as_mut_slice())
+        self.monitor.as_mut().map_or(&mut [], |m| m.counts_mut())
     }
 
     /// After the reductions: (dump this frame, log line).

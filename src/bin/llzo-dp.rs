@@ -182,12 +182,13 @@ fn coverage_build(args: &[String]) -> Result<()> {
     let t0 = Instant::now();
     let mut feat_s = 0.0;
     let mut atoms = 0usize;
+    let featurizer = coverage::features::Featurizer::new(&params.features)?;
     for sys in systems_of(&roots)? {
         let frames = llzo_dp::frames::read_frames(&sys, &type_map)?;
         eprintln!("coverage build: {} ({} frames)", sys.display(), frames.len());
         for f in &frames {
             let t = Instant::now();
-            let types = coverage::features::frame_features(f, &params.features, &mut buf)?;
+            let types = featurizer.frame_features(f, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             atoms += types.len();
             train.add_frame(&buf, &types)?;
@@ -273,12 +274,13 @@ fn coverage_check(args: &[String]) -> Result<()> {
     let mut buf = Vec::new();
     let mut proj = Vec::new();
     let mm = reference.elements.iter().flatten().map(|e| e.pca.m).max().unwrap_or(1);
+    let featurizer = coverage::features::Featurizer::new(&reference.features)?;
     for sys in systems_of(roots)? {
         let frames = llzo_dp::frames::read_frames(&sys, tm)?;
         eprintln!("coverage check: {} ({} frames)", sys.display(), frames.len());
         for (k, f) in frames.iter().enumerate() {
             let t = Instant::now();
-            let types = coverage::features::frame_features(f, &reference.features, &mut buf)?;
+            let types = featurizer.frame_features(f, &mut buf)?;
             feat_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let mut occ = reference.new_occupancy();
@@ -340,10 +342,11 @@ fn coverage_bench(args: &[String]) -> Result<()> {
     let atype: Vec<i64> = ext.owner.iter().map(|&o| frame.types[o] as i64).collect();
     let nb = coverage::Neighborhood { coords: &ext.coords, types: &atype, nloc: frame.pos.len(), nlist: &ext.nlist };
     let mut out = Vec::new();
-    coverage::features::compute(&params, &nb, &mut out)?;
+    let featurizer = coverage::features::Featurizer::new(&params)?;
+    featurizer.compute(&nb, &mut out)?;
     let t = Instant::now();
     for _ in 0..repeat.max(1) {
-        coverage::features::compute(&params, &nb, &mut out)?;
+        featurizer.compute(&nb, &mut out)?;
     }
     let each = t.elapsed().as_secs_f64() / repeat.max(1) as f64;
     let n = frame.pos.len();

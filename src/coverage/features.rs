@@ -22,6 +22,11 @@
 //! product `A2[e,k] : A2[e',k]` at `E K + P K + q K + k` (`P` = number of pairs).
 //! Everything is O(neighbors) per atom; fc makes every term go to zero with zero slope
 //! at `rcut`, so a neighbor crossing the cutoff changes nothing abruptly.
+//!
+//! The K radial weights `g_k(r) fc(r)` come from a table of values and slopes (cubic
+//! Hermite, built once per [`Featurizer`]) instead of a cosine and exponentials per
+//! neighbor: within `TABLE_TOLERANCE` of the formula (tested), far below the grid cells
+//! the features end up in.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -110,117 +115,216 @@ impl Neighborhood<'_> {
     }
 }
 
-/// Computes the features of the `nloc` local atoms into `out` (resized to
-/// `nloc * params.len()`, row per atom), in parallel over atoms. `out` is meant to be
-/// reused from call to call.
-pub fn compute(params: &FeatureParams, nb: &Neighborhood, out: &mut Vec<f64>) -> Result<()> {
-    params.validate()?;
-    let width = nb.check(params.n_types)?;
-    let p = params.len();
-    out.clear();
-    out.resize(nb.nloc * p, 0.0);
-    if nb.nloc == 0 {
-        return Ok(());
-    }
-    let nch = params.n_types * params.n_radial;
-    let scratch_len = nch * 10;
-    out.par_chunks_mut(p).enumerate().for_each_init(
-        || vec![0.0f64; scratch_len],
-        |acc, (i, row)| atom_features(params, nb, i, &nb.nlist[i * width..(i + 1) * width], acc, row),
-    );
-    Ok(())
+/// Largest difference between a tabulated radial weight and the formula (weights are
+/// at most 1); `RadialTable::new` picks the spacing for it.
+pub const TABLE_TOLERANCE: f64 = 1e-9;
+
+/// `w_k(r) = g_k(r) fc(r)` for k = 0..K at nodes `r = i h`, `i = 0..=rcut/h`: per node the K
+/// values, then the K slopes times h (cubic Hermite interpolation between nodes).
+#[derive(Debug, Clone)]
+struct RadialTable {
+    k_n: usize,
+    inv_h: f64,
+    nodes: Vec<f64>,
 }
 
-fn atom_features(params: &FeatureParams, nb: &Neighborhood, i: usize, neigh: &[i64], acc: &mut [f64], row: &mut [f64]) {
-    let k_n = params.n_radial;
-    let nch = params.n_types * k_n;
-    // acc: per channel c = e K + k, 10 values: A0, A1 (x y z), A2 (xx yy zz xy xz yz)
-    acc.fill(0.0);
-    let rc = params.rcut;
-    let sigma = params.sigma();
-    let inv2s2 = 1.0 / (2.0 * sigma * sigma);
-    let xi = [nb.coords[3 * i], nb.coords[3 * i + 1], nb.coords[3 * i + 2]];
-    let mut g = [0.0f64; 64];
-    let mut g_heap = Vec::new();
-    let g: &mut [f64] = if k_n <= 64 {
-        &mut g[..k_n]
-    } else {
-        g_heap.resize(k_n, 0.0);
-        &mut g_heap
-    };
-    for &j in neigh {
-        if j < 0 {
-            continue;
+impl RadialTable {
+    fn new(params: &FeatureParams) -> RadialTable {
+        let (k_n, rc, sigma) = (params.n_radial, params.rcut, params.sigma());
+        // the cubic Hermite error is at most h^4 / 384 max|w''''|; a Gaussian's fourth
+        // derivative is at most 3 / sigma^4, the cutoff's far smaller: sigma / 128 gives
+        // about 3e-11 whatever sigma is
+        let h_max = (sigma / 128.0).min(rc / 64.0);
+        let intervals = (rc / h_max).ceil() as usize;
+        let h = rc / intervals as f64;
+        let mut nodes = vec![0.0; (intervals + 1) * 2 * k_n];
+        for (i, node) in nodes.chunks_mut(2 * k_n).enumerate() {
+            radial_weights(params, i as f64 * h, h, node);
         }
-        let j = j as usize;
-        let d = [nb.coords[3 * j] - xi[0], nb.coords[3 * j + 1] - xi[1], nb.coords[3 * j + 2] - xi[2]];
-        let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-        if r2 >= rc * rc || r2 <= 0.0 {
-            continue;
-        }
-        let r = r2.sqrt();
-        let u = [d[0] / r, d[1] / r, d[2] / r];
-        let fc = 0.5 * (1.0 + (std::f64::consts::PI * r / rc).cos());
-        gaussians(r, params.r_min, sigma, inv2s2, g);
-        let v = [1.0, u[0], u[1], u[2], u[0] * u[0] - 1.0 / 3.0, u[1] * u[1] - 1.0 / 3.0, u[2] * u[2] - 1.0 / 3.0, u[0] * u[1], u[0] * u[2], u[1] * u[2]];
-        let base = nb.types[j] as usize * k_n; // checked in `Neighborhood::check`
-        for (a, gk) in acc[10 * base..10 * (base + k_n)].chunks_exact_mut(10).zip(g.iter()) {
-            let w = gk * fc;
-            for q in 0..10 {
-                a[q] += w * v[q];
-            }
+        RadialTable { k_n, inv_h: 1.0 / h, nodes }
+    }
+
+    /// The K weights at `r` (0 <= r < rcut) into `w`; `K` is `k_n` when it is not 0.
+    #[inline(always)]
+    fn eval<const K: usize>(&self, r: f64, w: &mut [f64]) {
+        let k_n = if K > 0 { K } else { self.k_n };
+        let u = r * self.inv_h;
+        let last = self.nodes.len() / (2 * k_n) - 2;
+        let i = (u as usize).min(last);
+        let t = u - i as f64;
+        let (t2, s) = (t * t, 1.0 - t);
+        let (h00, h10, h01, h11) = ((1.0 + 2.0 * t) * s * s, t * s * s, t2 * (3.0 - 2.0 * t), -t2 * s);
+        let (node, w) = (&self.nodes[2 * k_n * i..2 * k_n * (i + 2)], &mut w[..k_n]);
+        for k in 0..k_n {
+            w[k] = h00 * node[k] + h10 * node[k_n + k] + h01 * node[2 * k_n + k] + h11 * node[3 * k_n + k];
         }
     }
-    for c in 0..nch {
-        row[c] = acc[10 * c];
+}
+
+/// The formula: `w_k(r)` into `out[..K]` and `h dw_k/dr` into `out[K..2K]` (0 beyond rcut).
+fn radial_weights(params: &FeatureParams, r: f64, h: f64, out: &mut [f64]) {
+    let (k_n, rc, sigma) = (params.n_radial, params.rcut, params.sigma());
+    out.fill(0.0);
+    if r >= rc {
+        return;
+    }
+    let x = std::f64::consts::PI * r / rc;
+    let fc = 0.5 * (1.0 + x.cos());
+    let dfc = -0.5 * std::f64::consts::PI / rc * x.sin();
+    for k in 0..k_n {
+        let d = r - (params.r_min + k as f64 * sigma);
+        let g = (-d * d / (2.0 * sigma * sigma)).exp();
+        out[k] = g * fc;
+        out[k_n + k] = h * g * (dfc - d / (sigma * sigma) * fc);
+    }
+}
+
+/// The features of one [`FeatureParams`], with its radial table built once.
+#[derive(Debug, Clone)]
+pub struct Featurizer {
+    pub params: FeatureParams,
+    table: RadialTable,
+}
+
+impl Featurizer {
+    pub fn new(params: &FeatureParams) -> Result<Featurizer> {
+        params.validate()?;
+        Ok(Featurizer { params: params.clone(), table: RadialTable::new(params) })
+    }
+
+    /// Computes the features of the `nloc` local atoms into `out` (resized to
+    /// `nloc * params.len()`, row per atom), in parallel over atoms. `out` is meant to be
+    /// reused from call to call.
+    pub fn compute(&self, nb: &Neighborhood, out: &mut Vec<f64>) -> Result<()> {
+        let params = &self.params;
+        let width = nb.check(params.n_types)?;
+        let p = params.len();
+        out.clear();
+        out.resize(nb.nloc * p, 0.0);
+        if nb.nloc == 0 {
+            return Ok(());
+        }
+        let scratch_len = params.n_types * params.n_radial * 10 + params.n_radial;
+        // the default K compiled with K known, so the per-neighbor updates unroll into vector
+        // code, in AVX2 + FMA when the CPU has them
+        let atom = match params.n_radial {
+            8 if avx2_fma() => Self::atom_features_8_avx2,
+            8 => Self::atom_features::<8>,
+            _ => Self::atom_features::<0>,
+        };
+        out.par_chunks_mut(p).enumerate().for_each_init(
+            || vec![0.0f64; scratch_len],
+            |scratch, (i, row)| atom(self, nb, i, &nb.nlist[i * width..(i + 1) * width], scratch, row),
+        );
+        Ok(())
+    }
+
+    /// `atom_features::<8>` compiled for AVX2 + FMA; only chosen after `avx2_fma()`.
+    fn atom_features_8_avx2(&self, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut [f64], row: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `compute` picks this function only when `avx2_fma()` found both features
+        // on this CPU, which is all `with_avx2_fma` requires.
+        unsafe {
+            with_avx2_fma(self, nb, i, neigh, scratch, row)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.atom_features::<8>(nb, i, neigh, scratch, row)
+    }
+
+    /// One atom's row; `K` is `params.n_radial` when it is not 0.
+    #[inline(always)]
+    fn atom_features<const K: usize>(&self, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut [f64], row: &mut [f64]) {
+        let params = &self.params;
+        let k_n = if K > 0 { K } else { params.n_radial };
+        let nch = params.n_types * k_n;
+        // acc[(e 10 + q) K + k]: for element e the 10 values q = A0, A1 (x y z), A2 (xx yy
+        // zz xy xz yz), each over the K Gaussians (contiguous, so the update vectorizes)
+        let (acc, w) = scratch.split_at_mut(10 * nch);
+        acc.fill(0.0);
+        let rc2 = params.rcut * params.rcut;
+        let xi = [nb.coords[3 * i], nb.coords[3 * i + 1], nb.coords[3 * i + 2]];
+        for &j in neigh {
+            if j < 0 {
+                continue;
+            }
+            let j = j as usize;
+            let d = [nb.coords[3 * j] - xi[0], nb.coords[3 * j + 1] - xi[1], nb.coords[3 * j + 2] - xi[2]];
+            let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            if r2 >= rc2 || r2 <= 0.0 {
+                continue;
+            }
+            let r = r2.sqrt();
+            let inv = 1.0 / r;
+            let u = [d[0] * inv, d[1] * inv, d[2] * inv];
+            self.table.eval::<K>(r, w);
+            let third = 1.0 / 3.0;
+            let v = [1.0, u[0], u[1], u[2], u[0] * u[0] - third, u[1] * u[1] - third, u[2] * u[2] - third, u[0] * u[1], u[0] * u[2], u[1] * u[2]];
+            let base = nb.types[j] as usize * 10 * k_n; // checked in `Neighborhood::check`
+            // indices below 10 k_n of slices of that length: no bounds checks, vector code
+            let (a, w) = (&mut acc[base..base + 10 * k_n], &w[..k_n]);
+            for q in 0..10 {
+                for k in 0..k_n {
+                    a[q * k_n + k] += v[q] * w[k];
+                }
+            }
+        }
+        invariants(params, acc, row);
+    }
+
+    /// Features of every atom of a frame (wrapped, images built here): `out` `[n * p]`;
+    /// returns the model type of each atom.
+    pub fn frame_features(&self, frame: &Frame, out: &mut Vec<f64>) -> Result<Vec<i64>> {
+        let mut f = frame.clone();
+        images::wrap(&mut f)?;
+        let ext = images::extend(&f, self.params.rcut)?;
+        let atype: Vec<i64> = ext.owner.iter().map(|&o| f.types[o] as i64).collect();
+        let nb = Neighborhood { coords: &ext.coords, types: &atype, nloc: f.pos.len(), nlist: &ext.nlist };
+        self.compute(&nb, out)?;
+        Ok(atype[..f.pos.len()].to_vec())
+    }
+}
+
+/// Whether this CPU runs AVX2 and FMA instructions.
+fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn with_avx2_fma(f: &Featurizer, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut [f64], row: &mut [f64]) {
+    f.atom_features::<8>(nb, i, neigh, scratch, row)
+}
+
+/// The feature row from the accumulated A0, A1, A2 (layout of `atom_features`).
+fn invariants(params: &FeatureParams, acc: &[f64], row: &mut [f64]) {
+    let k_n = params.n_radial;
+    let nch = params.n_types * k_n;
+    let a = |e: usize, q: usize, k: usize| acc[(e * 10 + q) * k_n + k];
+    for e in 0..params.n_types {
+        for k in 0..k_n {
+            row[e * k_n + k] = a(e, 0, k);
+        }
     }
     let np = params.n_pairs();
     let mut q = 0;
     for e in 0..params.n_types {
         for f in e..params.n_types {
             for k in 0..k_n {
-                let x = &acc[10 * (e * k_n + k)..10 * (e * k_n + k + 1)];
-                let y = &acc[10 * (f * k_n + k)..10 * (f * k_n + k + 1)];
-                row[nch + q * k_n + k] = x[1] * y[1] + x[2] * y[2] + x[3] * y[3];
-                row[nch + np * k_n + q * k_n + k] =
-                    x[4] * y[4] + x[5] * y[5] + x[6] * y[6] + 2.0 * (x[7] * y[7] + x[8] * y[8] + x[9] * y[9]);
+                let dot = |qs: std::ops::Range<usize>| qs.map(|c| a(e, c, k) * a(f, c, k)).sum::<f64>();
+                row[nch + q * k_n + k] = dot(1..4);
+                row[nch + np * k_n + q * k_n + k] = dot(4..7) + 2.0 * dot(7..10);
             }
             q += 1;
         }
     }
 }
 
-/// `g[k] = exp(-(r - mu_k)^2 / (2 sigma^2))` with three exponentials instead of K: from
-/// the nearest center, neighbors follow by the ratio `g_{k+1} / g_k = exp(x_k / sigma - 1/2)`
-/// (`x_k = r - mu_k`), which itself shrinks by `1/e` per step.
-fn gaussians(r: f64, r_min: f64, sigma: f64, inv2s2: f64, g: &mut [f64]) {
-    let k_n = g.len();
-    let c = ((r - r_min) / sigma).round().clamp(0.0, (k_n - 1) as f64) as usize;
-    let x = r - (r_min + c as f64 * sigma);
-    g[c] = (-x * x * inv2s2).exp();
-    let inv_e = (-1.0f64).exp();
-    let mut up = (x / sigma - 0.5).exp();
-    for k in c + 1..k_n {
-        g[k] = g[k - 1] * up;
-        up *= inv_e;
-    }
-    let mut down = (-x / sigma - 0.5).exp();
-    for k in (0..c).rev() {
-        g[k] = g[k + 1] * down;
-        down *= inv_e;
-    }
-}
-
-/// Features of every atom of a frame (wrapped, images built here): `out` `[n * p]`;
-/// returns the model type of each atom.
-pub fn frame_features(frame: &Frame, params: &FeatureParams, out: &mut Vec<f64>) -> Result<Vec<i64>> {
-    let mut f = frame.clone();
-    images::wrap(&mut f)?;
-    let ext = images::extend(&f, params.rcut)?;
-    let atype: Vec<i64> = ext.owner.iter().map(|&o| f.types[o] as i64).collect();
-    let nb = Neighborhood { coords: &ext.coords, types: &atype, nloc: f.pos.len(), nlist: &ext.nlist };
-    compute(params, &nb, out)?;
-    Ok(atype[..f.pos.len()].to_vec())
+/// `Featurizer::compute` for a one-off call (the table is built each time).
+pub fn compute(params: &FeatureParams, nb: &Neighborhood, out: &mut Vec<f64>) -> Result<()> {
+    Featurizer::new(params)?.compute(nb, out)
 }
 
 
@@ -344,16 +448,36 @@ mod tests {
     }
 
     #[test]
-    fn gaussian_recurrence_matches_direct() {
-        let p = FeatureParams::new(1, 6.0);
-        let s = p.sigma();
-        let mut g = vec![0.0; p.n_radial];
-        for r in [0.3, 1.0, 1.37, 2.9, 4.2, 5.99] {
-            gaussians(r, p.r_min, s, 1.0 / (2.0 * s * s), &mut g);
-            for (k, gk) in g.iter().enumerate() {
-                let x = r - (p.r_min + k as f64 * s);
-                let want = (-x * x / (2.0 * s * s)).exp();
-                assert!((gk - want).abs() <= 1e-13 * want.max(1e-300) + 1e-300, "{r} {k}: {gk} {want}");
+    fn table_matches_the_formula() {
+        // the default, a coarse and a fine set of Gaussians, sampled off the nodes
+        for (n_types, rcut, n_radial, r_min) in [(4, 6.0, 8, 1.0), (1, 3.0, 2, 0.5), (2, 9.0, 20, 0.0)] {
+            let params = FeatureParams { n_types, rcut, n_radial, r_min };
+            let table = RadialTable::new(&params);
+            let (mut w, mut exact) = (vec![0.0; n_radial], vec![0.0; 2 * n_radial]);
+            let mut worst = 0.0f64;
+            for s in 0..30_011 {
+                let r = rcut * s as f64 / 30_011.0;
+                table.eval::<0>(r, &mut w);
+                radial_weights(&params, r, 1.0, &mut exact);
+                worst = w.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(worst, f64::max);
+            }
+            assert!(worst < TABLE_TOLERANCE, "{params:?}: {worst:e}");
+        }
+    }
+
+    #[test]
+    fn radial_slopes_match_finite_differences() {
+        let params = FeatureParams::new(1, 6.0);
+        let k = params.n_radial;
+        let (mut lo, mut hi, mut at) = (vec![0.0; 2 * k], vec![0.0; 2 * k], vec![0.0; 2 * k]);
+        for r in [0.2, 1.3, 2.71, 4.4, 5.9] {
+            let e = 1e-6;
+            radial_weights(&params, r - e, 1.0, &mut lo);
+            radial_weights(&params, r + e, 1.0, &mut hi);
+            radial_weights(&params, r, 1.0, &mut at);
+            for q in 0..k {
+                let fd = (hi[q] - lo[q]) / (2.0 * e);
+                assert!((fd - at[k + q]).abs() < 1e-8, "{r} {q}: {fd} {}", at[k + q]);
             }
         }
     }

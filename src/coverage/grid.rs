@@ -13,6 +13,11 @@
 //!
 //! Per atom: the fraction of planes on which its cell holds a training point; the atom
 //! is flagged when that is below 1.
+//!
+//! Bitmap layout ([`Rows`]): for component a, its cell i and a partner b > a, the cells of
+//! b form one bit row. An atom, whose cell along a is fixed, then touches the m - a - 1
+//! consecutive rows of (a, i) instead of one word in each of m(m-1)/2 plane bitmaps far
+//! apart: the per-atom work streams through memory.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -31,7 +36,7 @@ pub struct Grid {
     pub width: Vec<f64>,
     /// Per plane (in `planes()` order), the training cells `ia * N + ib`, ascending.
     pub train_cells: Vec<Vec<u32>>,
-    /// Training bitmaps, rebuilt from `train_cells` (`finish`).
+    /// Training bitmaps (N rows of N cells per plane), rebuilt from `train_cells` (`finish`).
     #[serde(skip)]
     train_bits: Vec<u64>,
 }
@@ -39,10 +44,6 @@ pub struct Grid {
 /// Component pairs (a, b), a < b, in order.
 pub fn planes(m: usize) -> Vec<(usize, usize)> {
     (0..m).flat_map(|a| (a + 1..m).map(move |b| (a, b))).collect()
-}
-
-fn words(cells: usize) -> usize {
-    cells.div_ceil(64)
 }
 
 fn get(bits: &[u64], k: usize) -> bool {
@@ -54,7 +55,53 @@ fn set(bits: &mut [u64], k: usize) {
     bits[k / 64] |= 1 << (k % 64);
 }
 
+/// Where the bit row of (component a, its cell i, partner b) starts, for `cells` cells per
+/// axis: rows of `words` words, grouped by a, then i, then b.
+#[derive(Debug, Clone, Copy)]
+struct Rows {
+    m: usize,
+    cells: usize,
+    words: usize,
+}
+
+impl Rows {
+    fn new(m: usize, cells: usize) -> Rows {
+        Rows { m, cells, words: cells.div_ceil(64) }
+    }
+
+    /// First word of component a's block.
+    fn block(&self, a: usize) -> usize {
+        // sum over a' < a of (m - a' - 1) partners
+        let partners = a * self.m - a * (a + 1) / 2;
+        partners * self.cells * self.words
+    }
+
+    fn len(&self) -> usize {
+        self.block(self.m)
+    }
+
+    /// First word of the row (a, i, b), relative to component a's block.
+    fn row_in_block(&self, a: usize, i: usize, b: usize) -> usize {
+        (i * (self.m - a - 1) + (b - a - 1)) * self.words
+    }
+
+    fn row(&self, a: usize, i: usize, b: usize) -> usize {
+        self.block(a) + self.row_in_block(a, i, b)
+    }
+}
+
+/// No cell: a component outside the training range (`Grid::inner`).
+const OUTSIDE: u16 = u16::MAX;
+
 impl Grid {
+    fn train_rows(&self) -> Rows {
+        Rows::new(self.m, self.n)
+    }
+
+    fn test_rows(&self) -> Rows {
+        Rows::new(self.m, 3 * self.n)
+    }
+
     /// Grid over the range of the training projections `t` (`[n_points * m]`).
     pub fn fit(t: &[f64], m: usize, n: usize) -> Result<Grid> {
         if m < 2 || n == 0 || n > 4096 || t.is_empty() || !t.len().is_multiple_of(m) {
@@ -80,21 +127,25 @@ impl Grid {
             })
             .collect();
         let mut g = Grid { n, m, lo, width, train_cells: Vec::new(), train_bits: Vec::new() };
-        let np = planes(m).len();
-        let w = words(n * n);
-        let mut bits = vec![0u64; np * w];
-        bits.par_chunks_mut(w).zip(planes(m)).for_each(|(b, (pa, pb))| {
-            for row in t.chunks(m) {
-                if let (Some(i), Some(j)) = (g.inner(pa, row[pa]), g.inner(pb, row[pb])) {
-                    set(b, i * n + j);
-                }
-            }
-        });
-        g.train_cells = bits
-            .chunks(w)
-            .map(|b| (0..n * n).filter(|&k| get(b, k)).map(|k| k as u32).collect())
-            .collect();
+        let rows = g.train_rows();
+        let mut bits = vec![0u64; rows.len()];
+        let mut cells = vec![OUTSIDE; m];
+        for row in t.chunks(m) {
+            g.inner_cells(row, &mut cells);
+            mark_rows(&rows, &cells, &mut bits);
+        }
         g.train_bits = bits;
+        g.train_cells = planes(m)
+            .into_iter()
+            .map(|(a, b)| {
+                let mut c = Vec::new();
+                for i in 0..n {
+                    let r = rows.row(a, i, b) * 64;
+                    c.extend((0..n).filter(|&j| get(&g.train_bits, r + j)).map(|j| (i * n + j) as u32));
+                }
+                c
+            })
+            .collect();
         Ok(g)
     }
 
@@ -102,20 +153,21 @@ impl Grid {
     pub fn finish(&mut self) -> Result<()> {
         let np = planes(self.m).len();
         let nn = self.n * self.n;
-        if self.m < 2 || self.n == 0 || self.lo.len() != self.m || self.width.len() != self.m || self.train_cells.len() != np {
+        if self.m < 2 || self.n == 0 || self.n > 4096 || self.lo.len() != self.m || self.width.len() != self.m || self.train_cells.len() != np {
             return Err(Error::Input("coverage reference: inconsistent grid sizes".into()));
         }
         if self.width.iter().any(|w| !(*w > 0.0)) {
             return Err(Error::Input("coverage reference: grid cell width <= 0".into()));
         }
-        let w = words(nn);
-        self.train_bits = vec![0u64; np * w];
-        for (b, cells) in self.train_bits.chunks_mut(w).zip(&self.train_cells) {
+        let rows = self.train_rows();
+        self.train_bits = vec![0u64; rows.len()];
+        for ((a, b), cells) in planes(self.m).into_iter().zip(&self.train_cells) {
             for &c in cells {
                 if c as usize >= nn {
                     return Err(Error::Input("coverage reference: grid cell index out of range".into()));
                 }
-                set(b, c as usize);
+                let (i, j) = (c as usize / self.n, c as usize % self.n);
+                set(&mut self.train_bits, rows.row(a, i, b) * 64 + j);
             }
         }
         Ok(())
@@ -129,9 +181,13 @@ impl Grid {
     fn index(&self, k: usize, v: f64) -> i64 {
         let u = (v - self.lo[k]) / self.width[k];
         let i = if u.is_finite() { u.floor().clamp(-1e9, 1e9) as i64 } else if u > 0.0 { i64::MAX / 2 } else { -1 };
-        // the training maximum sits exactly on the upper edge: it belongs to the last cell
+        // the training maximum sits exactly on the upper edge: it belongs to the last cell;
+        // and the extremes, projected again in another order of sums, stay inside
         if i == self.n as i64 && u <= self.n as f64 * (1.0 + 1e-12) {
             return self.n as i64 - 1;
+        }
+        if i == -1 && u >= -1e-12 * self.n as f64 {
+            return 0;
         }
         i
     }
@@ -142,6 +198,13 @@ impl Grid {
         (i >= 0 && i < self.n as i64).then_some(i as usize)
     }
 
+    /// Cells of every component inside the training range, `OUTSIDE` where there is none.
+    fn inner_cells(&self, t: &[f64], cells: &mut [u16]) {
+        for (k, c) in cells.iter_mut().enumerate() {
+            *c = self.inner(k, t[k]).map_or(OUTSIDE, |i| i as u16);
+        }
+    }
+
     /// Cell along component k on the 3N test axis (training range = N..2N).
     fn outer(&self, k: usize, v: f64) -> usize {
         let n = self.n as i64;
@@ -150,113 +213,152 @@ impl Grid {
 
     /// Fraction of planes on which the point `t` (m components) is in a training cell.
     pub fn point_coverage(&self, t: &[f64]) -> f64 {
-        // cell of each component once, not once per plane
-        let cells: Vec<Option<usize>> = (0..self.m).map(|k| self.inner(k, t[k])).collect();
-        let w = words(self.n * self.n);
-        let (mut plane, mut covered) = (0usize, 0usize);
-        for a in 0..self.m {
-            let Some(i) = cells[a] else {
-                plane += self.m - a - 1; // none of a's planes can be covered
-                continue;
-            };
-            for cb in &cells[a + 1..] {
-                if let Some(j) = *cb {
-                    // planes are w words apart in one bitmap
-                    if get(&self.train_bits, plane * w * 64 + i * self.n + j) {
-                        covered += 1;
-                    }
+        let mut cells = vec![OUTSIDE; self.m];
+        self.inner_cells(t, &mut cells);
+        self.covered_planes(&cells) as f64 / self.n_planes() as f64
+    }
+
+    /// Planes on which the point with these inner cells sits in a training cell.
+    fn covered_planes(&self, cells: &[u16]) -> usize {
+        let rows = self.train_rows();
+        let mut covered = 0usize;
+        for a in 0..self.m - 1 {
+            if cells[a] == OUTSIDE {
+                continue; // none of a's planes can be covered
+            }
+            // the rows of (a, cells[a], b) for b = a + 1.. follow each other
+            let start = rows.row(a, cells[a] as usize, a + 1);
+            let partners = &cells[a + 1..];
+            if rows.words == 1 {
+                // one word per row (N <= 64): branch-free, OUTSIDE masked out
+                let run = &self.train_bits[start..start + partners.len()];
+                for (&w, &j) in run.iter().zip(partners) {
+                    covered += ((w >> (j & 63)) & (j != OUTSIDE) as u64) as usize;
                 }
-                plane += 1;
+                continue;
+            }
+            for (q, &j) in partners.iter().enumerate() {
+                if j != OUTSIDE {
+                    covered += get(&self.train_bits, (start + q * rows.words) * 64 + j as usize) as usize;
+                }
             }
         }
-        covered as f64 / self.n_planes() as f64
+        covered
     }
 
-    pub fn new_occupancy(&self) -> Occupancy {
-        let n3 = 3 * self.n;
-        Occupancy { words_per_plane: words(n3 * n3), bits: vec![0; self.n_planes() * words(n3 * n3)], points: 0 }
+    /// Words of the test occupancy `T_test` of every plane (3N x 3N cells per plane, in the
+    /// bit rows of [`Rows`]); occupancies of several frames or ranks merge by OR.
+    pub fn occupancy_len(&self) -> usize {
+        self.test_rows().len()
     }
 
-    /// Marks the test cells of the points `t` (`[k * m]`).
-    pub fn add_points(&self, t: &[f64], occ: &mut Occupancy) -> Result<()> {
-        if !t.len().is_multiple_of(self.m) || occ.bits.len() != self.n_planes() * words(9 * self.n * self.n) {
+    /// Marks the test cells of the points `t` (`[k * m]`) in `occ` (`occupancy_len` words)
+    /// and, when `point_coverage` is given (`[k]`), writes each point's fraction of covered
+    /// planes into it.
+    pub fn add_points(&self, t: &[f64], occ: &mut [u64], point_coverage: Option<&mut [f64]>) -> Result<()> {
+        let rows = self.test_rows();
+        let k = t.len() / self.m;
+        if !t.len().is_multiple_of(self.m) || occ.len() != rows.len() || point_coverage.as_ref().is_some_and(|c| c.len() != k) {
             return Err(Error::Internal("coverage grid: occupancy or points of the wrong size".into()));
         }
-        let n3 = 3 * self.n;
-        let w = occ.words_per_plane;
-        // test-axis cells of every point and component once, then plane by plane
-        let cells: Vec<u32> = t.chunks(self.m).flat_map(|row| (0..self.m).map(move |k| self.outer(k, row[k]) as u32)).collect();
         let m = self.m;
-        occ.bits.par_chunks_mut(w).zip(planes(self.m)).for_each(|(b, (pa, pb))| {
-            for c in cells.chunks(m) {
-                set(b, c[pa] as usize * n3 + c[pb] as usize);
+        // test-axis cells of every point and component once
+        let outer: Vec<u16> = t.chunks(m).flat_map(|row| (0..m).map(move |c| self.outer(c, row[c]) as u16)).collect();
+        // each component's block of rows is written by one task
+        let mut blocks: Vec<&mut [u64]> = Vec::with_capacity(m);
+        let mut rest = occ;
+        for a in 0..m {
+            let (head, tail) = rest.split_at_mut(rows.block(a + 1) - rows.block(a));
+            blocks.push(head);
+            rest = tail;
+        }
+        blocks.into_par_iter().enumerate().filter(|(a, _)| a + 1 < m).for_each(|(a, block)| {
+            for c in outer.chunks(m) {
+                // the rows of (a, c[a], b) for b = a + 1.. follow each other
+                let start = rows.row_in_block(a, c[a] as usize, a + 1);
+                let partners = &c[a + 1..];
+                if rows.words == 1 {
+                    let run = &mut block[start..start + partners.len()];
+                    run.iter_mut().zip(partners).for_each(|(w, &j)| *w |= 1 << j);
+                } else {
+                    for (q, &j) in partners.iter().enumerate() {
+                        set(block, (start + q * rows.words) * 64 + j as usize);
+                    }
+                }
             }
         });
-        occ.points += (t.len() / self.m) as u64;
+        if let Some(cov) = point_coverage {
+            let np = self.n_planes() as f64;
+            cov.par_iter_mut().zip(t.par_chunks(m)).for_each_init(
+                || vec![OUTSIDE; m],
+                |cells, (c, row)| {
+                    self.inner_cells(row, cells);
+                    *c = self.covered_planes(cells) as f64 / np;
+                },
+            );
+        }
         Ok(())
     }
 
-    /// Per-plane `P = NUM(T_cover = 1) / NUM(T_test = 1)`, or None without test points.
-    pub fn plane_coverage(&self, occ: &Occupancy) -> Option<Vec<f64>> {
-        if occ.points == 0 {
+    /// Per-plane `P = NUM(T_cover = 1) / NUM(T_test = 1)` of the occupancy `occ` holding
+    /// `points` test points, or None without any.
+    pub fn plane_coverage(&self, occ: &[u64], points: u64) -> Option<Vec<f64>> {
+        if points == 0 || occ.len() != self.occupancy_len() {
             return None;
         }
-        let (n, n3) = (self.n, 3 * self.n);
-        let wt = words(n * n);
-        let w = occ.words_per_plane;
-        Some(
-            (0..self.n_planes())
-                .map(|p| {
-                    let test = &occ.bits[p * w..(p + 1) * w];
-                    let train = &self.train_bits[p * wt..(p + 1) * wt];
-                    let (mut num_test, mut num_cover) = (0usize, 0usize);
-                    for (wi, &word) in test.iter().enumerate() {
+        let (m, n, test, train) = (self.m, self.n, self.test_rows(), self.train_rows());
+        let np = self.n_planes();
+        let (mut num_test, mut num_cover) = (vec![0usize; np], vec![0usize; np]);
+        // rows in memory order: component a, its test cell i, partners b (planes
+        // first..first + m - a - 1)
+        let mut first = 0;
+        for a in 0..m {
+            let partners = m - a - 1;
+            if partners == 0 {
+                break;
+            }
+            for i in 0..3 * n {
+                let inside = (n..2 * n).contains(&i);
+                let start = test.row(a, i, a + 1);
+                let run = &occ[start..start + partners * test.words];
+                for (q, words) in run.chunks_exact(test.words).enumerate() {
+                    let b = a + 1 + q;
+                    let (t, c) = (&mut num_test[first + q], &mut num_cover[first + q]);
+                    for (wi, &word) in words.iter().enumerate() {
                         let mut x = word;
                         while x != 0 {
-                            let k = wi * 64 + x.trailing_zeros() as usize;
+                            let j = wi * 64 + x.trailing_zeros() as usize;
                             x &= x - 1;
-                            num_test += 1;
-                            let (i, j) = (k / n3, k % n3);
-                            if (n..2 * n).contains(&i) && (n..2 * n).contains(&j) && get(train, (i - n) * n + (j - n)) {
-                                num_cover += 1;
+                            *t += 1;
+                            if inside && (n..2 * n).contains(&j) && get(&self.train_bits, train.row(a, i - n, b) * 64 + j - n) {
+                                *c += 1;
                             }
                         }
                     }
-                    num_cover as f64 / num_test.max(1) as f64
-                })
-                .collect(),
-        )
+                }
+            }
+            first += partners;
+        }
+        Some(num_cover.iter().zip(&num_test).map(|(&c, &t)| c as f64 / t.max(1) as f64).collect())
     }
 
     /// The coverage rate: P averaged over planes.
-    pub fn coverage(&self, occ: &Occupancy) -> Option<f64> {
-        self.plane_coverage(occ).map(|p| p.iter().sum::<f64>() / p.len() as f64)
+    pub fn coverage(&self, occ: &[u64], points: u64) -> Option<f64> {
+        self.plane_coverage(occ, points).map(|p| p.iter().sum::<f64>() / p.len() as f64)
     }
 }
 
-/// Test occupancy `T_test` of every plane (3N x 3N bitmaps); mergeable by OR.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Occupancy {
-    words_per_plane: usize,
-    /// The bitmaps, plane after plane; exposed for an MPI bitwise-OR reduction.
-    pub bits: Vec<u64>,
-    /// Number of test points added (sum it across ranks).
-    pub points: u64,
-}
-
-impl Occupancy {
-    pub fn merge(&mut self, other: &Occupancy) -> Result<()> {
-        if other.bits.len() != self.bits.len() {
-            return Err(Error::Internal("coverage: merging occupancies of different grids".into()));
+/// Sets the bits of a point's cells (`OUTSIDE` components skipped) in a train-layout bitmap.
+fn mark_rows(rows: &Rows, cells: &[u16], bits: &mut [u64]) {
+    for a in 0..rows.m {
+        if cells[a] == OUTSIDE {
+            continue;
         }
-        self.bits.iter_mut().zip(&other.bits).for_each(|(a, b)| *a |= b);
-        self.points += other.points;
-        Ok(())
-    }
-
-    pub fn clear(&mut self) {
-        self.bits.fill(0);
-        self.points = 0;
+        for b in a + 1..rows.m {
+            if cells[b] != OUTSIDE {
+                set(bits, rows.row(a, cells[a] as usize, b) * 64 + cells[b] as usize);
+            }
+        }
     }
 }
 
@@ -279,17 +381,17 @@ mod tests {
     fn training_covers_itself() {
         let t = lattice([0.0, 0.0]);
         let g = Grid::fit(&t, 2, 3).unwrap();
-        let mut occ = g.new_occupancy();
-        g.add_points(&t, &mut occ).unwrap();
-        assert_eq!(g.coverage(&occ), Some(1.0));
+        let mut occ = vec![0u64; g.occupancy_len()];
+        g.add_points(&t, &mut occ, None).unwrap();
+        assert_eq!(g.coverage(&occ, 16), Some(1.0));
         assert!(t.chunks(2).all(|p| g.point_coverage(p) == 1.0));
         // and a random 5-D cloud too
         let x = crate::coverage::pca::tests::normals(5 * 1000, 3);
         let g5 = Grid::fit(&x, 5, 20).unwrap();
         assert_eq!(g5.n_planes(), 10);
-        let mut o5 = g5.new_occupancy();
-        g5.add_points(&x, &mut o5).unwrap();
-        assert_eq!(g5.coverage(&o5), Some(1.0));
+        let mut o5 = vec![0u64; g5.occupancy_len()];
+        g5.add_points(&x, &mut o5, None).unwrap();
+        assert_eq!(g5.coverage(&o5, 1000), Some(1.0));
     }
 
     #[test]
@@ -304,19 +406,19 @@ mod tests {
         // 1, 2, 3 (outside), 4 (outside); y = 0..3 -> cells 0, 1, 2, 2. Test cells: 4 x 3 = 12,
         // of which x-cells 1, 2 are covered: 2 x 3 = 6 -> P = 0.5.
         let test = lattice([1.5, 0.0]);
-        let mut occ = g.new_occupancy();
-        g.add_points(&test, &mut occ).unwrap();
-        assert_eq!(g.coverage(&occ), Some(0.5));
+        let mut occ = vec![0u64; g.occupancy_len()];
+        g.add_points(&test, &mut occ, None).unwrap();
+        assert_eq!(g.coverage(&occ, 16), Some(0.5));
         // Per atom: covered iff x < 3 (x = 3.5, 4.5 uncovered): 8 of 16 points.
         let covered = test.chunks(2).filter(|p| g.point_coverage(p) == 1.0).count();
         assert_eq!(covered, 8);
         // A shift far away (beyond the N-cell margin) still counts, clamped to the border.
-        let mut far = g.new_occupancy();
-        g.add_points(&lattice([100.0, 0.0]), &mut far).unwrap();
-        assert_eq!(g.coverage(&far), Some(0.0));
+        let mut far = vec![0u64; g.occupancy_len()];
+        g.add_points(&lattice([100.0, 0.0]), &mut far, None).unwrap();
+        assert_eq!(g.coverage(&far, 16), Some(0.0));
         // merging the two test sets: 12 + 3 cells (clamped column x), 6 covered
-        occ.merge(&far).unwrap();
-        assert_eq!(g.coverage(&occ), Some(6.0 / 15.0));
+        occ.iter_mut().zip(&far).for_each(|(a, b)| *a |= b);
+        assert_eq!(g.coverage(&occ, 32), Some(6.0 / 15.0));
     }
 
     #[test]
@@ -327,11 +429,51 @@ mod tests {
         assert_eq!(g.n_planes(), 3);
         // Test point (0, 1, 0): plane (0,1) cell (0,1) empty; (0,2) cell (0,0) covered;
         // (1,2) cell (1,0) empty -> P = 0, 1, 0 -> 1/3.
-        let mut occ = g.new_occupancy();
-        g.add_points(&[0.0, 1.0, 0.0], &mut occ).unwrap();
-        assert_eq!(g.plane_coverage(&occ), Some(vec![0.0, 1.0, 0.0]));
+        let mut occ = vec![0u64; g.occupancy_len()];
+        g.add_points(&[0.0, 1.0, 0.0], &mut occ, None).unwrap();
+        assert_eq!(g.plane_coverage(&occ, 1), Some(vec![0.0, 1.0, 0.0]));
         assert!((g.point_coverage(&[0.0, 1.0, 0.0]) - 1.0 / 3.0).abs() < 1e-15);
-        assert_eq!(g.coverage(&g.new_occupancy()), None);
+        assert_eq!(g.coverage(&vec![0u64; g.occupancy_len()], 0), None);
+    }
+
+    /// The paper's definition computed the plain way: per plane, sets of cells.
+    fn by_definition(g: &Grid, train: &[f64], test: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        use std::collections::HashSet;
+        let (m, n) = (g.m as usize, g.n as i64);
+        let cell = |k: usize, v: f64| g.index(k, v).clamp(-n, 2 * n - 1);
+        let mut per_plane = Vec::new();
+        let mut hits = vec![0usize; test.len() / m];
+        for (a, b) in planes(m) {
+            let tr: HashSet<(i64, i64)> = train.chunks(m).map(|r| (cell(a, r[a]), cell(b, r[b]))).collect();
+            let te: HashSet<(i64, i64)> = test.chunks(m).map(|r| (cell(a, r[a]), cell(b, r[b]))).collect();
+            per_plane.push(te.intersection(&tr).count() as f64 / te.len() as f64);
+            for (h, r) in hits.iter_mut().zip(test.chunks(m)) {
+                *h += tr.contains(&(cell(a, r[a]), cell(b, r[b]))) as usize;
+            }
+        }
+        let np = planes(m).len() as f64;
+        (per_plane, hits.iter().map(|&h| h as f64 / np).collect())
+    }
+
+    #[test]
+    fn bit_rows_agree_with_the_definition() {
+        // N = 7 (one word per row) and N = 70 (rows of 2 and 4 words); test points spread
+        // wider than training, so some fall outside and beyond the margin
+        for (m, n) in [(6, 7), (4, 70), (2, 1)] {
+            let train = crate::coverage::pca::tests::normals(m * 400, 11);
+            let test: Vec<f64> = crate::coverage::pca::tests::normals(m * 300, 12).iter().map(|x| 1.6 * x + 0.2).collect();
+            let g = Grid::fit(&train, m, n).unwrap();
+            let mut occ = vec![0u64; g.occupancy_len()];
+            let mut cov = vec![0.0; test.len() / m];
+            g.add_points(&test, &mut occ, Some(&mut cov)).unwrap();
+            let (planes_want, points_want) = by_definition(&g, &train, &test);
+            assert_eq!(g.plane_coverage(&occ, cov.len() as u64).unwrap(), planes_want, "m {m} N {n}");
+            assert_eq!(cov, points_want, "m {m} N {n}");
+            assert!(points_want.iter().any(|&c| c < 1.0) && points_want.iter().any(|&c| c > 0.0));
+            for (c, p) in cov.iter().zip(test.chunks(m)) {
+                assert_eq!(*c, g.point_coverage(p));
+            }
+        }
     }
 
     #[test]

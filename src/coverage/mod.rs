@@ -24,7 +24,6 @@ pub mod reference;
 use rayon::prelude::*;
 
 pub use features::{FeatureParams, Neighborhood, FEATURE_VERSION};
-pub use grid::Occupancy;
 pub use reference::{ElementReference, Reference};
 
 use crate::error::{Error, Result};
@@ -84,33 +83,74 @@ fn check_rows(features: &[f64], center_types: &[i64], p: usize, n_types: usize) 
     Ok(())
 }
 
-/// Test occupancy of every element; merge by OR across frames or ranks.
+/// Buffers of one element's atoms, reused across calls.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Indices of the element's atoms.
+    atoms: Vec<usize>,
+    /// Their feature rows minus the training mean, `[n_e * p]`.
+    centered: Vec<f64>,
+    /// The element's `Pca::scaled_components`.
+    weights: Vec<f64>,
+    /// Their projections, `[n_e * m]`.
+    projected: Vec<f64>,
+    /// Their fraction of covered planes.
+    covered: Vec<f64>,
+}
+
+/// Rows of atoms per GEMM task: large enough for the product to run at full rate.
+const PROJECT_CHUNK: usize = 64;
+
+impl Scratch {
+    /// Gathers element `e`'s atoms and projects them onto its components.
+    fn project_element(&mut self, r: &ElementReference, e: usize, features: &[f64], center_types: &[i64], p: usize) {
+        self.atoms.clear();
+        self.atoms.extend(center_types.iter().enumerate().filter(|(_, &ty)| ty as usize == e).map(|(i, _)| i));
+        self.centered.clear();
+        for &i in &self.atoms {
+            self.centered.extend(features[i * p..(i + 1) * p].iter().zip(&r.pca.mean).map(|(x, m)| x - m));
+        }
+        r.pca.scaled_components(&mut self.weights);
+        let m = r.pca.m;
+        self.projected.clear();
+        self.projected.resize(self.atoms.len() * m, 0.0);
+        let w = &self.weights;
+        self.projected.par_chunks_mut(PROJECT_CHUNK * m).zip(self.centered.par_chunks(PROJECT_CHUNK * p)).for_each(|(out, x)| {
+            r.pca.project_centered(x, w, out);
+        });
+    }
+}
+
+/// Test occupancy of every element, in one buffer so that MPI ranks merge it in place:
+/// the bitmaps by OR, the atom counts by sum.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestOccupancy {
-    /// None for an element without a training reference.
-    pub per_element: Vec<Option<Occupancy>>,
+    /// The grid bitmaps of the elements with a training reference, one after another.
+    pub bits: Vec<u64>,
+    /// Where each element's bitmap lies in `bits`; None without a reference.
+    ranges: Vec<Option<std::ops::Range<usize>>>,
     /// Test atoms seen per element.
     pub atoms: Vec<u64>,
 }
 
 impl TestOccupancy {
     pub fn merge(&mut self, other: &TestOccupancy) -> Result<()> {
-        if self.per_element.len() != other.per_element.len() {
+        if self.ranges != other.ranges || self.atoms.len() != other.atoms.len() {
             return Err(Error::Internal("coverage: merging occupancies of different references".into()));
         }
-        for (a, b) in self.per_element.iter_mut().zip(&other.per_element) {
-            if let (Some(a), Some(b)) = (a.as_mut(), b.as_ref()) {
-                a.merge(b)?;
-            }
-        }
+        self.bits.iter_mut().zip(&other.bits).for_each(|(a, b)| *a |= b);
         self.atoms.iter_mut().zip(&other.atoms).for_each(|(a, b)| *a += b);
         Ok(())
     }
 
     /// Empties it for the next frame, keeping the allocation.
     pub fn clear(&mut self) {
-        self.per_element.iter_mut().flatten().for_each(Occupancy::clear);
+        self.bits.fill(0);
         self.atoms.fill(0);
+    }
+
+    fn element(&self, e: usize) -> Option<&[u64]> {
+        self.ranges[e].clone().map(|r| &self.bits[r])
     }
 }
 
@@ -169,10 +209,16 @@ impl Reference {
     }
 
     pub fn new_occupancy(&self) -> TestOccupancy {
-        TestOccupancy {
-            per_element: self.elements.iter().map(|e| e.as_ref().map(|e| e.grid.new_occupancy())).collect(),
-            atoms: vec![0; self.elements.len()],
-        }
+        let mut len = 0;
+        let ranges = (self.elements.iter())
+            .map(|e| {
+                e.as_ref().map(|e| {
+                    len += e.grid.occupancy_len();
+                    len - e.grid.occupancy_len()..len
+                })
+            })
+            .collect();
+        TestOccupancy { bits: vec![0; len], ranges, atoms: vec![0; self.elements.len()] }
     }
 
     fn max_m(&self) -> usize {
@@ -187,44 +233,50 @@ impl Reference {
         let mm = self.max_m().max(1);
         out.clear();
         out.resize(center_types.len() * mm, 0.0);
-        out.par_chunks_mut(mm).zip(features.par_chunks(p)).zip(center_types.par_iter()).for_each_init(
-            || vec![0.0; p],
-            |z, ((o, row), &t)| {
-                if let Some(e) = &self.elements[t as usize] {
-                    e.pca.project(row, z, &mut o[..e.pca.m]);
+        let mut s = Scratch::default();
+        for (e, reference) in self.elements.iter().enumerate() {
+            if let Some(r) = reference {
+                s.project_element(r, e, features, center_types, p);
+                for (&i, row) in s.atoms.iter().zip(s.projected.chunks(r.pca.m)) {
+                    out[i * mm..i * mm + r.pca.m].copy_from_slice(row);
                 }
-            },
-        );
+            }
+        }
         Ok(())
     }
 
     /// Adds atoms to `occ` and writes each atom's coverage (fraction of covered planes;
     /// 0 for an element without reference) into `atom_coverage` (`[nloc]`).
     pub fn add_atoms(&self, features: &[f64], center_types: &[i64], occ: &mut TestOccupancy, atom_coverage: &mut [f64]) -> Result<()> {
-        if atom_coverage.len() != center_types.len() || occ.per_element.len() != self.elements.len() {
+        self.add_atoms_with(features, center_types, occ, atom_coverage, &mut Scratch::default())
+    }
+
+    /// `add_atoms` with buffers kept from call to call (the monitor's per-step path).
+    pub fn add_atoms_with(
+        &self,
+        features: &[f64],
+        center_types: &[i64],
+        occ: &mut TestOccupancy,
+        atom_coverage: &mut [f64],
+        s: &mut Scratch,
+    ) -> Result<()> {
+        let p = self.features.len();
+        check_rows(features, center_types, p, self.elements.len())?;
+        if atom_coverage.len() != center_types.len() || occ.ranges.len() != self.elements.len() {
             return Err(Error::Internal("coverage: per-atom buffer or occupancy of the wrong size".into()));
         }
-        let mut t = Vec::new();
-        self.project(features, center_types, &mut t)?;
-        let mm = self.max_m().max(1);
-        atom_coverage.par_iter_mut().zip(t.par_chunks(mm)).zip(center_types.par_iter()).for_each(|((c, row), &ty)| {
-            *c = match &self.elements[ty as usize] {
-                Some(e) => e.grid.point_coverage(&row[..e.pca.m]),
-                None => 0.0,
+        for (e, reference) in self.elements.iter().enumerate() {
+            occ.atoms[e] += center_types.iter().filter(|&&ty| ty as usize == e).count() as u64;
+            let (Some(r), Some(range)) = (reference, occ.ranges[e].clone()) else {
+                center_types.iter().zip(atom_coverage.iter_mut()).filter(|(&ty, _)| ty as usize == e).for_each(|(_, c)| *c = 0.0);
+                continue;
             };
-        });
-        let mut rows = Vec::new();
-        for (e, (reference, occ_e)) in self.elements.iter().zip(occ.per_element.iter_mut()).enumerate() {
-            let count = center_types.iter().filter(|&&ty| ty as usize == e).count();
-            occ.atoms[e] += count as u64;
-            if let (Some(r), Some(o)) = (reference, occ_e.as_mut()) {
-                rows.clear();
-                for (row, &ty) in t.chunks(mm).zip(center_types) {
-                    if ty as usize == e {
-                        rows.extend_from_slice(&row[..r.pca.m]);
-                    }
-                }
-                r.grid.add_points(&rows, o)?;
+            s.project_element(r, e, features, center_types, p);
+            s.covered.clear();
+            s.covered.resize(s.atoms.len(), 0.0);
+            r.grid.add_points(&s.projected, &mut occ.bits[range], Some(&mut s.covered))?;
+            for (&i, &c) in s.atoms.iter().zip(&s.covered) {
+                atom_coverage[i] = c;
             }
         }
         Ok(())
@@ -232,14 +284,10 @@ impl Reference {
 
     /// Per-element and overall coverage of what `occ` holds (per-atom fields left empty).
     pub fn summarize(&self, occ: &TestOccupancy) -> FrameCoverage {
-        let per_element: Vec<Option<f64>> = self
-            .elements
-            .iter()
-            .zip(&occ.per_element)
-            .zip(&occ.atoms)
-            .map(|((r, o), &n)| match (r, o) {
-                _ if n == 0 => None,
-                (Some(r), Some(o)) => r.grid.coverage(o),
+        let per_element: Vec<Option<f64>> = (self.elements.iter().enumerate())
+            .map(|(e, r)| match (r, occ.element(e), occ.atoms[e]) {
+                (_, _, 0) => None,
+                (Some(r), Some(o), n) => r.grid.coverage(o, n),
                 _ => Some(0.0),
             })
             .collect();

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::coverage::{features, Neighborhood, Reference, TestOccupancy};
+use crate::coverage::{features::Featurizer, Neighborhood, Reference, Scratch, TestOccupancy};
 use crate::frames::{self, Frame};
 use crate::error::{Error, Result};
 use crate::settings::CoverageSettings;
@@ -20,14 +20,13 @@ pub struct Monitor {
     pool: rayon::ThreadPool,
     pub settings: CoverageSettings,
     reference: Reference,
+    featurizer: Featurizer,
     type_map: Vec<String>,
     features: Vec<f64>,
+    scratch: Scratch,
     occ: TestOccupancy,
     /// Coverage fraction of each model-local atom of this rank at the last evaluation.
     pub atom_coverage: Vec<f64>,
-    /// Flat copies of the occupancy for the MPI reductions.
-    pub bits: Vec<u64>,
-    pub counts: Vec<u64>,
     /// Last frame: overall coverage, then one value per element (NaN when absent).
     pub values: Vec<f64>,
     frames_dumped: usize,
@@ -60,6 +59,7 @@ impl Monitor {
             .collect();
         let (frames_dumped, last_dump) = (dumped_steps.len(), dumped_steps.iter().max().copied());
         let occ = reference.new_occupancy();
+        let featurizer = Featurizer::new(&reference.features)?;
         let n_values = 1 + type_map.len();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
@@ -69,12 +69,12 @@ impl Monitor {
             pool,
             settings,
             reference,
+            featurizer,
             type_map: type_map.to_vec(),
             features: Vec::new(),
+            scratch: Scratch::default(),
             occ,
             atom_coverage: Vec::new(),
-            bits: Vec::new(),
-            counts: Vec::new(),
             values: vec![f64::NAN; n_values],
             frames_dumped,
             last_dump,
@@ -105,46 +105,36 @@ impl Monitor {
     }
 
     /// This rank's part: features of the `nloc` local atoms (model nlist within rcut),
-    /// their cells on the grids, and the flat buffers for the reductions.
+    /// their cells on the grids (the occupancy the pair style then reduces over the ranks).
     pub fn add_local(&mut self, coords: &[f64], types: &[i64], nloc: usize, nlist: &[i64]) -> Result<()> {
         let nb = Neighborhood { coords, types, nloc, nlist };
-        let (reference, features, occ, atom_coverage) = (&self.reference, &mut self.features, &mut self.occ, &mut self.atom_coverage);
+        let (reference, featurizer, features) = (&self.reference, &self.featurizer, &mut self.features);
+        let (occ, atom_coverage) = (&mut self.occ, &mut self.atom_coverage);
+        let scratch = &mut self.scratch;
         self.pool.install(|| -> Result<()> {
-            features::compute(&reference.features, &nb, features)?;
+            featurizer.compute(&nb, features)?;
             occ.clear();
             atom_coverage.clear();
             atom_coverage.resize(nloc, 0.0);
-            reference.add_atoms(features, &types[..nloc], occ, atom_coverage)
+            reference.add_atoms_with(features, &types[..nloc], occ, atom_coverage, scratch)
         })?;
-        self.bits.clear();
-        self.counts.clear();
-        for o in self.occ.per_element.iter().flatten() {
-            self.bits.extend_from_slice(&o.bits);
-        }
-        self.counts.extend_from_slice(&self.occ.atoms);
-        self.counts.extend(self.occ.per_element.iter().flatten().map(|o| o.points));
         Ok(())
     }
 
-    /// After the reductions: the frame's coverage; decides (identically on every rank)
+    /// This rank's grid bitmaps, to be OR-reduced over the ranks in place.
+    pub fn bits_mut(&mut self) -> &mut [u64] {
+        &mut self.occ.bits
+    }
+
+    /// This rank's atom counts per element, to be sum-reduced over the ranks in place.
+    pub fn counts_mut(&mut self) -> &mut [u64] {
+        &mut self.occ.atoms
+    }
+
+    /// After the reductions of `bits_mut` and `counts_mut`: the frame's coverage; decides (identically on every rank)
     /// whether the frame is dumped, and on the writing rank appends the CSV row.
     /// Returns (dump, log line).
     pub fn finish(&mut self, step: i64, write_csv: bool) -> Result<(bool, String)> {
-        let mut at = 0;
-        for o in self.occ.per_element.iter_mut().flatten() {
-            let n = o.bits.len();
-            let src = self.bits.get(at..at + n).ok_or_else(|| Error::Internal("coverage bitmap size".into()))?;
-            o.bits.copy_from_slice(src);
-            at += n;
-        }
-        let ne = self.occ.atoms.len();
-        if self.counts.len() < ne {
-            return Err(Error::Internal("coverage count size".into()));
-        }
-        self.occ.atoms.copy_from_slice(&self.counts[..ne]);
-        for (o, &p) in self.occ.per_element.iter_mut().flatten().zip(&self.counts[ne..]) {
-            o.points = p;
-        }
         let c = self.reference.summarize(&self.occ);
         self.values[0] = c.overall.unwrap_or(f64::NAN);
         for (v, e) in self.values[1..].iter_mut().zip(&c.per_element) {

@@ -7,8 +7,8 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-use crate::dot::dot;
 use crate::error::{Error, Result};
+use crate::model::native::real::Real;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pca {
@@ -110,22 +110,37 @@ impl Pca {
         Ok(Pca { p, mean, scale, eigenvalues, m, components, threshold })
     }
 
-    /// Projects one feature row onto the m kept components (`out.len() == m`).
-    pub fn project(&self, row: &[f64], z: &mut [f64], out: &mut [f64]) {
-        standardize(row, &self.mean, &self.scale, z);
-        for (o, a) in out.iter_mut().zip(self.components.chunks(self.p)) {
-            *o = dot(a, z);
+    /// The kept components divided by the column scales, `[m * p]` (0 for a constant
+    /// column): with them, projecting centered rows is one matrix product.
+    pub fn scaled_components(&self, w: &mut Vec<f64>) {
+        w.clear();
+        for a in self.components.chunks(self.p) {
+            w.extend(a.iter().zip(&self.scale).map(|(c, s)| if *s == 0.0 { 0.0 } else { c / s }));
         }
     }
 
-    /// Projects `n` rows (row-major) into `out` (`[n * m]`).
+    /// Projects `n` centered rows (`x - mean`, `[n * p]`) onto the kept components: `out`
+    /// `[n * m]`, with `w` from `scaled_components`.
+    pub fn project_centered(&self, centered: &[f64], w: &[f64], out: &mut [f64]) {
+        let n = centered.len() / self.p;
+        out[..n * self.m].fill(0.0);
+        // out[n×m] += centered[n×p] · wᵀ, wᵀ read from w ([m][p]) by its strides
+        <f64 as Real>::gemm(n, self.p, self.m, centered, w, 1, self.p as isize, out);
+    }
+
+    /// Projects rows `[n * p]` into `out` `[n * m]` the way the coverage does (one matrix
+    /// product of the centered rows), so the training set lands in the same cells.
     pub fn project_rows(&self, x: &[f64], out: &mut Vec<f64>) {
         let n = x.len() / self.p;
         out.clear();
         out.resize(n * self.m, 0.0);
-        let mut z = vec![0.0; self.p];
-        for (row, o) in x.chunks(self.p).zip(out.chunks_mut(self.m)) {
-            self.project(row, &mut z, o);
+        let mut w = Vec::new();
+        self.scaled_components(&mut w);
+        let mut centered = Vec::new();
+        for (rows, o) in x.chunks(4096 * self.p).zip(out.chunks_mut(4096 * self.m)) {
+            centered.clear();
+            centered.extend(rows.chunks(self.p).flat_map(|row| row.iter().zip(&self.mean).map(|(v, m)| v - m)));
+            self.project_centered(&centered, &w, o);
         }
     }
 
