@@ -41,7 +41,7 @@ def test_compressed_other_descriptors_run_through_torchscript(tmp_path, descript
     """Compressed se_e2_r, hybrid se_e2_a + se_e3, DPA-1 (se_atten_v2 without attention layers) and
     DPA-2 (three-body repinit in strip mode) models call deepmd::tabulate_fusion_se_r, _se_t,
     _se_atten and _se_t_tebd, whose kernels and gradients the plugin provides
-    (cpp/torch/tabulate_fusion*.cpp):
+    (cpp/torch/tabulate_fusion*.cpp), and compressed se_e2_r runs on the native evaluator too:
     energy, forces, virial, per-atom energy and virial equal DeePMD-kit's DeepPot on the same
     compressed model within 1e-10 on a triclinic cell (they stopped with "compressed ...
     descriptors are not supported")."""
@@ -55,7 +55,13 @@ def test_compressed_other_descriptors_run_through_torchscript(tmp_path, descript
     else:
         model = compress(MODELS / f"test_model_{descriptor}.pth", tmp_path)
     cell, pos, types = perturbed(*tllzo(), seed=41, sigma=0.15, strain=0.02, tilt=(0.7, -0.4, 0.3))
-    r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend="torch")
+    dp = DeepPot(str(model))
+    r, d, ref = run_both(tmp_path, dp, cell, pos, types, model=model, backend="torch")
     check_against_deeppot(r, d, ref)
     e = ref[0]
     print(f"\ncompressed {descriptor} vs DeepPot: |dE| {abs(r.runs[0]['PotEng'][0] - e):.1e} eV")
+    if descriptor == "se_e2_r":  # the native evaluator reads se_e2_r's tables too
+        (tmp_path / "native").mkdir()
+        r, d, ref = run_both(tmp_path / "native", dp, cell, pos, types, model=model, backend="native")
+        assert "native evaluator for se_e2_r, compressed" in r.output, r.output[-2000:]
+        check_against_deeppot(r, d, ref)

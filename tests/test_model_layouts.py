@@ -191,10 +191,10 @@ run 0
           f"max |dF| {np.abs(np.stack([d['fx'], d['fy'], d['fz']], axis=1) - f.reshape(-1, 3)).max():.1e} eV/Å")
 
 
-@pytest.mark.parametrize("descriptor", ["se_e2_r", "se_atten_v2", "dpa2", "dpa3"])
+@pytest.mark.parametrize("descriptor", ["se_atten_v2", "dpa2", "dpa3"])
 def test_other_descriptors_run_through_torchscript_and_equal_deeppot(tmp_path, descriptor):
-    """Uncompressed se_e2_r, se_atten_v2, DPA-2 and DPA-3 models (tests/data/test_model/train_variant.sh):
-    their graphs name deepmd::tabulate_fusion_se_r / _se_atten / _se_t_tebd and border_op, whose
+    """Uncompressed se_atten_v2, DPA-2 and DPA-3 models (tests/data/test_model/train_variant.sh):
+    their graphs name deepmd::tabulate_fusion_se_atten / _se_t_tebd and border_op, whose
     schemas the plugin registers, so they load; `backend auto` says why the native evaluator does
     not take them, and the TorchScript path equals DeepPot within 1e-10, per-atom virial
     included. DPA-2 and DPA-3 pass messages between layers: on one rank each ghost takes its local
@@ -214,6 +214,44 @@ run 0
 """)
     assert auto.returncode == 0, auto.output[-2000:]
     assert f"TorchScript (native evaluator not used: model: descriptor '{descriptor}'" in auto.output, auto.output[-2000:]
+
+
+@pytest.mark.parametrize("backend", ["native", "tables", "native precision float32"])
+def test_se_e2_r_runs_natively_and_equals_deeppot(tmp_path, backend):
+    """The radial se_e2_r model (train_variant.sh) on the native evaluator: its nets within
+    1e-10 of DeepPot (energy, forces, virial, per-atom energy), its tables built at load within
+    their bound, float32 arithmetic within 1e-6 relative; `backend auto` takes it (it went
+    through TorchScript: "descriptor 'se_e2_r' (the native evaluator knows se_e2_a ...)")."""
+    from deepmd.infer import DeepPot
+
+    model = MODELS / "test_model_se_e2_r.pth"
+    cell, pos, types = perturbed(*tllzo(), seed=42, sigma=0.1, strain=0.01, tilt=(0.5, -0.2, 0.3))
+    dp = DeepPot(str(model))
+    r, d, ref = run_both(tmp_path, dp, cell, pos, types, model=model, backend=backend)
+    assert "native evaluator for se_e2_r" in r.output, r.output[-2000:]
+    if "float32" not in backend:
+        check_against_deeppot(r, d, ref)
+        return
+    assert "float32 (weights stored in float64, precision float32)" in r.output, r.output[-2000:]
+    err = relative_errors(r, d, ref)
+    print("\nse_e2_r in float32 vs DeepPot: " + ", ".join(f"{k} {v:.1e}" for k, v in err.items()))
+    assert max(err.values()) < 1e-6, err
+    assert err["F"] > 1e-12, "float32 arithmetic, not float64"
+
+
+def test_se_e2_r_takes_the_native_evaluator_by_default(tmp_path):
+    """`backend auto` runs an se_e2_r model natively and says so in the log."""
+    model = MODELS / "test_model_se_e2_r.pth"
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=43, sigma=0.05))
+    r = lammps(tmp_path, f"""units metal
+atom_style atomic
+read_data system.data
+pair_style llzo_dp {model}
+pair_coeff * * Li La Zr O
+run 0
+""")
+    assert r.returncode == 0, r.output[-2000:]
+    assert "| native evaluator for se_e2_r" in r.output, r.output[-2000:]
 
 
 def test_message_passing_model_across_ranks_is_refused_with_the_reason(tmp_path):

@@ -1,5 +1,5 @@
-//! The native evaluator: DeePMD-kit's se_e2_a energy model, and the hybrid se_e2_a + se_e3
-//! one, computed directly in Rust from the weights of the frozen `.pth`, the same numbers as
+//! The native evaluator: DeePMD-kit's se_e2_a and se_e2_r energy models, and the hybrid
+//! se_e2_a + se_e3 one, computed directly in Rust from the weights of the frozen `.pth`, the same numbers as
 //! its TorchScript graph (to ~1e-13) without the graph's cost.
 //!
 //! Why it is faster: the graph evaluates the embedding nets on every one of the `Σsel`
@@ -10,8 +10,8 @@
 //! (`se_e3.rs`) runs on the pairs of real neighbors inside its cutoff only (padded slots
 //! contribute exactly zero there), instead of all `sel[a]·sel[b]` slot pairs.
 //!
-//! Scope: CPU, float64 or float32 (`real.rs`), tanh, energy fitting; descriptor se_e2_a
-//! (also compressed), or hybrid se_e2_a + se_e3 with an uncompressed se_e3 (what
+//! Scope: CPU, float64 or float32 (`real.rs`), tanh, energy fitting; descriptor se_e2_a or
+//! se_e2_r (also compressed), or hybrid se_e2_a + se_e3 with an uncompressed se_e3 (what
 //! `weights::load` accepts). Other models (plain se_e3 among them), GPU runs, steps that
 //! need DeePMD-kit's per-atom virial, and steps in which DeePMD-kit would drop neighbors by
 //! distance go through the TorchScript model (`torch.rs`).

@@ -1,8 +1,8 @@
-//! The se_e2_a descriptor, forward and backward, for a chunk of centers: env rows →
+//! The two-body descriptors, forward and backward, for a chunk of centers: env rows →
 //! embedding nets (only on real neighbors; the padded slots enter as a precomputed
-//! constant per type block) → `S = Σ rr^T G`, `A = S / Σsel`, `D = A^T A[:, :axis]`, and
-//! back from dE/dD to one gradient per neighbor pair. See `weights/mod.rs` for what the
-//! graph computes.
+//! constant per type block) → se_e2_a: `S = Σ rr^T G`, `A = S / Σsel`, `D = A^T A[:, :axis]`;
+//! se_e2_r (`radial`): `S = Σ G`, `D = S / Σsel / 5`; and back from dE/dD to one gradient per
+//! neighbor pair. See `weights/mod.rs` for what the graph computes.
 
 use super::env::{se_a_row, se_a_row_backward};
 use super::mlp::{self, Acts};
@@ -64,7 +64,11 @@ fn embed<R: Real>(e: &Embedding<R>, grp: &mut Group<R>) {
     }
 }
 
-/// Padded-slot constants: for block (ti, tj), `rr_pad^T G(rr_pad[0])` (4 × m1).
+/// DeePMD-kit's `res_rescale` of the se_e2_r descriptor.
+const RADIAL_RESCALE: f64 = 1.0 / 5.0;
+
+/// Padded-slot constants: for block (ti, tj), `rr_pad^T G(rr_pad[0])` (4 × m1), or
+/// `G(rr_pad[0])` (m1) for se_e2_r.
 pub fn padding_terms<R: Real>(w: &SeAWeights<R>) -> Vec<Vec<R>> {
     let mut grp = Group::default();
     let mut out = Vec::new();
@@ -77,6 +81,10 @@ pub fn padding_terms<R: Real>(w: &SeAWeights<R>) -> Vec<Vec<R>> {
             grp.s.push(rr[0]);
             embed(e, &mut grp);
             let g = grp.embedding_output(e);
+            if w.radial {
+                out.push(g.to_vec());
+                continue;
+            }
             out.push((0..4).flat_map(|k| g.iter().map(move |&gc| R::of(rr[k]) * gc)).collect());
         }
     }
@@ -158,6 +166,10 @@ pub fn forward_embedding<R: Real>(w: &SeAWeights<R>, na: usize, sc: &mut Scratch
         for (e, p) in g.pairs.iter().enumerate() {
             let srow = &mut sc.s_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
             let grow = &gg[e * m1..(e + 1) * m1];
+            if w.radial {
+                srow[..m1].iter_mut().zip(grow).for_each(|(s, &gv)| *s += gv);
+                continue;
+            }
             for c in 0..4 {
                 let rk = R::of(g.rr[4 * e + c]);
                 for (s, &gv) in srow[c * m1..(c + 1) * m1].iter_mut().zip(grow) {
@@ -168,8 +180,8 @@ pub fn forward_embedding<R: Real>(w: &SeAWeights<R>, na: usize, sc: &mut Scratch
     }
 }
 
-/// Adds the padded slots, `A = S / nnei`, and writes `D = A^T A[:, :axis]` into the rows
-/// of `desc` (`ndesc` wide, at `w.offset`). `ti[li]`: center types.
+/// Adds the padded slots, `A = S / nnei`, and writes `D = A^T A[:, :axis]` (se_e2_r:
+/// `A / 5`) into the rows of `desc` (`ndesc` wide, at `w.offset`). `ti[li]`: center types.
 pub fn forward_descriptor<R: Real>(
     w: &SeAWeights<R>,
     pad_terms: &[Vec<R>],
@@ -179,7 +191,7 @@ pub fn forward_descriptor<R: Real>(
     sc: &mut Scratch<R>,
 ) {
     let (nt, m1, axis) = (w.ntypes, w.m1, w.axis);
-    let (sm, nd, off) = (4 * m1, m1 * axis, w.offset);
+    let (sm, nd, off) = (4 * m1, w.width(), w.offset);
     let inv = R::of(w.nnei as f64);
     for (li, &t) in ti.iter().enumerate() {
         let a = &mut sc.s_mat[li * sm..(li + 1) * sm];
@@ -193,6 +205,10 @@ pub fn forward_descriptor<R: Real>(
         }
         a.iter_mut().for_each(|v| *v /= inv);
         let d = &mut desc[li * ndesc + off..li * ndesc + off + nd];
+        if w.radial {
+            d.iter_mut().zip(&a[..m1]).for_each(|(d, &v)| *d = v * R::of(RADIAL_RESCALE));
+            continue;
+        }
         for c in 0..m1 {
             for ax in 0..axis {
                 d[c * axis + ax] = (0..4).map(|k| a[k * m1 + c] * a[k * m1 + ax]).sum();
@@ -201,14 +217,22 @@ pub fn forward_descriptor<R: Real>(
     }
 }
 
-/// dE/dA of every center from dE/dD (rows of `ddesc` at `w.offset`):
-/// `D[c,a] = Σ_k A[k,c] A[k,a]`, and `A = S / nnei`.
+/// dE/dS of every center from dE/dD (rows of `ddesc` at `w.offset`):
+/// `D[c,a] = Σ_k A[k,c] A[k,a]` (se_e2_r: `D = A / 5`), and `A = S / nnei`.
 fn backward_descriptor<R: Real>(w: &SeAWeights<R>, na: usize, ddesc: &[R], ndesc: usize, sc: &mut Scratch<R>) {
     let (m1, axis) = (w.m1, w.axis);
-    let (sm, nd, off) = (4 * m1, m1 * axis, w.offset);
+    let (sm, nd, off) = (4 * m1, w.width(), w.offset);
     let inv = R::of(w.nnei as f64);
     sc.ds_mat.clear();
     sc.ds_mat.resize(na * sm, R::ZERO);
+    if w.radial {
+        for li in 0..na {
+            let dd = &ddesc[li * ndesc + off..li * ndesc + off + nd];
+            let ds = &mut sc.ds_mat[li * sm..li * sm + m1];
+            ds.iter_mut().zip(dd).for_each(|(v, &r)| *v = r * R::of(RADIAL_RESCALE) / inv);
+        }
+        return;
+    }
     for li in 0..na {
         let a = &sc.s_mat[li * sm..(li + 1) * sm];
         let dd = &ddesc[li * ndesc + off..li * ndesc + off + nd];
@@ -243,6 +267,9 @@ fn backward_embedding<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>)
     sc.drr.clear();
     sc.drr.resize(n * 4, 0.0);
     sc.dsdx.clear();
+    if w.radial {
+        return radial_backward_embedding(w, k, sc);
+    }
     match &w.embedding[k] {
         Embedding::Net(net) => {
             through_g(w, k, sc);
@@ -264,6 +291,29 @@ fn backward_embedding<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>)
                     dx += g.rr[4 * e + c] * b;
                 }
                 sc.dsdx.push(dx);
+            }
+        }
+    }
+}
+
+/// se_e2_r: `S = Σ G(s)`, so dE/dG of a pair is its center's dE/dS and dE/ds goes through
+/// G alone (`sc.dsdx`; `sc.drr` stays zero).
+fn radial_backward_embedding<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>) {
+    let (m1, sm) = (w.m1, 4 * w.m1);
+    let g = &sc.groups[k];
+    let ds_of = |p: &Pair| &sc.ds_mat[p.li as usize * sm..p.li as usize * sm + m1];
+    match &w.embedding[k] {
+        Embedding::Net(net) => {
+            sc.dy.clear();
+            for p in &g.pairs {
+                sc.dy.extend_from_slice(ds_of(p));
+            }
+            mlp::backward(net, g.pairs.len(), &g.acts, &mut sc.dy, &mut sc.tmp, &mut sc.dx);
+            sc.dsdx.extend(sc.dx.iter().map(|v| v.f64()));
+        }
+        Embedding::Table(_) => {
+            for (e, p) in g.pairs.iter().enumerate() {
+                sc.dsdx.push(R::dot(ds_of(p), &g.dg[e * m1..(e + 1) * m1]));
             }
         }
     }
@@ -318,7 +368,7 @@ mod tests {
     use super::*;
     use crate::model::native::test_support::{net, Lcg};
 
-    fn weights(rng: &mut Lcg) -> SeAWeights {
+    fn weights(rng: &mut Lcg, radial: bool) -> SeAWeights {
         let nt = 2;
         let std: Vec<[f64; 4]> = (0..nt * nt).map(|_| std::array::from_fn(|_| 0.2 + 0.1 * rng.next().abs())).collect();
         let mut w = SeAWeights {
@@ -335,6 +385,7 @@ mod tests {
             inv_std: Vec::new(),
             embedding: (0..nt * nt).map(|_| Embedding::Net(net(rng))).collect(),
             offset: 0,
+            radial,
         };
         w.set_std(std);
         w
@@ -351,7 +402,7 @@ mod tests {
                 sc.push(w, li, ti[li], j, t, d);
             }
         }
-        let nd = w.m1 * w.axis;
+        let nd = w.width();
         let mut desc = vec![0.0; ti.len() * nd];
         forward_embedding(w, ti.len(), &mut sc);
         forward_descriptor(w, &padding_terms(w), ti, &mut desc, nd, &mut sc);
@@ -369,8 +420,17 @@ mod tests {
 
     #[test]
     fn backward_matches_finite_differences() {
+        backward_matches_finite_differences_for(false);
+    }
+
+    #[test]
+    fn radial_backward_matches_finite_differences() {
+        backward_matches_finite_differences_for(true);
+    }
+
+    fn backward_matches_finite_differences_for(radial: bool) {
         let mut rng = Lcg(11);
-        let w = weights(&mut rng);
+        let w = weights(&mut rng, radial);
         let ti = [0, 1];
         let mut pt = |t: usize, r: f64| -> (usize, [f64; 3]) {
             let v: [f64; 3] = std::array::from_fn(|_| rng.next());
@@ -383,7 +443,7 @@ mod tests {
             vec![pt(1, 2.1), pt(0, 1.9), pt(0, 2.9), pt(1, 3.5)],
             vec![pt(0, 2.5), pt(1, 1.7), pt(0, 0.4)],
         ];
-        let dr: Vec<f64> = (0..ti.len() * w.m1 * w.axis).map(|_| rng.next()).collect();
+        let dr: Vec<f64> = (0..ti.len() * w.width()).map(|_| rng.next()).collect();
         let (_, grad) = energy_and_grad(&w, &ti, &ds, &dr);
         let h = 1e-6;
         let mut k = 0;

@@ -1,4 +1,4 @@
-//! The weights of a DeePMD-kit se_e2_a (or hybrid se_e2_a + se_e3) energy model, read from
+//! The weights of a DeePMD-kit se_e2_a, se_e2_r or hybrid se_e2_a + se_e3 energy model, read from
 //! the frozen `.pth`, and the checks that the native evaluator computes exactly what the
 //! TorchScript graph would. One file per part: `se_a.rs`, `se_e3.rs`, `fitting.rs`, and the
 //! nets they share (`net.rs`).
@@ -17,6 +17,9 @@
 //!   model's cutoff and gives each descriptor the nearest `sel[t]` of each type.
 //! - layers: `y = tanh(x W + b) (· idt) (+ x, or + [x, x] when the width doubles)`; the
 //!   last fitting layer is linear.
+//! - se_e2_r: the env row is `w/r` alone, normalized with its own statistics; one embedding
+//!   net per neighbor type on it, and the descriptor `Σ_slots G / Σsel / 5` (padded slots
+//!   included, as `G(-mean/std)`; the 1/5 is DeePMD-kit's `res_rescale`).
 
 use crate::error::Result;
 use crate::model::native::real::Real;
@@ -77,8 +80,8 @@ impl Weights<f64> {
 }
 
 impl<R: Real> Weights<R> {
-    /// What the model is, for the log: "se_e2_a" or "hybrid se_e2_a + se_e3" (and whether
-    /// its embedding is tabulated).
+    /// What the model is, for the log: "se_e2_a", "se_e2_r" or "hybrid se_e2_a + se_e3" (and
+    /// whether its embedding is tabulated).
     pub fn describe(&self) -> String {
         let compressed = match self.table_error {
             Some(e) => format!(", embedding tabulated at load (interpolation error {e:.0e} of max |G|; 'tabulate no' for the nets)"),
@@ -87,7 +90,7 @@ impl<R: Real> Weights<R> {
         };
         match self.se_e3 {
             Some(_) => format!("hybrid se_e2_a + se_e3{compressed}"),
-            None => format!("se_e2_a{compressed}"),
+            None => format!("{}{compressed}", self.se_a.name()),
         }
     }
 }
@@ -122,8 +125,10 @@ fn empty(v: &serde_json::Value) -> bool {
 /// it is a hybrid (its tensors sit under `descrpt_list.k`, and it sorts rows).
 struct Descriptors<'a> {
     list: Vec<&'a serde_json::Value>,
-    /// Index of the se_e2_a descriptor in `list`, and of the se_e3 one if any.
+    /// Index of the two-body descriptor (se_e2_a, or se_e2_r on its own) in `list`, and of
+    /// the se_e3 one if any.
     se_a: usize,
+    radial: bool,
     se_e3: Option<usize>,
     hybrid: bool,
 }
@@ -131,6 +136,7 @@ struct Descriptors<'a> {
 fn kind(v: &serde_json::Value) -> String {
     match v["type"].as_str().unwrap_or("") {
         "se_a" => "se_e2_a".to_string(),
+        "se_r" => "se_e2_r".to_string(),
         "se_at" | "se_a_3be" => "se_e3".to_string(),
         k => k.to_string(),
     }
@@ -138,11 +144,11 @@ fn kind(v: &serde_json::Value) -> String {
 
 fn descriptors(d: &serde_json::Value) -> Result<Descriptors<'_>> {
     let list: Vec<&serde_json::Value> = match kind(d).as_str() {
-        "se_e2_a" => vec![d],
+        "se_e2_a" | "se_e2_r" => vec![d],
         "hybrid" => d["list"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
         other => {
             return Err(unsupported(format!(
-                "descriptor '{other}' (the native evaluator knows se_e2_a and hybrid se_e2_a + se_e3)"
+                "descriptor '{other}' (the native evaluator knows se_e2_a, se_e2_r and hybrid se_e2_a + se_e3)"
             )))
         }
     };
@@ -153,8 +159,10 @@ fn descriptors(d: &serde_json::Value) -> Result<Descriptors<'_>> {
     if hybrid && (se_a.is_none() || kinds.len() != 1 + se_e3.is_some() as usize) {
         return Err(unsupported(format!("hybrid of {kinds:?} (the native evaluator knows se_e2_a + se_e3)")));
     }
+    let radial = kinds == ["se_e2_r"];
+    let se_a = if radial { Some(0) } else { se_a };
     let se_a = se_a.ok_or_else(|| unsupported("no se_e2_a descriptor"))?; // hybrid checked just above
-    Ok(Descriptors { list, se_a, se_e3, hybrid })
+    Ok(Descriptors { list, se_a, se_e3, hybrid, radial })
 }
 
 /// The model-level checks: an energy model without the extras the native code lacks.
@@ -195,7 +203,7 @@ fn widths(ds: &Descriptors) -> Vec<usize> {
     (0..ds.list.len())
         .map(|k| {
             let neuron = ds.list[k]["neuron"].as_array().and_then(|a| a.last()).and_then(|x| x.as_u64()).unwrap_or(0) as usize;
-            if k == ds.se_a {
+            if k == ds.se_a && !ds.radial {
                 neuron * axis
             } else {
                 neuron
@@ -226,9 +234,11 @@ pub fn load(path: &str, def: &serde_json::Value, type_map_len: usize, tabulate: 
         Some(k) => Some(se_e3::load(&t, ds.list[k], &prefix(k, "seat"), ntypes, offsets[k])?),
         None => None,
     };
-    let (se_a, table_error) = se_a::load(&t, ds.list[ds.se_a], &prefix(ds.se_a, "sea"), ntypes, offsets[ds.se_a], tabulate)?;
+    // se_e2_r's module is the descriptor itself; se_e2_a wraps its block as `sea`
+    let pre = if ds.radial { "atomic_model.descriptor".to_string() } else { prefix(ds.se_a, "sea") };
+    let (se_a, table_error) = se_a::load(&t, ds.list[ds.se_a], &pre, ntypes, offsets[ds.se_a], tabulate, ds.radial)?;
     let fitting = fitting::load(&t, ntypes, ndesc);
-    if se_a.m1 * se_a.axis != width[ds.se_a] || ds.se_e3.zip(se_e3.as_ref()).is_some_and(|(k, s)| s.m != width[k]) {
+    if se_a.width() != width[ds.se_a] || ds.se_e3.zip(se_e3.as_ref()).is_some_and(|(k, s)| s.m != width[k]) {
         return Err(unsupported("descriptor widths that disagree with the definition's neuron / axis_neuron"));
     }
     let rcut_model = se_a.rcut.max(se_e3.as_ref().map_or(0.0, |s| s.rcut));

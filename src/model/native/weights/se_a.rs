@@ -1,5 +1,6 @@
-//! The se_e2_a descriptor's weights: statistics per type block and the embedding of each
-//! type pair, a net or, in a compressed model, its table.
+//! The two-body descriptors' weights, se_e2_a and its radial variant se_e2_r: statistics per
+//! type block and the embedding of each type pair (or neighbor type), a net or, in a
+//! compressed model, its table.
 
 use super::net::{cast, read_mlp, Mlp};
 use super::tabulate;
@@ -139,6 +140,9 @@ pub struct SeAWeights<R = f64> {
     pub embedding: Vec<Embedding<R>>,
     /// Where this descriptor starts in the fitting net's input.
     pub offset: usize,
+    /// se_e2_r: the env row is `w/r` alone (its statistics in component 0; the others read
+    /// mean 0, std 1) and the descriptor is `Σ_slots G / (5 Σsel)`, not `A^T A`.
+    pub radial: bool,
 }
 
 impl SeAWeights<f64> {
@@ -166,6 +170,7 @@ impl SeAWeights<f64> {
             inv_std: self.inv_std.clone(),
             embedding,
             offset: self.offset,
+            radial: self.radial,
         }
     }
 }
@@ -186,6 +191,24 @@ impl<R: Real> SeAWeights<R> {
 
     pub fn block(&self, ti: usize, tj: usize) -> usize {
         ti * self.ntypes + tj
+    }
+
+    /// What the descriptor is called in DeePMD-kit.
+    pub fn name(&self) -> &'static str {
+        if self.radial {
+            "se_e2_r"
+        } else {
+            "se_e2_a"
+        }
+    }
+
+    /// Width of the descriptor's output.
+    pub fn width(&self) -> usize {
+        if self.radial {
+            self.m1
+        } else {
+            self.m1 * self.axis
+        }
     }
 
     /// Tables instead of nets (a compressed model's, or built at load time).
@@ -220,23 +243,28 @@ fn one_side(t: &Tensors, pre: &str, ntypes: usize) -> Result<bool> {
         n if n == ntypes => Ok(true),
         n if n == ntypes * ntypes => Ok(false),
         n => Err(unsupported(format!(
-            "{n} se_e2_a embedding nets under '{nets}*' for {ntypes} types (expected {ntypes} or {})",
+            "{n} embedding nets under '{nets}*' for {ntypes} types (expected {ntypes} or {})",
             ntypes * ntypes
         ))),
     }
 }
 
-/// Reads the se_e2_a part under `pre` (e.g. `atomic_model.descriptor.sea`), whose output
-/// starts at `offset` of the fitting input.
+/// Reads the se_e2_a part under `pre` (e.g. `atomic_model.descriptor.sea`), or with `radial`
+/// an se_e2_r descriptor (`atomic_model.descriptor`), whose output starts at `offset` of the
+/// fitting input.
 /// `tabulate`: an uncompressed model's nets become tables (`tabulate.rs`); the largest
 /// interpolation error measured is returned with the weights (None without such tables).
-pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize, tabulate: bool) -> Result<(SeAWeights, Option<f64>)> {
+pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset: usize, tabulate: bool, radial: bool) -> Result<(SeAWeights, Option<f64>)> {
     let compressed = t.iter().any(|(k, v)| k.starts_with(&format!("{pre}.compress_data")) && !v.1.is_empty());
     let sel = sel_of(d, ntypes)?;
     let nnei: usize = sel.iter().sum();
-    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, "se_e2_a mean")?;
-    let std = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, "se_e2_a stddev")?;
+    let (ncomp, name) = if radial { (1, "se_e2_r") } else { (4, "se_e2_a") };
+    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, ncomp, 0.0, &format!("{name} mean"))?;
+    let std = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, ncomp, 1.0, &format!("{name} stddev"))?;
     let type_one_side = one_side(t, pre, ntypes)?;
+    if radial && !type_one_side {
+        return Err(unsupported("an se_e2_r descriptor with one embedding net per type pair"));
+    }
     let n_embed = if type_one_side { ntypes } else { ntypes * ntypes };
     let nets: Vec<Mlp> =
         (0..n_embed).map(|k| read_mlp(t, &format!("{pre}.filter_layers.networks.{k}"), true)).collect::<Result<_>>()?;
@@ -249,7 +277,7 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
         nets.into_iter().map(Embedding::Net).collect()
     };
     let m1 = embedding[0].n_out();
-    let axis = d["axis_neuron"].as_u64().unwrap_or(4) as usize;
+    let axis = if radial { 1 } else { d["axis_neuron"].as_u64().unwrap_or(4) as usize };
     if embedding.iter().any(|m| m.n_out() != m1) || axis > m1 {
         return Err(unsupported("embedding nets of unexpected widths"));
     }
@@ -267,6 +295,7 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
         inv_std: Vec::new(),
         embedding,
         offset,
+        radial,
     };
     w.set_std(std);
     let table_error = (tabulate && !compressed).then(|| tabulate_nets(&mut w));

@@ -43,8 +43,8 @@ pub fn load(t: &Tensors, d: &serde_json::Value, pre: &str, ntypes: usize, offset
         return Err(unsupported("a compressed se_e3 descriptor (its tabulated kernel, tabulate_fusion_se_t, is not implemented)"));
     }
     let sel = sel_of(d, ntypes)?;
-    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, "se_e3 mean")?;
-    let std4 = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, "se_e3 stddev")?;
+    let mean = block_stats(&get(t, &format!("{pre}.mean"))?.1, &sel, 4, 0.0, "se_e3 mean")?;
+    let std4 = block_stats(&get(t, &format!("{pre}.stddev"))?.1, &sel, 4, 1.0, "se_e3 stddev")?;
     if mean.iter().any(|m| m[1..].iter().any(|&v| v != 0.0)) {
         return Err(unsupported("se_e3 statistics with a nonzero mean of the direction components"));
     }

@@ -78,7 +78,7 @@ pub fn unsupported(what: impl Into<String>) -> Error {
 }
 
 pub fn get<'a>(t: &'a Tensors, name: &str) -> Result<&'a (Vec<usize>, Vec<f64>)> {
-    t.get(name).ok_or_else(|| unsupported(format!("no tensor '{name}' (not a standard se_e2_a / se_e3 energy model)")))
+    t.get(name).ok_or_else(|| unsupported(format!("no tensor '{name}' (not a standard se_e2_a / se_e2_r / se_e3 energy model)")))
 }
 
 pub fn sel_of(d: &serde_json::Value, ntypes: usize) -> Result<Vec<usize>> {
@@ -89,20 +89,21 @@ pub fn sel_of(d: &serde_json::Value, ntypes: usize) -> Result<Vec<usize>> {
     Ok(sel)
 }
 
-/// Per-block statistics `[ti * ntypes + tj]` from DeePMD-kit's per-slot `[ntypes, Σsel, 4]`
-/// tensor, which stats fill with one value per type block.
-pub fn block_stats(v: &[f64], sel: &[usize], what: &str) -> Result<Vec<[f64; 4]>> {
+/// Per-block statistics `[ti * ntypes + tj]` from DeePMD-kit's per-slot `[ntypes, Σsel, ncomp]`
+/// tensor, which stats fill with one value per type block; components past `ncomp` (a
+/// radial descriptor's single one) read `fill`.
+pub fn block_stats(v: &[f64], sel: &[usize], ncomp: usize, fill: f64, what: &str) -> Result<Vec<[f64; 4]>> {
     let (ntypes, nnei) = (sel.len(), sel.iter().sum::<usize>());
-    if v.len() != ntypes * nnei * 4 {
-        return Err(unsupported(format!("{what} holds {} values, expected [{ntypes}, {nnei}, 4]", v.len())));
+    if v.len() != ntypes * nnei * ncomp || !(1..=4).contains(&ncomp) {
+        return Err(unsupported(format!("{what} holds {} values, expected [{ntypes}, {nnei}, {ncomp}]", v.len())));
     }
     let mut out = Vec::with_capacity(ntypes * ntypes);
     for ti in 0..ntypes {
         let mut off = 0;
         for &s in sel {
             let at = |slot: usize| -> [f64; 4] {
-                let o = (ti * nnei + slot) * 4;
-                [v[o], v[o + 1], v[o + 2], v[o + 3]]
+                let o = (ti * nnei + slot) * ncomp;
+                std::array::from_fn(|c| if c < ncomp { v[o + c] } else { fill })
             };
             let first = at(off);
             if (off..off + s).any(|k| at(k) != first) {
