@@ -37,15 +37,19 @@ def run_pair(tmp_path, style, boundary, names, model=TEST_MODEL):
     return r, read_dump(tmp_path / style / "dump.txt")
 
 
-@pytest.mark.parametrize("case", ["orthogonal", "triclinic", "slab", "dpa2", "dpa3", "params"])
+OTHER_MODELS = ("dpa2", "dpa3", "params", "se_e2_r", "se_atten_v2")
+
+
+@pytest.mark.parametrize("case", ["orthogonal", "triclinic", "slab", *OTHER_MODELS])
 def test_same_trajectory_as_pair_deepmd(tmp_path, case):
     """dpa2, dpa3: the message-passing test models on a triclinic cell, ghosts given their local
     atoms' features by `mapping` (pair_style deepmd exchanges them with border_op). params: a
-    model with a frame and an atomic parameter, given by the same keywords to both styles."""
-    model = MODELS / f"test_model_{case}.pth" if case in ("dpa2", "dpa3", "params") else TEST_MODEL
+    model with a frame and an atomic parameter, given by the same keywords to both styles.
+    se_e2_r (native evaluator) and se_atten_v2 (TorchScript) on the triclinic cell."""
+    model = MODELS / f"test_model_{case}.pth" if case in OTHER_MODELS else TEST_MODEL
     if case == "params":
         model = f"{model} fparam 0.8 aparam 1.2"
-    if case in ("triclinic", "dpa2", "dpa3", "params"):
+    if case == "triclinic" or case in OTHER_MODELS:
         system = perturbed(*tllzo(), seed=11, sigma=0.05, tilt=(0.7, 0.3, -0.5))
     else:
         system = perturbed(*tllzo(), seed=10, sigma=0.05)
