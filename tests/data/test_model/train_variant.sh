@@ -7,7 +7,7 @@
 #                               # deepmd::tabulate_fusion_se_t (called only when compressed); both
 #                               # evaluators run it
 #   ./train_variant.sh se_e2_r  # the radial-only descriptor (its graph names
-#                               # deepmd::tabulate_fusion_se_r); TorchScript runs it
+#                               # deepmd::tabulate_fusion_se_r); both evaluators run it
 #   ./train_variant.sh se_atten_v2  # the attention descriptor (DPA-1 family; its graph names
 #                               # deepmd::tabulate_fusion_se_atten); TorchScript runs it
 #   ./train_variant.sh dpa1_compressible  # se_atten_v2 without attention layers, the DPA-1
@@ -23,16 +23,20 @@
 #   ./train_variant.sh params   # input.json's model with one frame parameter and one atomic
 #                               # parameter (numb_fparam 1, numb_aparam 1), trained on a copy of
 #                               # the data with made-up values (seeded), for the fparam/aparam keywords
+#   ./train_variant.sh <variant>_float32  # that variant with every "precision" of its
+#                               # descriptor and fitting net set to float32 (e.g. se_e2_r_float32)
 #
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa1_compressible|dpa2|dpa2_compressible|dpa3|params}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa1_compressible|dpa2|dpa2_compressible|dpa3|params[_float32]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
 import json, os, sys
 work, variant = sys.argv[1], sys.argv[2]
+float32 = variant.endswith("_float32")
+variant = variant.removesuffix("_float32")
 d = json.load(open("input.json"))
 t = d["training"]
 t["numb_steps"] = t["save_freq"] = 300
@@ -120,6 +124,19 @@ elif variant == "params":
         t[k]["systems"] = copies
 else:
     sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa1_compressible, dpa2, dpa2_compressible, dpa3 or params")
+if float32:
+    def to_float32(v):
+        if isinstance(v, dict):
+            for k in v:
+                v[k] = "float32" if k == "precision" else to_float32(v[k])
+        elif isinstance(v, list):
+            v = [to_float32(x) for x in v]
+        return v
+    desc = d["model"]["descriptor"]
+    for v in [d["model"]["fitting_net"], *(desc["list"] if desc["type"] == "hybrid" else [desc])]:
+        to_float32(v)
+        v["precision"] = "float32"
+    d["_comment"] += " float32 (train_variant.sh <variant>_float32)."
 # dp runs in the work directory, so the data paths become absolute.
 for k in ("training_data", "validation_data"):
     if k in t:
