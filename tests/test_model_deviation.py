@@ -1,4 +1,4 @@
-"""Model deviation with two models: llzo_dp's model_devi.out against pair_style deepmd's
+"""Model deviation with two models (and with four of different descriptors): llzo_dp's model_devi.out against pair_style deepmd's
 for the same models and trajectory (reference LAMMPS), column for column within 1e-8,
 and the same on 1 and 2 MPI ranks; the same for the keywords `atomic` (a column per atom),
 `relative E` and `relative_v E`, also in units real."""
@@ -83,3 +83,29 @@ def test_deviation_options_match_pair_deepmd(tmp_path, options, units, ranks):
     assert np.all(ours[:, 1:] > 0)  # the two models disagree on every column
     if "atomic" in options:  # the per-atom columns are the atoms' deviations: their max is max_devi_f
         np.testing.assert_allclose(ours[:, 7:].max(axis=1), ours[:, 4], rtol=1e-6)
+
+
+def test_deviation_across_descriptors_matches_pair_deepmd(tmp_path):
+    """Four models of different descriptors: se_e2_a and se_e2_r (native evaluator), the hybrid
+    se_e2_a + se_e3 (native) and se_atten_v2 (TorchScript); out_file equal to pair_style
+    deepmd's within 1e-8 relative, on 1 and 2 ranks."""
+    models = ROOT / "tests" / "data" / "test_model"
+    others = " ".join(str(models / f"test_model_{k}.pth") for k in ("se_e2_r", "hybrid", "se_atten_v2"))
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=83, sigma=0.08))
+    out = {}
+    for name, style, names, n in [("deepmd", "deepmd", "", 1), ("llzo_dp", "llzo_dp", " Li La Zr O", 1),
+                                  ("llzo_dp_np2", "llzo_dp", " Li La Zr O", 2)]:
+        r = lammps(tmp_path / name, SCRIPT.format(style=style, a=TEST_MODEL, b=others, names=names,
+                                                  grid="processors 2 1 1" if n == 2 else "",
+                                                  data=tmp_path / "system.data", units="metal", options=""),
+                   np_ranks=n, reference=True)
+        assert r.returncode == 0, r.output[-3000:]
+        out[name] = load(tmp_path / name / "md.out")
+    (h_ref, ref), (h_ours, ours), (_, ours2) = out["deepmd"], out["llzo_dp"], out["llzo_dp_np2"]
+    assert h_ours.split() == h_ref.split()
+    assert ours.shape == ref.shape == (5, 7)
+    rel = np.abs(ours - ref) / np.maximum(np.abs(ref), 1e-300)
+    print(f"\nfour descriptors vs pair_style deepmd: max rel. diff {rel.max():.1e}; max_devi_f {ours[-1, 4]:.4g}")
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=0)
+    np.testing.assert_allclose(ours2, ours, rtol=1e-8, atol=0)
+    assert np.all(ours[:, 1:] > 0)
