@@ -30,17 +30,26 @@ def load(path):
     return lines[0], np.array([[float(v) for v in l.split()] for l in lines[1:] if l.strip()])
 
 
-def test_model_devi_matches_pair_deepmd_and_mpi(tmp_path):
-    write_data(tmp_path / "system.data", *perturbed(*tllzo(2, 1, 1), seed=81, sigma=0.05))
+def deviation_files(tmp_path, a, b, runs, units="metal", options=""):
+    """The NVE of SCRIPT on tmp_path/system.data for each (name, style, ranks) of `runs`:
+    each run's out_file (header, rows) by name, and the last run."""
     out = {}
-    for name, style, names, ranks, grid in [("deepmd", "deepmd", "", 1, ""),
-                                            ("llzo_dp", "llzo_dp", " Li La Zr O", 1, ""),
-                                            ("llzo_dp_np2", "llzo_dp", " Li La Zr O", 2, "processors 2 1 1")]:
-        r = lammps(tmp_path / name, SCRIPT.format(style=style, a=TEST_MODEL, b=MODEL_B, names=names, grid=grid,
-                                                  data=tmp_path / "system.data", units="metal", options=""),
+    for name, style, ranks in runs:
+        r = lammps(tmp_path / name, SCRIPT.format(style=style, a=a, b=b, names="" if style == "deepmd" else " Li La Zr O",
+                                                  grid="processors 2 1 1" if ranks == 2 else "",
+                                                  data=tmp_path / "system.data", units=units, options=options),
                    np_ranks=ranks, reference=True)
         assert r.returncode == 0, r.output[-3000:]
         out[name] = load(tmp_path / name / "md.out")
+    return out, r
+
+
+SERIAL_AND_MPI = [("deepmd", "deepmd", 1), ("llzo_dp", "llzo_dp", 1), ("llzo_dp_np2", "llzo_dp", 2)]
+
+
+def test_model_devi_matches_pair_deepmd_and_mpi(tmp_path):
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(2, 1, 1), seed=81, sigma=0.05))
+    out, _ = deviation_files(tmp_path, TEST_MODEL, MODEL_B, SERIAL_AND_MPI)
     (h_ref, ref), (h_ours, ours), (_, ours2) = out["deepmd"], out["llzo_dp"], out["llzo_dp_np2"]
     assert h_ours.split() == h_ref.split()
     assert ours.shape == ref.shape == (5, 7)
@@ -61,14 +70,8 @@ def test_deviation_options_match_pair_deepmd(tmp_path, options, units, ranks):
     """Every column of out_file, per-atom ones included, equal to pair_style deepmd's within
     1e-8 relative (its file in units real carries the unit factor on relative values too)."""
     write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=82, sigma=0.08))
-    out = {}
-    for style, names, n in [("deepmd", "", 1), ("llzo_dp", " Li La Zr O", ranks)]:
-        r = lammps(tmp_path / style, SCRIPT.format(style=style, a=TEST_MODEL, b=MODEL_B, names=names,
-                                                   grid="processors 2 1 1" if n == 2 else "",
-                                                   data=tmp_path / "system.data", units=units, options=options),
-                   np_ranks=n, reference=True)
-        assert r.returncode == 0, r.output[-3000:]
-        out[style] = load(tmp_path / style / "md.out")
+    out, r = deviation_files(tmp_path, TEST_MODEL, MODEL_B, [("deepmd", "deepmd", 1), ("llzo_dp", "llzo_dp", ranks)],
+                             units=units, options=options)
     if units != "metal":  # the log says that relative values carry the unit factors
         assert "the relative deviations are multiplied by 2.3060550102e1" in r.log, r.log[-3000:]
         assert "the relative_v deviations are multiplied by 2.3060550102e1" in r.log
@@ -92,15 +95,7 @@ def test_deviation_across_descriptors_matches_pair_deepmd(tmp_path):
     models = ROOT / "tests" / "data" / "test_model"
     others = " ".join(str(models / f"test_model_{k}.pth") for k in ("se_e2_r", "hybrid", "se_atten_v2"))
     write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=83, sigma=0.08))
-    out = {}
-    for name, style, names, n in [("deepmd", "deepmd", "", 1), ("llzo_dp", "llzo_dp", " Li La Zr O", 1),
-                                  ("llzo_dp_np2", "llzo_dp", " Li La Zr O", 2)]:
-        r = lammps(tmp_path / name, SCRIPT.format(style=style, a=TEST_MODEL, b=others, names=names,
-                                                  grid="processors 2 1 1" if n == 2 else "",
-                                                  data=tmp_path / "system.data", units="metal", options=""),
-                   np_ranks=n, reference=True)
-        assert r.returncode == 0, r.output[-3000:]
-        out[name] = load(tmp_path / name / "md.out")
+    out, _ = deviation_files(tmp_path, TEST_MODEL, others, SERIAL_AND_MPI)
     (h_ref, ref), (h_ours, ours), (_, ours2) = out["deepmd"], out["llzo_dp"], out["llzo_dp_np2"]
     assert h_ours.split() == h_ref.split()
     assert ours.shape == ref.shape == (5, 7)

@@ -150,16 +150,24 @@ def test_precision_float32_on_the_hybrid_model(tmp_path):
     assert err["F"] > 1e-12
 
 
+RUN_ZERO = """units metal
+atom_style atomic
+read_data {data}
+pair_style llzo_dp {style}
+pair_coeff * * Li La Zr O
+run 0
+"""
+
+
+def run_zero(workdir, style, data="system.data", np_ranks=1):
+    """One `run 0` of `pair_style llzo_dp <style>` on the LLZO data file `data`."""
+    return lammps(workdir, RUN_ZERO.format(data=data, style=style), np_ranks=np_ranks)
+
+
 def test_precision_keyword_with_torchscript_is_refused(tmp_path):
     cell, pos, types = perturbed(*tllzo(), seed=36, sigma=0.1)
     write_data(tmp_path / "system.data", cell, pos, types)
-    r = lammps(tmp_path, f"""units metal
-atom_style atomic
-read_data system.data
-pair_style llzo_dp {MODELS / "test_model_two_side.pth"} backend torch precision float32
-pair_coeff * * Li La Zr O
-run 0
-""")
+    r = run_zero(tmp_path, f"{MODELS / 'test_model_two_side.pth'} backend torch precision float32")
     assert r.returncode != 0
     assert "'precision' applies to the native evaluator" in r.output and "leave 'precision' out" in r.output, r.output[-2000:]
 
@@ -224,13 +232,7 @@ def test_other_descriptors_run_through_torchscript_and_equal_deeppot(tmp_path, d
     cell, pos, types = perturbed(*tllzo(), seed=38, sigma=0.1, strain=0.01, tilt=(0.5, -0.2, 0.3))
     r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend="torch")
     check_against_deeppot(r, d, ref)
-    auto = lammps(tmp_path / "auto", f"""units metal
-atom_style atomic
-read_data ../system.data
-pair_style llzo_dp {model}
-pair_coeff * * Li La Zr O
-run 0
-""")
+    auto = run_zero(tmp_path / "auto", model, data="../system.data")
     assert auto.returncode == 0, auto.output[-2000:]
     assert f"TorchScript (native evaluator not used: model: descriptor '{descriptor}'" in auto.output, auto.output[-2000:]
 
@@ -262,13 +264,7 @@ def test_se_e2_r_takes_the_native_evaluator_by_default(tmp_path):
     """`backend auto` runs an se_e2_r model natively and says so in the log."""
     model = MODELS / "test_model_se_e2_r.pth"
     write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=43, sigma=0.05))
-    r = lammps(tmp_path, f"""units metal
-atom_style atomic
-read_data system.data
-pair_style llzo_dp {model}
-pair_coeff * * Li La Zr O
-run 0
-""")
+    r = run_zero(tmp_path, model)
     assert r.returncode == 0, r.output[-2000:]
     assert "| native evaluator for se_e2_r" in r.output, r.output[-2000:]
 
@@ -294,13 +290,7 @@ def test_message_passing_model_across_ranks_is_refused_with_the_reason(tmp_path)
     crash or wrong numbers."""
     model = MODELS / "test_model_dpa2.pth"
     write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=39, sigma=0.05))
-    r = lammps(tmp_path, f"""units metal
-atom_style atomic
-read_data system.data
-pair_style llzo_dp {model}
-pair_coeff * * Li La Zr O
-run 0
-""", np_ranks=2)
+    r = run_zero(tmp_path, model, np_ranks=2)
     assert r.returncode > 0, r.output[-2000:]
     assert any("belongs to another rank" in e and "run this model on one MPI rank" in e for e in r.errors()), r.output[-2000:]
 
@@ -336,12 +326,6 @@ def test_fparam_and_aparam_mismatches_are_refused_with_the_fix(tmp_path, case):
         "wrong_count": (f"{params} fparam 1.0 aparam 1.0 2.0", "'aparam' has 2 value(s), but"),
     }[case]
     write_data(tmp_path / "system.data", *tllzo())
-    r = lammps(tmp_path, f"""units metal
-atom_style atomic
-read_data system.data
-pair_style llzo_dp {style}
-pair_coeff * * Li La Zr O
-run 0
-""")
+    r = run_zero(tmp_path, style)
     assert r.returncode > 0, r.output[-2000:]
     assert any(expected in e for e in r.errors()), r.errors() or r.output[-2000:]

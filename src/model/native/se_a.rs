@@ -378,7 +378,7 @@ mod tests {
             rcut: 3.2,
             rcut_smth: 0.5,
             m1: 4,
-            axis: 2,
+            axis: if radial { 1 } else { 2 },
             type_one_side: false,
             mean: (0..nt * nt).map(|_| std::array::from_fn(|_| 0.1 * rng.next())).collect(),
             std: Vec::new(),

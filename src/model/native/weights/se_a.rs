@@ -127,7 +127,7 @@ pub struct SeAWeights<R = f64> {
     pub nnei: usize,
     pub rcut: f64,
     pub rcut_smth: f64,
-    /// Last embedding width (M1) and axis neurons (M2).
+    /// Last embedding width (M1) and axis neurons (M2; 1 for se_e2_r, whose output is M1 wide).
     pub m1: usize,
     pub axis: usize,
     pub type_one_side: bool,
@@ -202,13 +202,9 @@ impl<R: Real> SeAWeights<R> {
         }
     }
 
-    /// Width of the descriptor's output.
+    /// Width of the descriptor's output (`axis` is 1 for se_e2_r).
     pub fn width(&self) -> usize {
-        if self.radial {
-            self.m1
-        } else {
-            self.m1 * self.axis
-        }
+        self.m1 * self.axis
     }
 
     /// Tables instead of nets (a compressed model's, or built at load time).
