@@ -48,6 +48,7 @@ fn main() {
 
     cxx_build::bridge("src/ffi/torch.rs")
         .file("cpp/torch/custom_ops.cpp")
+        .file("cpp/torch/border_op.cpp")
         .file("cpp/torch/tabulate_fusion.cpp")
         .file("cpp/torch/tabulate_fusion_elementwise.cpp")
         .file("cpp/torch/tabulate_fusion_se_t.cpp")
@@ -61,7 +62,7 @@ fn main() {
 
     // libtorch is found at run time through the rpath, in the plugin and in test binaries.
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", torch_lib.display());
-    for f in ["src/ffi/lammps.rs", "src/ffi/torch.rs", "cpp/lammps", "cpp/torch"] {
+    for f in ["src/ffi/lammps.rs", "src/ffi/torch.rs", "cpp/lammps", "cpp/torch", "cpp/ghost_exchange.h"] {
         println!("cargo:rerun-if-changed={f}");
     }
     println!("cargo:rerun-if-env-changed=PYTHON");

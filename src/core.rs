@@ -50,7 +50,12 @@ pub struct Core {
     coords: Vec<f64>,
     nlist: Vec<i64>,
     nlist_scratch: Vec<i64>,
-    /// Message-passing models: the local image of each extended atom, and its scratch.
+    /// Whether a model (the first, or one of the deviation's) passes messages between layers.
+    message_passing: bool,
+    /// Message passing on several MPI ranks: the address of the pair style's `GhostExchange`,
+    /// through which `deepmd::border_op` moves features (`enable_ghost_exchange`).
+    ghost_exchange: Option<i64>,
+    /// Message passing on one rank: the local image of each extended atom, and its scratch.
     mapping: Vec<i64>,
     by_tag: HashMap<i32, i64>,
     /// `aparam` repeated for every atom the model takes it for.
@@ -71,6 +76,10 @@ pub struct Core {
     /// Whether this run has warned about neighbours beyond `sel` (once per run).
     sel_warned: bool,
 }
+
+/// Feature values per atom in one LAMMPS communication of the ghost exchange (DPA-2's and
+/// DPA-3's default feature width); wider features go in several passes.
+const GHOST_EXCHANGE_WIDTH: usize = 128;
 
 /// Model 3×3 (row-major) → LAMMPS xx yy zz xy xz yz, as DeePMD-kit's pair style maps it.
 const VOIGT: [usize; 6] = [0, 4, 8, 3, 6, 7];
@@ -129,6 +138,7 @@ impl Core {
             None => None,
         };
         let warnings: Vec<String> = settings.ignored_keywords().into_iter().collect();
+        let message_passing = model.info.message_passing || extra_models.iter().any(|m| m.info.message_passing);
         Ok(Core {
             settings,
             units,
@@ -140,6 +150,8 @@ impl Core {
             coords: Vec::new(),
             nlist: Vec::new(),
             nlist_scratch: Vec::new(),
+            message_passing,
+            ghost_exchange: None,
             mapping: Vec::new(),
             by_tag: HashMap::new(),
             aparam_atoms: Vec::new(),
@@ -228,12 +240,37 @@ impl Core {
         line
     }
 
+    /// The pair style's feature exchange for message-passing models on `nprocs` ranks, at
+    /// `address` (a `GhostExchange`, `cpp/ghost_exchange.h`). Returns the values per atom that
+    /// one LAMMPS communication carries (the exchange sends wider features in passes), or 0
+    /// when no model needs the exchange.
+    pub fn enable_ghost_exchange(&mut self, address: i64, nprocs: usize) -> Result<usize> {
+        self.ghost_exchange = None;
+        if !self.message_passing || nprocs < 2 {
+            return Ok(0);
+        }
+        if !crate::ffi::torch::plugin_provides_border_op()? {
+            return Err(Error::Model(
+                "a message-passing model (DPA-2, DPA-3) on several MPI ranks needs pair_style llzo_dp's own \
+                 deepmd::border_op, but DeePMD-kit's op library, loaded earlier in this process (by pair_style \
+                 deepmd's plugin), owns that operator; run the two pair styles in separate LAMMPS runs, or \
+                 run on one MPI rank"
+                    .into(),
+            ));
+        }
+        self.ghost_exchange = Some(address);
+        Ok(GHOST_EXCHANGE_WIDTH)
+    }
+
     pub fn rebuild_neighbors(&mut self, list: &LammpsList) -> Result<()> {
         if self.type_map.is_empty() {
             return Err(Error::Input("pair_coeff * * <elements> must come before the run".into()));
         }
         let mut t = Instant::now();
-        self.ext.rebuild(list, &self.type_map)?;
+        match self.ghost_exchange {
+            Some(_) => self.ext.rebuild_in_lammps_order(list, &self.type_map)?,
+            None => self.ext.rebuild(list, &self.type_map)?,
+        }
         self.built = true;
         self.timing.rebuild += lap(&mut t);
         self.timing.rebuilds += 1;
@@ -268,10 +305,10 @@ impl Core {
         if let Some(d) = self.deviation.as_mut().filter(|_| deviation_step) {
             d.start(x.len() / 3); // on every rank: the reverse communication follows
         }
-        if self.ext.nloc == 0 {
+        if self.ext.nloc == 0 && self.ghost_exchange.is_none() {
             return Ok(StepTotals::default()); // nothing of ours on this rank
         }
-        if self.model.info.message_passing {
+        if self.message_passing && self.ghost_exchange.is_none() {
             self.ext.ghost_images(tags, &mut self.by_tag, &mut self.mapping)?;
         }
         let aparam = &self.settings.aparam;
@@ -279,7 +316,7 @@ impl Core {
         self.aparam_atoms.clear();
         (0..atoms).filter(|_| !aparam.is_empty()).for_each(|_| self.aparam_atoms.extend_from_slice(aparam));
         let mut input = StepInput::within_cutoff(&self.coords, &self.ext.atype, &self.nlist, self.ext.nloc, width);
-        (input.mapping, input.fparam) = (&self.mapping, &self.settings.fparam);
+        (input.mapping, input.ghost_exchange, input.fparam) = (&self.mapping, self.ghost_exchange, &self.settings.fparam);
         (input.aparam, input.aparam_dim) = (&self.aparam_atoms, aparam.len());
         if graph_selects || self.model.info.sorts_nlist {
             // what pair_style deepmd hands over; a sorting graph would otherwise break ties in

@@ -132,6 +132,64 @@ impl ExtendedAtoms {
         Ok(())
     }
 
+    /// Rebuilds with the extended atoms in LAMMPS's own order, all of them: `nloc` = `nlocal`
+    /// and every ghost kept, so that a message-passing model's features can travel by
+    /// LAMMPS's ghost communication between ranks (`cpp/ghost_exchange.h`), where the rows
+    /// are LAMMPS's. Every atom needs a model type: such a model has no use for NULL types.
+    pub fn rebuild_in_lammps_order(&mut self, list: &LammpsList, type_map: &[Option<usize>]) -> Result<()> {
+        let nall = list.nlocal + list.nghost;
+        if list.types.len() < nall || list.offsets.len() != list.ilist.len() + 1 {
+            return Err(Error::Internal("neighbor data sizes disagree".into()));
+        }
+        self.atype.clear();
+        for &t in &list.types[..nall] {
+            match type_map.get((t as usize).wrapping_sub(1)) {
+                Some(Some(m)) => self.atype.push(*m as i64),
+                Some(None) => {
+                    return Err(Error::Input(
+                        "a message-passing model (DPA-2, DPA-3) on several MPI ranks needs a model type for \
+                         every atom, but pair_coeff maps a type to NULL; give every type an element, or run \
+                         on one MPI rank"
+                            .into(),
+                    ))
+                }
+                None => {
+                    return Err(Error::Input(format!(
+                        "atom type {t} has no pair_coeff entry; pair_coeff * * needs {} names",
+                        type_map.len()
+                    )))
+                }
+            }
+        }
+        self.lammps_index.clear();
+        self.lammps_index.extend(0..nall);
+        self.nloc = list.nlocal;
+        // each owned atom's row in LAMMPS's list
+        let mut row_of = vec![usize::MAX; list.nlocal];
+        for (row, &i) in list.ilist.iter().enumerate() {
+            if let Some(r) = row_of.get_mut(i as usize) {
+                *r = row;
+            }
+        }
+        let span = |r: usize| list.offsets[r] as usize..list.offsets[r + 1] as usize;
+        self.nnei = row_of.iter().filter(|&&r| r != usize::MAX).map(|&r| span(r).len()).max().unwrap_or(0).max(1);
+        self.nlist.clear();
+        self.nlist.resize(self.nloc * self.nnei, -1);
+        for (i, &r) in row_of.iter().enumerate() {
+            if r == usize::MAX {
+                return Err(Error::Internal(format!("owned atom {i} has no row in the full neighbor list")));
+            }
+            let neighbors = list.neighbors.get(span(r)).ok_or_else(|| Error::Internal("bad neighbor offsets".into()))?;
+            for (k, &j) in neighbors.iter().enumerate() {
+                if j < 0 || j as usize >= nall {
+                    return Err(Error::Internal(format!("neighbor index {j} beyond {nall} atoms")));
+                }
+                self.nlist[i * self.nnei + k] = j as i64;
+            }
+        }
+        Ok(())
+    }
+
     /// The model's `nlist` for this step: only neighbors within `rcut` of the current
     /// coordinates (the LAMMPS list also holds the skin). Rows are padded with -1 to at
     /// least `min_width` (the model's `sum(sel)`), so the tensor shape stays the same from
@@ -178,8 +236,8 @@ impl ExtendedAtoms {
     /// For each extended atom, the extended index of the local atom it is an image of (by
     /// LAMMPS atom ID; a local atom maps to itself): the `mapping` a message-passing model
     /// (DPA-2, DPA-3) uses on one rank to give each ghost its local atom's features after
-    /// every layer. A ghost owned by another rank has no local image: that needs the features
-    /// exchanged between ranks (DeePMD-kit's `border_op`), which is refused with the reason.
+    /// every layer, on one MPI rank (on several, `rebuild_in_lammps_order` and the ghost
+    /// exchange take its place).
     /// `tags`: LAMMPS atom IDs `[nall]`; `by_tag` is scratch.
     pub fn ghost_images(&self, tags: &[i32], by_tag: &mut HashMap<i32, i64>, out: &mut Vec<i64>) -> Result<()> {
         let tag = |e: usize| self.lammps_index.get(e).and_then(|&i| tags.get(i)).copied();
@@ -193,11 +251,10 @@ impl ExtendedAtoms {
             match tag(e).and_then(|t| by_tag.get(&t)) {
                 Some(&local) => out.push(local),
                 None => {
-                    return Err(Error::Input(format!(
-                        "a message-passing model (DPA-2, DPA-3) needs every ghost atom to be an image of \
-                         an atom of this MPI rank, but atom {} belongs to another rank: pair_style llzo_dp \
-                         does not exchange a message-passing model's features between ranks (DeePMD-kit's \
-                         border_op); run this model on one MPI rank, or with pair_style deepmd",
+                    return Err(Error::Internal(format!(
+                        "ghost atom {} is no image of an atom of this rank; a message-passing model maps \
+                         ghosts to local atoms on one MPI rank only (on several, features go through \
+                         the ghost exchange)",
                         tag(e).map_or(-1, i64::from)
                     )))
                 }
@@ -272,7 +329,24 @@ mod tests {
         assert_eq!(mapping, vec![0, 1, 1, 0]);
         // ghost 3 is atom 9, owned by another rank
         let e = ext.ghost_images(&[7, 3, 3, 9], &mut by_tag, &mut mapping).unwrap_err().to_string();
-        assert!(e.contains("atom 9 belongs to another rank") && e.contains("one MPI rank"), "{e}");
+        assert!(e.contains("ghost atom 9 is no image") && e.contains("one MPI rank"), "{e}");
+    }
+
+    #[test]
+    fn lammps_order_keeps_every_atom_in_place_and_refuses_null_types() {
+        // owned atoms 0, 1 (listed in reverse order), ghosts 2, 3; ghost 3 is seen by nobody
+        let types = [1, 2, 1, 2];
+        let list = LammpsList { nlocal: 2, nghost: 2, types: &types, ilist: &[1, 0], offsets: &[0, 1, 3],
+                                neighbors: &[2, 1, 2] };
+        let mut ext = ExtendedAtoms::default();
+        ext.rebuild_in_lammps_order(&list, &[Some(0), Some(1)]).unwrap();
+        assert_eq!(ext.lammps_index, vec![0, 1, 2, 3]);
+        assert_eq!((ext.nloc, ext.nnei), (2, 2));
+        assert_eq!(ext.atype, vec![0, 1, 0, 1]);
+        // row 0 is atom 0 (LAMMPS row 1: neighbours 1, 2), row 1 is atom 1 (neighbour 2)
+        assert_eq!(ext.nlist, vec![1, 2, 2, -1]);
+        let e = ext.rebuild_in_lammps_order(&list, &[Some(0), None]).unwrap_err().to_string();
+        assert!(e.contains("NULL") && e.contains("one MPI rank"), "{e}");
     }
 
     #[test]

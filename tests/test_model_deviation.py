@@ -89,18 +89,19 @@ def test_deviation_options_match_pair_deepmd(tmp_path, options, units, ranks):
 
 
 def test_deviation_across_descriptors_matches_pair_deepmd(tmp_path):
-    """Four models of different descriptors: se_e2_a and se_e2_r (native evaluator), the hybrid
-    se_e2_a + se_e3 (native) and se_atten_v2 (TorchScript); out_file equal to pair_style
-    deepmd's within 1e-8 relative, on 1 and 2 ranks."""
+    """Five models of different descriptors: se_e2_a and se_e2_r (native evaluator), the hybrid
+    se_e2_a + se_e3 (native), se_atten_v2 and DPA-2 (TorchScript); out_file equal to pair_style
+    deepmd's within 1e-8 relative, on 1 and 2 ranks (there DPA-2's features go through the
+    ghost exchange, and every model takes the atoms in LAMMPS's order)."""
     models = ROOT / "tests" / "data" / "test_model"
-    others = " ".join(str(models / f"test_model_{k}.pth") for k in ("se_e2_r", "hybrid", "se_atten_v2"))
+    others = " ".join(str(models / f"test_model_{k}.pth") for k in ("se_e2_r", "hybrid", "se_atten_v2", "dpa2"))
     write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=83, sigma=0.08))
     out, _ = deviation_files(tmp_path, TEST_MODEL, others, SERIAL_AND_MPI)
     (h_ref, ref), (h_ours, ours), (_, ours2) = out["deepmd"], out["llzo_dp"], out["llzo_dp_np2"]
     assert h_ours.split() == h_ref.split()
     assert ours.shape == ref.shape == (5, 7)
     rel = np.abs(ours - ref) / np.maximum(np.abs(ref), 1e-300)
-    print(f"\nfour descriptors vs pair_style deepmd: max rel. diff {rel.max():.1e}; max_devi_f {ours[-1, 4]:.4g}")
+    print(f"\nfive descriptors vs pair_style deepmd: max rel. diff {rel.max():.1e}; max_devi_f {ours[-1, 4]:.4g}")
     np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=0)
     np.testing.assert_allclose(ours2, ours, rtol=1e-8, atol=0)
     assert np.all(ours[:, 1:] > 0)

@@ -284,15 +284,17 @@ def test_float32_models_through_torchscript_equal_deeppot(tmp_path, descriptor):
     assert max(err.values()) < F32_RTOL, err
 
 
-def test_message_passing_model_across_ranks_is_refused_with_the_reason(tmp_path):
-    """On two ranks some ghosts belong to the other rank, whose features a message-passing
-    model would need exchanged (DeePMD-kit's border_op): a LAMMPS error that says so, not a
-    crash or wrong numbers."""
+def test_message_passing_model_with_null_types_on_several_ranks_is_refused_with_the_fix(tmp_path):
+    """On several ranks a message-passing model's features travel by LAMMPS's ghost
+    communication, row for row over every atom, so every atom needs a model type: a NULL type
+    is a LAMMPS error that says so and what to do, not a crash or wrong numbers (on one rank
+    NULL atoms are left out, as for every model)."""
     model = MODELS / "test_model_dpa2.pth"
     write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=39, sigma=0.05))
-    r = run_zero(tmp_path, model, np_ranks=2)
+    r = lammps(tmp_path / "np2", f"units metal\natom_style atomic\nread_data ../system.data\n"
+               f"pair_style llzo_dp {model}\npair_coeff * * Li La NULL O\nrun 0\n", np_ranks=2)
     assert r.returncode > 0, r.output[-2000:]
-    assert any("belongs to another rank" in e and "run this model on one MPI rank" in e for e in r.errors()), r.output[-2000:]
+    assert any("NULL" in e and "one MPI rank" in e for e in r.errors()), r.output[-2000:]
 
 
 def test_fparam_and_aparam_reach_the_model_and_equal_deeppot(tmp_path):

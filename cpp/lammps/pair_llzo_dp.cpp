@@ -18,7 +18,9 @@
 #include "llzo_dp/src/ffi/lammps.rs.h"
 #include "rust/cxx.h"
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -87,8 +89,13 @@ void PairLlzoDp::settings(int narg, char **arg)
                                      comm->me, comm->nthreads)});
     cutoff = core->box->cutoff();
     if (comm->me == 0) utils::logmesg(lmp, std::string(core->box->summary()));
-    // model deviation: every model's forces travel in one reverse communication
-    comm_reverse = core->box->devi_width();
+    // message passing on several ranks: features between layers by forward (and, for their
+    // gradient, reverse) communication; model deviation: every model's forces in one reverse
+    ghost_exchange = llzo_dp::GhostExchange{this, &PairLlzoDp::exchange_features};
+    feature_width = core->box->enable_ghost_exchange(reinterpret_cast<size_t>(&ghost_exchange), comm->nprocs);
+    comm_forward = feature_width;
+    deviation_width = core->box->devi_width();
+    comm_reverse = std::max(feature_width, deviation_width);
     // coverage values for `compute pair llzo_dp`: overall, then one per element
     delete[] pvector;
     nextra = core->box->coverage_nvalues();
@@ -283,7 +290,7 @@ void PairLlzoDp::write_uncertain_frame(bigint step)
 // rank 0 write the line.
 void PairLlzoDp::write_model_deviation(bigint step)
 {
-  comm->reverse_comm(this);
+  comm->reverse_comm(this, deviation_width);
   rust::Vec<double> part =
       core->box->devi_partials(rust::Slice<const int>(atom->type, atom->nlocal));
   std::vector<double> red(part.size());
@@ -314,10 +321,62 @@ void PairLlzoDp::gather_atom_deviation(std::vector<int> &ids, std::vector<double
               world);
 }
 
+// deepmd::border_op (cpp/torch/border_op.cpp) calls this in the middle of compute(), through
+// the model's graph: forward, ghost rows take their owner's; reverse, ghost rows are added to
+// their owner's and zeroed. Columns go `feature_width` at a time. Every rank takes part.
+void PairLlzoDp::exchange_features(void *owner, double *rows, int64_t nrows, int64_t width, bool reverse)
+{
+  static_cast<PairLlzoDp *>(owner)->exchange_feature_rows(rows, nrows, width, reverse);
+}
+
+void PairLlzoDp::exchange_feature_rows(double *rows, int64_t nrows, int64_t width, bool reverse)
+{
+  const int nlocal = atom->nlocal, nall = atom->nlocal + atom->nghost;
+  if (nrows != nall || feature_width <= 0)
+    throw std::runtime_error("pair_style llzo_dp: border_op got " + std::to_string(nrows) +
+                             " feature rows for " + std::to_string(nall) + " owned and ghost atoms");
+  for (int64_t first = 0; first < width; first += feature_width) {
+    pass = FeaturePass{rows, width, first, (int) std::min<int64_t>(feature_width, width - first)};
+    if (reverse)
+      comm->reverse_comm(this, pass.count);
+    else
+      comm->forward_comm(this, pass.count);
+  }
+  pass = FeaturePass{};
+  if (reverse) std::fill(rows + (size_t) nlocal * width, rows + (size_t) nall * width, 0.0);
+}
+
+int PairLlzoDp::pack_forward_comm(int n, int *list, double *buf, int, int *)
+{
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    const double *row = pass.rows + (size_t) list[i] * pass.stride + pass.first;
+    for (int k = 0; k < pass.count; k++) buf[m++] = row[k];
+  }
+  return m;
+}
+
+void PairLlzoDp::unpack_forward_comm(int n, int first, double *buf)
+{
+  int m = 0;
+  for (int i = first; i < first + n; i++) {
+    double *row = pass.rows + (size_t) i * pass.stride + pass.first;
+    for (int k = 0; k < pass.count; k++) row[k] = buf[m++];
+  }
+}
+
 int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)
 {
+  if (pass.count) {
+    int m = 0;
+    for (int i = first; i < first + n; i++) {
+      const double *row = pass.rows + (size_t) i * pass.stride + pass.first;
+      for (int k = 0; k < pass.count; k++) buf[m++] = row[k];
+    }
+    return m;
+  }
   rust::Slice<double> f = core->box->devi_forces();
-  const int w = comm_reverse;
+  const int w = deviation_width;
   int m = 0;
   for (int i = first; i < first + n; i++)
     for (int k = 0; k < w; k++) buf[m++] = f[(size_t) i * w + k];
@@ -326,8 +385,16 @@ int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)
 
 void PairLlzoDp::unpack_reverse_comm(int n, int *list, double *buf)
 {
+  if (pass.count) {
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      double *row = pass.rows + (size_t) list[i] * pass.stride + pass.first;
+      for (int k = 0; k < pass.count; k++) row[k] += buf[m++];
+    }
+    return;
+  }
   rust::Slice<double> f = core->box->devi_forces();
-  const int w = comm_reverse;
+  const int w = deviation_width;
   int m = 0;
   for (int i = 0; i < n; i++)
     for (int k = 0; k < w; k++) f[(size_t) list[i] * w + k] += buf[m++];

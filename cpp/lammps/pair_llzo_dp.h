@@ -6,6 +6,8 @@
 
 #include "pair.h"
 
+#include "../ghost_exchange.h"
+
 #include <memory>
 #include <vector>
 
@@ -22,6 +24,8 @@ class PairLlzoDp : public Pair {
   void init_style() override;
   double init_one(int i, int j) override;
   void *extract_peratom(const char *name, int &ncol) override;
+  int pack_forward_comm(int n, int *list, double *buf, int pbc_flag, int *pbc) override;
+  void unpack_forward_comm(int n, int first, double *buf) override;
   int pack_reverse_comm(int n, int first, double *buf) override;
   void unpack_reverse_comm(int n, int *list, double *buf) override;
   void finish() override;
@@ -37,6 +41,19 @@ class PairLlzoDp : public Pair {
   // Coverage monitor: per-atom coverage for `fix pair` (grown with atom->nmax).
   double *atom_coverage = nullptr;
   int atom_coverage_max = 0;
+
+  // Message-passing models on several ranks: deepmd::border_op's features travel by LAMMPS's
+  // forward and reverse communication, `feature_width` values per atom at a time (0: unused).
+  llzo_dp::GhostExchange ghost_exchange{};
+  int feature_width = 0;
+  int deviation_width = 0;  // model deviation: forces of every model per atom, reverse comm
+  struct FeaturePass {
+    double *rows = nullptr;
+    int64_t stride = 0, first = 0;  // row length, first column of this pass
+    int count = 0;                  // columns in this pass (0: reverse comm is the deviation's)
+  } pass;
+  static void exchange_features(void *owner, double *rows, int64_t nrows, int64_t width, bool reverse);
+  void exchange_feature_rows(double *rows, int64_t nrows, int64_t width, bool reverse);
 
   void send_neighbor_list();
   void report_messages();

@@ -1,9 +1,9 @@
 // Registers DeePMD-kit's table operators so that frozen DeePMD-kit models, compressed or not,
 // load and run without DeePMD-kit's op library: tabulate_fusion_se_a, _se_atten, _se_r, _se_t
 // and _se_t_tebd with their kernels and gradients (tabulate_fusion*.cpp); uncompressed models
-// name them in their graphs too, but call them only once compressed. And border_op's schema,
-// whose kernel refuses (below). The schemas are DeePMD-kit 3.2's
-// (source/op/pt/tabulate_multi_device.cc).
+// name them in their graphs too, but call them only once compressed. And border_op with its
+// backward (border_op.cpp), which message-passing models call between layers on several MPI
+// ranks. The schemas are DeePMD-kit 3.2's (source/op/pt/tabulate_multi_device.cc, comm.cc).
 
 #include "extensions.h"
 #include "llzo_dp/src/ffi/torch.rs.h"
@@ -36,33 +36,19 @@ std::vector<at::Tensor> tabulate_fusion_se_t_tebd(const at::Tensor &table,
                                                   const at::Tensor &table_info,
                                                   const at::Tensor &em_x, const at::Tensor &em,
                                                   int64_t last_layer_size);
+std::vector<at::Tensor> border_op(const at::Tensor &sendlist, const at::Tensor &sendproc,
+                                  const at::Tensor &recvproc, const at::Tensor &sendnum,
+                                  const at::Tensor &recvnum, const at::Tensor &g1,
+                                  const at::Tensor &communicator, const at::Tensor &nlocal,
+                                  const at::Tensor &nghost);
+at::Tensor border_op_backward(const at::Tensor &sendlist, const at::Tensor &sendproc,
+                              const at::Tensor &recvproc, const at::Tensor &sendnum,
+                              const at::Tensor &recvnum, const at::Tensor &grad_g1,
+                              const at::Tensor &communicator, const at::Tensor &nlocal,
+                              const at::Tensor &nghost);
 }
 
 namespace {
-
-// Message-passing models (DPA-2, DPA-3) name border_op in their graph and call it only when
-// given a comm_dict; llzo_dp gives them the ghost-to-local `mapping` instead, which covers
-// one MPI rank (src/neighbors.rs, ghost_images).
-[[noreturn]] void refuse_border_op() {
-  TORCH_CHECK(false, "deepmd::border_op (exchanging a message-passing model's features between "
-              "MPI ranks) is not provided by pair_style llzo_dp: run the model on one rank");
-}
-
-std::vector<at::Tensor> border_op_unsupported(const at::Tensor &, const at::Tensor &,
-                                              const at::Tensor &, const at::Tensor &,
-                                              const at::Tensor &, const at::Tensor &,
-                                              const at::Tensor &, const at::Tensor &,
-                                              const at::Tensor &) {
-  refuse_border_op();
-}
-
-at::Tensor border_op_backward_unsupported(const at::Tensor &, const at::Tensor &,
-                                          const at::Tensor &, const at::Tensor &,
-                                          const at::Tensor &, const at::Tensor &,
-                                          const at::Tensor &, const at::Tensor &,
-                                          const at::Tensor &) {
-  refuse_border_op();
-}
 
 bool schema_exists(const char *name) {
   return c10::Dispatcher::singleton().findSchema({name, ""}).has_value();
@@ -71,6 +57,7 @@ bool schema_exists(const char *name) {
 std::once_flag once;
 std::unique_ptr<torch::Library> library;  // lives as long as the process
 std::string failure;
+bool registered = false;  // false when DeePMD-kit's op library owns the operators
 
 }  // namespace
 
@@ -105,14 +92,20 @@ void llzo_dp::torch_ext::register_deepmd_ops() {
       library->def(
           "border_op(Tensor sendlist, Tensor sendproc, Tensor recvproc, Tensor sendnum, "
           "Tensor recvnum, Tensor g1, Tensor communicator, Tensor nlocal, Tensor nghost) -> Tensor[]",
-          &border_op_unsupported);
+          &llzo_dp::border_op);
       library->def(
           "border_op_backward(Tensor sendlist, Tensor sendproc, Tensor recvproc, Tensor sendnum, "
           "Tensor recvnum, Tensor grad_g1, Tensor communicator, Tensor nlocal, Tensor nghost) -> Tensor",
-          &border_op_backward_unsupported);
+          &llzo_dp::border_op_backward);
+      registered = true;
     } catch (const std::exception &e) {
       failure = e.what();
     }
   });
   if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+bool llzo_dp::torch_ext::plugin_provides_border_op() {
+  register_deepmd_ops();
+  return registered;
 }

@@ -10,6 +10,7 @@ namespace torch_ext {
 struct NamedTensor;
 
 void register_deepmd_ops();
+bool plugin_provides_border_op();
 rust::Vec<NamedTensor> module_tensors(rust::Str path);
 bool set_graph_executor_optimize(bool on);
 

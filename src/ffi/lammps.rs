@@ -44,6 +44,11 @@ mod bridge {
         /// per LAMMPS type (empty with per-atom masses) for the repeated-element warning.
         #[cxx_name = "start_run"]
         fn lmp_start_run(self: &mut Core, masses: &[f64]) -> Result<String>;
+        /// Message-passing models on `nprocs` ranks: the pair style's `GhostExchange`
+        /// (`cpp/ghost_exchange.h`) at `address`. Returns the values per atom of one
+        /// forward or reverse communication of features, 0 when no model needs it.
+        #[cxx_name = "enable_ghost_exchange"]
+        fn lmp_enable_ghost_exchange(self: &mut Core, address: usize, nprocs: i32) -> Result<i32>;
         /// Refuses frame formats that cannot hold this box (`periodic`: x, y, z flags).
         #[cxx_name = "check_boundary"]
         fn lmp_check_boundary(self: &Core, periodic: &[i32]) -> Result<()>;
@@ -169,6 +174,10 @@ impl Core {
 
     fn lmp_start_run(&mut self, masses: &[f64]) -> Result<String> {
         guard("start_run", || Ok(self.start_run(masses)))
+    }
+
+    fn lmp_enable_ghost_exchange(&mut self, address: usize, nprocs: i32) -> Result<i32> {
+        guard("enable_ghost_exchange", || Ok(self.enable_ghost_exchange(address as i64, count(nprocs))? as i32))
     }
 
     fn lmp_check_boundary(&self, periodic: &[i32]) -> Result<()> {

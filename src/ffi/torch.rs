@@ -4,6 +4,8 @@
 //!   `deepmd::tabulate_fusion_se_a` in its graph, so `torch.jit.load` needs the schema
 //!   registered even when the op is never called (only compressed models call it). The
 //!   registration is skipped when DeePMD-kit's own op library is already loaded.
+//! - `deepmd::border_op` (`cpp/torch/border_op.cpp`), with which message-passing models
+//!   exchange features between MPI ranks through the pair style's `GhostExchange`.
 //! - The named parameters and buffers of a module (tch exposes parameters only; the
 //!   descriptor statistics and energy biases are buffers), for the native evaluator.
 //! - The graph executor's optimisation flag.
@@ -26,9 +28,12 @@ mod bridge {
     unsafe extern "C++" {
         include!("llzo_dp/cpp/torch/extensions.h");
 
-        /// Registers `deepmd::tabulate_fusion_se_a` (schema and kernel) and the schemas of
-        /// the se_t, se_r, se_atten and se_t_tebd table operators, once per process.
+        /// Registers DeePMD-kit's table operators (`deepmd::tabulate_fusion_se_a`, `_se_t`,
+        /// `_se_r`, `_se_atten`, `_se_t_tebd`) and `border_op`, kernels included, once per process.
         fn register_deepmd_ops() -> Result<()>;
+        /// Whether `deepmd::border_op` is the plugin's (after registering): false when
+        /// DeePMD-kit's op library, loaded first in the process, owns the operators.
+        fn plugin_provides_border_op() -> Result<bool>;
         /// Every named parameter and buffer of the TorchScript module at `path`.
         fn module_tensors(path: &str) -> Result<Vec<NamedTensor>>;
         /// Sets the calling thread's graph-executor optimisation flag; returns the old one.
@@ -40,6 +45,10 @@ pub use bridge::NamedTensor;
 
 pub fn register_deepmd_ops() -> Result<()> {
     bridge::register_deepmd_ops().map_err(|e| Error::Torch(format!("registering deepmd custom ops failed: {}", e.what())))
+}
+
+pub fn plugin_provides_border_op() -> Result<bool> {
+    bridge::plugin_provides_border_op().map_err(|e| Error::Torch(format!("registering deepmd custom ops failed: {}", e.what())))
 }
 
 pub fn module_tensors(path: &str) -> Result<Vec<NamedTensor>> {

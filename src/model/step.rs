@@ -40,6 +40,10 @@ pub struct StepInput<'a> {
     /// `[nall]` extended index of the local atom each atom is an image of, for
     /// message-passing models (`ExtendedAtoms::ghost_images`); empty otherwise.
     pub mapping: &'a [i64],
+    /// Message-passing models on several MPI ranks: the address of the pair style's
+    /// `GhostExchange` (`cpp/ghost_exchange.h`), handed to `deepmd::border_op` through
+    /// `comm_dict`, in place of `mapping`; the extended atoms are then LAMMPS's, in its order.
+    pub ghost_exchange: Option<i64>,
     /// `[dim_fparam]` frame parameters, empty when the model takes none (or uses its default).
     pub fparam: &'a [f64],
     /// `[n * aparam_dim]` atomic parameters (n = nloc, or nall when `aparam_nall`), or empty.
@@ -50,7 +54,7 @@ pub struct StepInput<'a> {
 impl<'a> StepInput<'a> {
     /// Rows that hold only neighbours within the cutoff, the same for both evaluators.
     pub fn within_cutoff(coord: &'a [f64], atype: &'a [i64], nlist: &'a [i64], nloc: usize, width: usize) -> Self {
-        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false, mapping: &[], fparam: &[], aparam: &[], aparam_dim: 0 }
+        StepInput { coord, atype, nlist, nloc, width, graph_nlist: nlist, graph_width: width, graph_selects: false, mapping: &[], ghost_exchange: None, fparam: &[], aparam: &[], aparam_dim: 0 }
     }
 
     pub fn nall(&self) -> usize {

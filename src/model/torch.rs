@@ -145,10 +145,15 @@ impl TorchModel {
             .f_view([1, input.nloc as i64, input.graph_width as i64])?
             .f_to_device(self.device)?;
         let coord = Tensor::f_from_slice(input.coord)?.f_view([1, nall as i64, 3])?.f_to_device(self.device)?;
-        // message passing on one rank: each ghost takes its local atom's features by `mapping`
+        // message passing on one rank: each ghost takes its local atom's features by `mapping`;
+        // on several, through border_op and the pair style's exchange
         let mapping = match input.mapping {
             [] => IValue::None,
             m => IValue::Tensor(Tensor::f_from_slice(m)?.f_view([1, nall as i64])?.f_to_device(self.device)?),
+        };
+        let comm_dict = match input.ghost_exchange {
+            Some(address) => comm_dict(address)?,
+            None => IValue::None,
         };
         let fparam = self.params(input.fparam, &[1, input.fparam.len() as i64])?;
         let dim = input.aparam_dim.max(1);
@@ -161,6 +166,7 @@ impl TorchModel {
             fparam,
             aparam,
             IValue::Bool(atomic_virial),
+            comm_dict,
         ];
         // The optimising graph executor profiles the first calls (1-2 s each) and is slower
         // afterwards for these graphs (measured: 42 ms vs 65 ms per 192-atom call); run our
@@ -193,6 +199,18 @@ impl TorchModel {
     }
 }
 
+/// `forward_lower`'s `comm_dict` for the plugin's own `deepmd::border_op`: the exchange's
+/// address as `communicator` (see `cpp/ghost_exchange.h`); the entries the graph asserts but
+/// only DeePMD-kit's operator reads stay empty.
+fn comm_dict(address: i64) -> Result<IValue> {
+    let empty = || -> Result<IValue> { Ok(IValue::Tensor(Tensor::f_zeros([0], (Kind::Int, Device::Cpu))?)) };
+    let mut entries = Vec::with_capacity(6);
+    for key in ["send_list", "send_proc", "recv_proc", "send_num", "recv_num"] {
+        entries.push((IValue::String(key.into()), empty()?));
+    }
+    entries.push((IValue::String("communicator".into()), IValue::Tensor(Tensor::f_from_slice(&[address])?)));
+    Ok(IValue::GenericDict(entries))
+}
 
 /// The cause in libtorch's multi-line load error: a custom operator the plugin does not
 /// provide (DeePMD-kit descriptors each reference their own), or else its first non-empty line.
@@ -204,7 +222,7 @@ fn load_failure_reason(message: &str) -> String {
         return format!(
             "the model calls the custom operator {op}, which llzo_dp does not provide (it provides \
              DeePMD-kit 3.2's table operators deepmd::tabulate_fusion_se_a, _se_atten, _se_r, _se_t \
-             and _se_t_tebd, and deepmd::border_op's schema for message passing on one rank); run \
+             and _se_t_tebd, and deepmd::border_op for message passing); run \
              this model with pair_style deepmd"
         );
     }
