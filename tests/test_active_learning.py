@@ -1,7 +1,11 @@
 """The active-learning loop end to end, quick: explore with the coverage monitor, choose, label
-(the test model as the reference), fine-tune, record; run again, nothing is redone."""
+(the test model as the reference), fine-tune, record; run again, nothing is redone. And the
+same loop choosing by DP-GEN's model deviation and at random."""
 import csv
 import json
+
+import numpy as np
+import pytest
 
 from checkout import ROOT, TEST_MODEL
 from llzo_dp_tools import active_learning
@@ -27,3 +31,48 @@ def test_quick_loop_runs_and_resumes(tmp_path, monkeypatch):
     stamp = (it / "record.json").stat().st_mtime_ns
     assert active_learning.main(args) == 0  # finished iterations are read, not rerun
     assert (it / "record.json").stat().st_mtime_ns == stamp
+
+
+def other_criterion_args(work, criterion):
+    args = ["--work", str(work), "--model", str(TEST_MODEL), "--template", str(DATA.parent / "input.json"),
+            "--data0", *map(str, sorted(p for p in (DATA / "training").iterdir() if p.is_dir())),
+            "--method", f"dp:{TEST_MODEL}", "--iterations", "1", "--threshold", "1.0", "--quick",
+            "--criterion", criterion]
+    if criterion == "deviation":  # the test model and its twin trained with another seed
+        args += ["--ensemble", str(TEST_MODEL.parent / "test_model_b.pth"), "--trust-lo", "1.0", "--trust-hi", "1.5"]
+    return args
+
+
+@pytest.mark.parametrize("criterion", ["deviation", "random"])
+def test_quick_loop_with_dpgen_and_random_choice(tmp_path, monkeypatch, criterion):
+    """The loop's other arms at the same budget (3 frames): DP-GEN's choice takes frames sampled
+    every 10 steps whose max_devi_f over the model and its ensemble lies between the trust levels
+    (1.0 and 1.5 eV/Å here: steps 10-40 of the quick run; step 0 lies below, 50 and 60 above),
+    and fine-tunes every ensemble member; random choice draws sampled frames with its seed. The
+    labelled frames are the sampled ones, and the monitor's coverage is recorded in both arms."""
+    from llzo_dp_tools.exploration import trajectory_frames
+    from llzo_dp_tools.labelling import read_frames
+    from llzo_dp_tools.selection import at_random, read_model_devi
+
+    monkeypatch.setenv("LLZO_DP_CLI", str(ROOT / "target" / "release" / "llzo-dp"))
+    work = tmp_path / criterion
+    assert active_learning.main(other_criterion_args(work, criterion)) == 0
+    it = work / "iter_000"
+    record = json.loads((it / "record.json").read_text())
+    chosen = json.loads((it / "chosen.json").read_text())
+    run = it / "explore" / "T1500_1x1x1"
+    sampled = trajectory_frames(run)
+    assert sorted(sampled) == list(range(0, 61, 10))
+    assert record["criterion"] == criterion and record["chosen"] == len(chosen) == 3
+    assert 0.0 < record["mean_coverage"] < 1.0
+    if criterion == "deviation":
+        devi = {r.key: r.max_devi_f for r in read_model_devi(run / "model_devi.out", "T1500_1x1x1:")}
+        between = sorted(k for k, v in devi.items() if 1.0 <= v < 1.5)
+        assert len(between) == 4 and set(chosen) <= set(between), (devi, chosen)
+        assert record["next_ensemble"] == [str(it / "train_m1" / "model.pth")]
+        assert (it / "train_m1" / "model.pth").exists()
+    else:
+        assert chosen == at_random([f"T1500_1x1x1:{s}" for s in sorted(sampled)], 3, seed=1000)
+    labelled = [f for s in sorted((it / "label").glob("sys_*")) for f in read_frames(s)]
+    wanted = sorted(tuple(np.round(sampled[int(k.rsplit(":", 1)[1])].positions, 6).ravel()) for k in chosen)
+    assert sorted(tuple(np.round(f.positions, 6).ravel()) for f in labelled) == wanted

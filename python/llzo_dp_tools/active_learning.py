@@ -6,6 +6,13 @@ target.
     python -m llzo_dp_tools.active_learning --work DIR --model M.pth --template input.json \\
         --data0 SYSTEM... --method chgnet [--iterations 4] [--budget 20] [--quick]
 
+`--criterion` picks the frames to label (`selection`): `coverage` (the paper's, the default),
+`deviation` (DP-GEN's: frames sampled every `--sample-every` steps whose force deviation over
+the model and its `--ensemble` lies between `--trust-lo` and `--trust-hi`; every member is
+fine-tuned each iteration with its own seed) or `random` (sampled frames at random). The
+monitor runs in every arm, so the arms' coverage and their models' errors compare at equal
+label budgets.
+
 DIR/iter_NNN/ holds one iteration: explore/ (one directory per condition: LAMMPS input, log,
 the monitor's frames), chosen.json, label/ (deepmd/npy systems), train/ (input, logs, model.pth),
 coverage_reference.json, and record.json, written last: an iteration with a record is finished
@@ -27,7 +34,7 @@ from pathlib import Path
 from . import exploration as X
 from . import labelling, training
 from .structures import _atomic_write_text as write_whole
-from .selection import by_coverage
+from .selection import at_random, by_coverage, by_deviation, read_model_devi
 
 def cli() -> Path:
     """The llzo-dp command: $LLZO_DP_CLI, else the one on PATH, else this checkout's build."""
@@ -55,7 +62,39 @@ def build_reference(model: Path, systems: list[Path], out: Path) -> float:
     return time.time() - t0
 
 
-def iteration(k: int, a, model: Path, systems: list[Path]) -> dict:
+def sampling(a) -> X.Sampling:
+    if a.criterion == "coverage":
+        return X.Sampling()
+    names = tuple(f"ens_{j + 1}.pth" for j in range(len(a.ensemble))) if a.criterion == "deviation" else ()
+    return X.Sampling(every=a.sample_every, ensemble=names)
+
+
+def choose(k: int, a, stage: Path, names: list[str]) -> list[str]:
+    """Keys ("condition:step") of the frames to label, by the loop's criterion."""
+    if a.criterion == "coverage":
+        return [c.key for c in by_coverage(X.candidates(stage, names, cli()), a.budget, a.min_distance)]
+    if a.criterion == "deviation":
+        rows = [r for n in names for r in read_model_devi(stage / n / "model_devi.out", f"{n}:")]
+        return [r.key for r in by_deviation(rows, a.trust_lo, a.trust_hi, a.budget, seed=1000 + k)]
+    keys = [f"{n}:{step}" for n in names for step in sorted(X.trajectory_frames(stage / n))]
+    return at_random(keys, a.budget, seed=1000 + k)
+
+
+def chosen_frames(a, stage: Path, keys: list[str]) -> list:
+    """The chosen frames: the monitor's dumps (coverage) or the sampled trajectory frames."""
+    if a.criterion == "coverage":
+        return [s for key in keys for s in labelling.read_frames(X.frame_dir(stage, key))]
+    trajectories = {}
+    out = []
+    for key in keys:
+        name, step = key.rsplit(":", 1)
+        if name not in trajectories:
+            trajectories[name] = X.trajectory_frames(stage / name)
+        out.append(trajectories[name][int(step)])
+    return out
+
+
+def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) -> dict:
     """One explore -> choose -> label -> train -> reference round; returns its record."""
     it = a.work / f"iter_{k:03d}"
     it.mkdir(parents=True, exist_ok=True)
@@ -63,32 +102,37 @@ def iteration(k: int, a, model: Path, systems: list[Path]) -> dict:
     conditions = QUICK_CONDITIONS if a.quick else FULL_CONDITIONS
     names = [c.name for c in conditions]
     t0 = time.time()
-    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json")
-    X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel)
+    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json", sampling(a), tuple(members))
+    X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel, sampling=sampling(a))
     explore_s = time.time() - t0
     coverage = [X.mean_coverage(it / "explore" / n) for n in names]
-    chosen = by_coverage(X.candidates(it / "explore", names, cli()), a.budget, a.min_distance)
-    write_whole(it / "chosen.json", json.dumps([c.key for c in chosen]) + "\n")
-    record = dict(iteration=k, model=str(model), mean_coverage=sum(coverage) / len(coverage),
+    chosen = choose(k, a, it / "explore", names)
+    write_whole(it / "chosen.json", json.dumps(chosen) + "\n")
+    record = dict(iteration=k, criterion=a.criterion, model=str(model), mean_coverage=sum(coverage) / len(coverage),
                   coverage_per_condition=dict(zip(names, coverage)), chosen=len(chosen),
                   training_systems=len(systems), reference_build_s=round(ref_cost, 1), explore_s=round(explore_s, 1))
     if not chosen or record["mean_coverage"] >= a.target:
         record["converged"] = record["mean_coverage"] >= a.target
-        record["next_model"] = str(model)
+        record["next_model"], record["next_ensemble"] = str(model), [str(m) for m in members]
         return record
-    frames = [s for c in chosen for s in labelling.read_frames(X.frame_dir(it / "explore", c.key))]
+    frames = chosen_frames(a, it / "explore", chosen)
     t0 = time.time()
     new = labelling.write_systems(frames, labelling.label(frames, a.method, a.work / "label_cache"), it / "label")
     record["label_s"] = round(time.time() - t0, 1)
-    cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=1000 + k)
     t0 = time.time()
+    cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=1000 + k)
     record["next_model"] = str(training.train(it / "train", cfg, init_model=model, machine=a.machine_desc))
+    record["next_ensemble"] = []
+    for j, member in enumerate(members):  # DP-GEN's ensemble: the same data, each its own seed
+        cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=2000 + 10 * k + j)
+        record["next_ensemble"].append(str(training.train(it / f"train_m{j + 1}", cfg, init_model=member,
+                                                          machine=a.machine_desc)))
     record["train_s"] = round(time.time() - t0, 1)
     record["converged"] = False
     return record
 
 
-SUMMARY_COLUMNS = ["iteration", "mean_coverage", "chosen", "training_systems", "explore_s", "label_s", "train_s",
+SUMMARY_COLUMNS = ["iteration", "criterion", "mean_coverage", "chosen", "training_systems", "explore_s", "label_s", "train_s",
                    "reference_build_s", "converged", "next_model"]
 
 
@@ -105,12 +149,13 @@ def write_summary(work: Path, records: list[dict]) -> None:
 def run(a) -> list[dict]:
     a.work.mkdir(parents=True, exist_ok=True)
     model, systems, records = a.model.resolve(), [p.resolve() for p in a.data0], []
+    members = [p.resolve() for p in a.ensemble] if a.criterion == "deviation" else []
     for k in range(a.iterations):
         done = a.work / f"iter_{k:03d}" / "record.json"
         if done.exists():
             r = json.loads(done.read_text())
         else:
-            r = iteration(k, a, model, systems)
+            r = iteration(k, a, model, members, systems)
             write_whole(done, json.dumps(r, indent=2) + "\n")
         records.append(r)
         write_summary(a.work, records)
@@ -118,7 +163,7 @@ def run(a) -> list[dict]:
               + (" (converged)" if r["converged"] else ""), flush=True)
         if r["converged"] or r["chosen"] == 0:
             break
-        model = Path(r["next_model"])
+        model, members = Path(r["next_model"]), [Path(m) for m in r.get("next_ensemble", [])]
         systems = systems + sorted(p for p in (a.work / f"iter_{k:03d}" / "label").glob("sys_*"))
     return records
 
@@ -138,11 +183,23 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=0.95, help="the monitor's dump threshold")
     ap.add_argument("--parallel", type=int, default=1, help="exploration runs at a time on this machine")
     ap.add_argument("--machine", type=Path, help="dpdispatcher machine description (JSON)")
+    ap.add_argument("--criterion", choices=("coverage", "deviation", "random"), default="coverage",
+                    help="which frames are labelled (module docstring)")
+    ap.add_argument("--ensemble", type=Path, nargs="*", default=[],
+                    help="deviation: the other models of the ensemble at iteration 0 (same architecture as --model)")
+    ap.add_argument("--sample-every", type=int, default=100, help="deviation, random: steps between sampled frames")
+    ap.add_argument("--trust-lo", type=float, default=0.05, help="deviation: lower trust level of max_devi_f (eV/Å)")
+    ap.add_argument("--trust-hi", type=float, default=0.30, help="deviation: upper trust level of max_devi_f (eV/Å)")
     ap.add_argument("--quick", action="store_true", help="one 60-step exploration, a few training steps")
     a = ap.parse_args(argv)
+    if a.criterion == "deviation" and not a.ensemble:
+        ap.error("--criterion deviation needs --ensemble: one or more other models trained on Data 0")
+    if a.sample_every < 1:
+        ap.error("--sample-every must be at least 1")
     if a.quick:
         a.steps = min(a.steps, 20)
         a.budget = min(a.budget, 3)
+        a.sample_every = min(a.sample_every, 10)
     a.monitor = X.MonitorSettings(every=10, threshold=a.threshold, max_frames=max(3, a.budget), min_gap=20 if a.quick else 100)
     a.machine_desc = json.loads(a.machine.read_text()) if a.machine else None
     run(a)

@@ -5,7 +5,9 @@ monitor dumped gathered as labelling candidates.
 One directory per condition holds `in.explore` and `start.data`; the model and the coverage
 reference sit once in the stage directory (dpdispatcher's common files). Every task writes
 `uncertain/` (the monitor's CSV and the frames below its threshold, deepmd/npy and extxyz) and
-`log.lammps`. A machine description (dpdispatcher's `Machine` and `Resources` as a dict or JSON
+`log.lammps`. For the other selection criteria (`selection`) a stage also samples the
+trajectory (`traj.dump` every `Sampling.every` steps) and, with an ensemble of models
+(`ens_1.pth`, ...), writes DP-GEN's `model_devi.out` at the same steps. A machine description (dpdispatcher's `Machine` and `Resources` as a dict or JSON
 file) sends the same tasks to Slurm, PBS or LSF; the default is this machine's shell, with at
 most `parallel` tasks at a time.
 """
@@ -19,8 +21,10 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from . import structures as L
-from .lammps import LMP
+from .lammps import LMP, read_dump
 from .selection import Candidate, fingerprints_from_pcs
 
 TYPE_MAP = ("Li", "La", "Zr", "O")
@@ -45,32 +49,49 @@ class MonitorSettings:
     min_gap: int = 100
 
 
-def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str) -> str:
+@dataclass(frozen=True)
+class Sampling:
+    """Trajectory frames for the deviation and random criteria: every `every` steps (0: none),
+    with the models `ensemble` (file names in the stage) next to the driving one."""
+    every: int = 0
+    ensemble: tuple = ()
+
+
+def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str, sampling: Sampling = Sampling()) -> str:
     if c.ensemble not in ("npt", "nvt"):
         raise ValueError(f"condition {c.name}: ensemble must be npt or nvt, got {c.ensemble!r}")
     barostat = (f"fix md all npt temp {c.temperature} {c.temperature} 0.1 aniso {c.pressure} {c.pressure} 0.5"
                 if c.ensemble == "npt" else f"fix md all nvt temp {c.temperature} {c.temperature} 0.1")
+    models, deviation, dump = model, "", []
+    if sampling.every:
+        dump = [f"dump traj all custom {sampling.every} traj.dump id type x y z",
+                "dump_modify traj sort id format float %.10g"]
+        if sampling.ensemble:
+            models = " ".join([model, *(f"../{e}" for e in sampling.ensemble)])
+            deviation = f" out_file model_devi.out out_freq {sampling.every}"
     return "\n".join([
         "units metal", "atom_style atomic", "boundary p p p", "read_data start.data",
-        f"pair_style llzo_dp {model} coverage {reference} coverage_every {m.every} "
+        f"pair_style llzo_dp {models}{deviation} coverage {reference} coverage_every {m.every} "
         f"coverage_threshold {m.threshold} coverage_dir uncertain coverage_formats npy,extxyz "
         f"coverage_max_frames {m.max_frames} coverage_min_gap {m.min_gap}",
         "pair_coeff * * Li La Zr O", "timestep 0.001",
         f"velocity all create {c.temperature} {c.seed} mom yes rot yes dist gaussian",
-        barostat, "thermo 100", f"run {c.steps}", ""])
+        barostat, *dump, "thermo 100", f"run {c.steps}", ""])
 
 
-def prepare(stage: Path, conditions: list[Condition], monitor: MonitorSettings, model: Path, reference: Path) -> None:
-    """Writes the stage: model and reference once, one directory per condition."""
+def prepare(stage: Path, conditions: list[Condition], monitor: MonitorSettings, model: Path, reference: Path,
+            sampling: Sampling = Sampling(), ensemble: tuple = ()) -> None:
+    """Writes the stage: models and reference once, one directory per condition. `ensemble`:
+    the paths of the models named in `sampling.ensemble`, in that order."""
     stage.mkdir(parents=True, exist_ok=True)
-    for src, name in ((model, "model.pth"), (reference, "coverage_reference.json")):
+    for src, name in ((model, "model.pth"), (reference, "coverage_reference.json"), *zip(ensemble, sampling.ensemble)):
         _link_or_copy(Path(src).resolve(), stage / name)
     for c in conditions:
         d = stage / c.name
         d.mkdir(exist_ok=True)
         s = L.supercell(L.tetragonal_llzo("exp"), *c.cells)
         L.write_lammps_data(str(d / "start.data"), s, f"t-LLZO {c.cells}")
-        L._atomic_write_text(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json"))
+        L._atomic_write_text(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json", sampling))
         L._atomic_write_text(d / "condition.json", json.dumps(asdict(c)) + "\n")
 
 
@@ -82,7 +103,8 @@ def local_machine(stage: Path, parallel: int = 1) -> dict:
                                group_size=10 ** 6, para_deg=parallel))
 
 
-def dispatch(stage: Path, names: list[str], machine: dict | None = None, parallel: int = 1) -> None:
+def dispatch(stage: Path, names: list[str], machine: dict | None = None, parallel: int = 1,
+             sampling: Sampling = Sampling()) -> None:
     """Runs the conditions' LAMMPS jobs through dpdispatcher; resumable: dpdispatcher keeps the
     submission's state, and a condition whose log says it finished is not run again."""
     from dpdispatcher import Machine, Resources, Submission, Task
@@ -93,14 +115,28 @@ def dispatch(stage: Path, names: list[str], machine: dict | None = None, paralle
     desc = machine or local_machine(stage, parallel)
     command = f"{LMP} -in in.explore -log log.lammps -screen none"
     tasks = [Task(command=command, task_work_path=f"{n}/", forward_files=["in.explore", "start.data"],
-                  backward_files=["log.lammps", "uncertain"], outlog="out.log", errlog="err.log") for n in todo]
+                  backward_files=["log.lammps", "uncertain", *sampled_files(sampling)], outlog="out.log",
+                  errlog="err.log") for n in todo]
     sub = Submission(work_base=".", machine=Machine.load_from_dict(desc["machine"]),
                      resources=Resources.load_from_dict(desc["resources"]), task_list=tasks,
-                     forward_common_files=["model.pth", "coverage_reference.json"])
+                     forward_common_files=["model.pth", "coverage_reference.json", *sampling.ensemble])
     sub.run_submission(check_interval=2)
     failed = [n for n in todo if not finished(stage / n)]
     if failed:
         raise RuntimeError(f"exploration did not finish for {failed}: see {stage}/<condition>/log.lammps")
+
+
+def sampled_files(sampling: Sampling) -> list[str]:
+    return (["traj.dump"] + (["model_devi.out"] if sampling.ensemble else [])) if sampling.every else []
+
+
+def trajectory_frames(d: Path) -> dict[int, L.Structure]:
+    """Step -> the sampled frame of one condition (`traj.dump`)."""
+    out = {}
+    for f in read_dump(d / "traj.dump"):
+        symbols = [TYPE_MAP[int(t) - 1] for t in f["type"]]
+        out[f["step"]] = L.Structure(f["box"], np.stack([f["x"], f["y"], f["z"]], axis=1), symbols)
+    return out
 
 
 def finished(d: Path) -> bool:
