@@ -220,6 +220,14 @@ impl Core {
 
     pub fn set_type_names(&mut self, names: &[String], n_lammps_types: usize) -> Result<()> {
         let map = map_types(names, n_lammps_types, &self.model.info.type_map)?;
+        let model_types = self.model.info.type_map.len();
+        if names.is_empty() && model_types > n_lammps_types {
+            self.warnings.push(format!(
+                "pair_coeff * * maps the {n_lammps_types} atom types onto the first {n_lammps_types} of the model's \
+                 {model_types} elements by position; name them to be sure (pair_coeff * * {})",
+                self.model.info.type_map[..n_lammps_types].join(" ")
+            ));
+        }
         if !self.type_map.is_empty() && self.type_map != map {
             self.warnings.push(format!(
                 "pair_coeff * * {} replaces the earlier element map of pair_style llzo_dp (the last pair_coeff counts)",

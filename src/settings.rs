@@ -407,12 +407,26 @@ fn parse_device(v: &str) -> Result<DeviceChoice> {
 }
 
 /// `pair_coeff * * A B ...`: for each LAMMPS type (1-based, index 0 = type 1) the model
-/// type index, or `None` for `NULL` (atoms the model ignores).
+/// type index, or `None` for `NULL` (atoms the model ignores). A bare `pair_coeff * *` maps
+/// type i to the model's i-th element, as `pair_style deepmd` does.
 pub fn map_types(
     names: &[String],
     n_lammps_types: usize,
     model_type_map: &[String],
 ) -> Result<Vec<Option<usize>>> {
+    if names.is_empty() {
+        if n_lammps_types > model_type_map.len() {
+            return Err(Error::Input(format!(
+                "a bare 'pair_coeff * *' maps atom type i to the model's i-th element, but there are \
+                 {n_lammps_types} atom types and the model has {} elements [{}]: give one element name \
+                 or NULL per atom type (pair_coeff * * {})",
+                model_type_map.len(),
+                model_type_map.join(", "),
+                model_type_map.join(" ")
+            )));
+        }
+        return Ok((0..n_lammps_types).map(Some).collect());
+    }
     if names.len() != n_lammps_types {
         return Err(Error::Input(format!(
             "pair_coeff for llzo_dp needs one element name or NULL per atom type: \
@@ -632,5 +646,14 @@ mod tests {
         assert!(e.contains("'Xx' is not in the model's type map [Li, La, Zr, O]"), "{e}");
         let e = map_types(&args("NULL NULL"), 2, &tm).unwrap_err().to_string();
         assert!(e.contains("every atom type to NULL, so llzo_dp has nothing to compute"), "{e}");
+    }
+
+    #[test]
+    fn bare_pair_coeff_maps_types_by_position_as_pair_deepmd_does() {
+        let tm = args("Li La Zr O");
+        assert_eq!(map_types(&[], 2, &tm).unwrap(), vec![Some(0), Some(1)]);
+        assert_eq!(map_types(&[], 4, &tm).unwrap(), vec![Some(0), Some(1), Some(2), Some(3)]);
+        let e = map_types(&[], 5, &tm).unwrap_err().to_string();
+        assert!(e.contains("5 atom types and the model has 4 elements") && e.contains("pair_coeff * * Li La Zr O"), "{e}");
     }
 }

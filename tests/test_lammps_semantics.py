@@ -172,3 +172,16 @@ def test_null_type_under_hybrid_with_another_style_for_it(tmp_path, hybrid):
         # llzo_dp's default embedding tables: interpolation error up to 1e-9 (test_reference_deeppot)
         assert abs(ours[0] - e) < 1e-9 and np.abs(ours[1] - f).max() < 1e-9
         print(f"llzo_dp vs deepmd in hybrid/overlay: |dE| {abs(ours[0] - e):.1e} eV, max |dF| {np.abs(ours[1] - f).max():.1e} eV/Å")
+
+
+def test_bare_pair_coeff_maps_types_by_position(system):
+    """`pair_coeff * *` without names, as DeePMD-kit's own tests and many inputs write it: atom
+    type i is the model's i-th element (Li La Zr O), the same run as with the names (it was
+    refused: "needs one element name or NULL per atom type")."""
+    named = lammps(system / "named", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data") + "run 0\n")
+    bare = lammps(system / "bare", HEAD.format(units="metal", model=TEST_MODEL).replace("system.data", "../system.data")
+                  .replace("pair_coeff * * Li La Zr O", "pair_coeff * *") + "run 0\n")
+    assert named.returncode == 0 and bare.returncode == 0, bare.output[-2000:]
+    assert "1 Li, 2 La, 3 Zr, 4 O" in bare.output, bare.output[-2000:]
+    for col in named.runs[0]:
+        assert bare.runs[0][col][0] == named.runs[0][col][0], col
