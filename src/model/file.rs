@@ -256,23 +256,24 @@ fn allowed(name: &str) -> bool {
 const OUTSIDE_BUILTINS: &[&str] = &["print", "open", "exec", "eval", "compile", "__import__", "input", "fork"];
 
 /// `ops.prim.*` named by DeePMD-kit 3.2 models.
-const PRIM_OPS: &[&str] = &["RaiseException", "device", "dtype", "max", "min", "requires_grad"];
+const PRIM_OPS: &[&str] = &["RaiseException", "device", "dtype", "layout", "max", "min", "requires_grad", "type"];
 
 /// `torch.*` named by DeePMD-kit 3.2 models (se_e2_a, se_e2_r, se_e3, se_atten, se_atten_v2,
 /// dpa2, dpa3, hybrid, compressed models), plus a few pure tensor operators of the same
-/// families (math, shape, reductions) so later DeePMD-kit releases keep loading.
+/// families (math, shape, reductions) so later DeePMD-kit releases keep loading, and those that
+/// graphs scripted by other torch versions inline (`torch.norm`'s branches, `list.clear`).
 const TORCH_OPS: &[&str] = &[
     "__and__", "__contains__", "__derive_index", "__is__", "__isnot__", "__not__", "__or__",
     "__range_length", "_set_item", "abs", "add", "add_", "amax", "amin", "any", "all", "append",
-    "arange", "argsort", "autograd.grad", "bincount", "bitwise_not", "cat", "ceil", "chunk",
+    "arange", "argsort", "autograd.grad", "bincount", "bitwise_not", "cat", "ceil", "chunk", "clear",
     "clamp", "clamp_min", "clamp_min_", "clamp_max", "clone", "contiguous", "copy_", "cos", "cpu",
     "cross", "cumsum", "detach", "device", "dim", "div", "div_", "einsum", "embedding", "empty",
-    "eq", "exp", "expand", "expand_as", "eye", "flatten", "floor", "floordiv", "format", "full",
+    "eq", "exp", "expand", "expand_as", "eye", "flatten", "floor", "floordiv", "format", "frobenius_norm", "full",
     "full_like", "gather", "ge", "gelu", "gt", "index", "index_add_", "index_put_",
     "index_select", "is_grad_enabled", "item", "items", "keys", "le", "len", "linalg_det",
-    "linalg_inv_ex", "linalg_norm", "linear", "list", "log", "logical_and", "logical_not",
+    "linalg_inv_ex", "linalg_matrix_norm", "linalg_norm", "linalg_vector_norm", "linear", "list", "log", "logical_and", "logical_not",
     "logical_or", "lower", "lt", "masked_fill", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mul", "mul_", "ne", "neg", "new_ones", "new_zeros", "norm", "numel", "numpy_T",
+    "minimum", "mul", "mul_", "ne", "neg", "new_ones", "new_zeros", "norm", "nuclear_norm", "numel", "numpy_T",
     "ones", "ones_like", "pad", "permute", "pop", "pow", "ravel", "reciprocal", "relu", "relu6",
     "relu6_", "relu_", "remainder", "repeat", "requires_grad_", "reshape", "round", "rsqrt",
     "scatter_reduce", "select", "set_grad_enabled", "sigmoid", "sign", "silu", "silu_", "sin",
@@ -316,5 +317,9 @@ mod tests {
         assert_eq!(names, ["torch.from_file"]);
         assert!(!allowed("torch.from_file") && !allowed("ops.aten.save") && !allowed("torch.ops.aten.save"));
         assert!(allowed("ops.deepmd.tabulate_fusion_se_a") && allowed("torch.autograd.grad"));
+        // what DeePMD-kit's own test models, scripted by other torch versions, name
+        for op in ["ops.prim.layout", "ops.prim.type", "torch.frobenius_norm", "torch.linalg_vector_norm", "torch.clear"] {
+            assert!(allowed(op), "{op}");
+        }
     }
 }
