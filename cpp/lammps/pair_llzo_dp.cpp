@@ -350,7 +350,7 @@ int PairLlzoDp::pack_forward_comm(int n, int *list, double *buf, int, int *)
 {
   int m = 0;
   for (int i = 0; i < n; i++) {
-    const double *row = pass.rows + (size_t) list[i] * pass.stride + pass.first;
+    const double *row = pass.row(list[i]);
     for (int k = 0; k < pass.count; k++) buf[m++] = row[k];
   }
   return m;
@@ -360,7 +360,7 @@ void PairLlzoDp::unpack_forward_comm(int n, int first, double *buf)
 {
   int m = 0;
   for (int i = first; i < first + n; i++) {
-    double *row = pass.rows + (size_t) i * pass.stride + pass.first;
+    double *row = pass.row(i);
     for (int k = 0; k < pass.count; k++) row[k] = buf[m++];
   }
 }
@@ -370,7 +370,7 @@ int PairLlzoDp::pack_reverse_comm(int n, int first, double *buf)
   if (pass.count) {
     int m = 0;
     for (int i = first; i < first + n; i++) {
-      const double *row = pass.rows + (size_t) i * pass.stride + pass.first;
+      const double *row = pass.row(i);
       for (int k = 0; k < pass.count; k++) buf[m++] = row[k];
     }
     return m;
@@ -388,7 +388,7 @@ void PairLlzoDp::unpack_reverse_comm(int n, int *list, double *buf)
   if (pass.count) {
     int m = 0;
     for (int i = 0; i < n; i++) {
-      double *row = pass.rows + (size_t) list[i] * pass.stride + pass.first;
+      double *row = pass.row(list[i]);
       for (int k = 0; k < pass.count; k++) row[k] += buf[m++];
     }
     return;

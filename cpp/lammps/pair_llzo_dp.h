@@ -51,6 +51,7 @@ class PairLlzoDp : public Pair {
     double *rows = nullptr;
     int64_t stride = 0, first = 0;  // row length, first column of this pass
     int count = 0;                  // columns in this pass (0: reverse comm is the deviation's)
+    double *row(int i) const { return rows + (size_t) i * stride + first; }
   } pass;
   static void exchange_features(void *owner, double *rows, int64_t nrows, int64_t width, bool reverse);
   void exchange_feature_rows(double *rows, int64_t nrows, int64_t width, bool reverse);

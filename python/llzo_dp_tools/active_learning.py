@@ -102,8 +102,9 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
     conditions = QUICK_CONDITIONS if a.quick else FULL_CONDITIONS
     names = [c.name for c in conditions]
     t0 = time.time()
-    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json", sampling(a), tuple(members))
-    X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel, sampling=sampling(a))
+    sampled = sampling(a)
+    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json", sampled, tuple(members))
+    X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel, sampling=sampled)
     explore_s = time.time() - t0
     coverage = [X.mean_coverage(it / "explore" / n) for n in names]
     chosen = choose(k, a, it / "explore", names)
