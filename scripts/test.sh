@@ -8,4 +8,4 @@ source scripts/env.sh
 echo "== cargo test"
 cargo test --release --quiet
 echo "== pytest"
-python -m pytest -q -s -p no:cacheprovider tests "$@"
+python -m pytest -q -s -p no:cacheprovider -m "not matrix" tests "$@"

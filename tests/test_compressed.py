@@ -36,9 +36,9 @@ def test_compressed_model_matches_deepmd(tmp_path, compressed_model, deeppot_com
     check_against_deeppot(r, d, ref)
 
 
-@pytest.mark.parametrize("descriptor", ["se_e2_r", "hybrid", "dpa1_compressible", "dpa2_compressible"])
+@pytest.mark.parametrize("descriptor", ["se_e2_r", "se_e3", "hybrid", "dpa1_compressible", "dpa2_compressible"])
 def test_compressed_other_descriptors_run_through_torchscript(tmp_path, descriptor, request):
-    """Compressed se_e2_r, hybrid se_e2_a + se_e3, DPA-1 (se_atten_v2 without attention layers) and
+    """Compressed se_e2_r, se_e3, hybrid se_e2_a + se_e3, DPA-1 (se_atten_v2 without attention layers) and
     DPA-2 (three-body repinit in strip mode) models call deepmd::tabulate_fusion_se_r, _se_t,
     _se_atten and _se_t_tebd, whose kernels and gradients the plugin provides
     (cpp/torch/tabulate_fusion*.cpp), and compressed se_e2_r runs on the native evaluator too:

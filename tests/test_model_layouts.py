@@ -10,7 +10,7 @@ DeepPot within 1e-10 (tests/data/test_model/train_layouts.sh builds them):
 - float32 weights (se_e2_a, se_e2_r, hybrid): run natively in float32 (DeePMD-kit's casts),
   within 1e-6 relative of the float64 evaluation of the same weights and, for forces, closer to
   it than DeepPot's own float32 numbers; `precision float32` runs a float64 model in float32;
-  float32 se_atten_v2, DPA-2 and DPA-3 through their graph, within 1e-6 of DeepPot.
+  float32 se_atten_v2, DPA-2 and DPA-3 through their graph (test_acceptance_matrix.py).
 
 Also the other descriptors (se_e2_r natively; se_atten_v2, DPA-2, DPA-3 through TorchScript),
 fparam/aparam models and message passing across ranks.
@@ -267,21 +267,6 @@ def test_se_e2_r_takes_the_native_evaluator_by_default(tmp_path):
     r = run_zero(tmp_path, model)
     assert r.returncode == 0, r.output[-2000:]
     assert "| native evaluator for se_e2_r" in r.output, r.output[-2000:]
-
-
-@pytest.mark.parametrize("descriptor", ["se_atten_v2", "dpa2", "dpa3"])
-def test_float32_models_through_torchscript_equal_deeppot(tmp_path, descriptor):
-    """float32 se_atten_v2, DPA-2 and DPA-3 models (train_variant.sh <variant>_float32) run their
-    own graph in float32, as DeepPot does: energy, forces, virial and per-atom energy within
-    1e-6 relative of DeepPot's."""
-    from deepmd.infer import DeepPot
-
-    model = MODELS / f"test_model_{descriptor}_float32.pth"
-    cell, pos, types = perturbed(*tllzo(), seed=44, sigma=0.1, strain=0.01, tilt=(0.5, -0.2, 0.3))
-    r, d, ref = run_both(tmp_path, DeepPot(str(model)), cell, pos, types, model=model, backend="torch")
-    err = relative_errors(r, d, ref)
-    print(f"\nfloat32 {descriptor} vs DeepPot: " + ", ".join(f"{k} {v:.1e}" for k, v in err.items()))
-    assert max(err.values()) < F32_RTOL, err
 
 
 def test_message_passing_model_with_null_types_on_several_ranks_is_refused_with_the_fix(tmp_path):

@@ -31,23 +31,22 @@ run 20
 """
 
 
-def run_pair(tmp_path, style, boundary, names, model=TEST_MODEL, np_ranks=1, grid=None):
+def run_pair(tmp_path, style, boundary, names, model=TEST_MODEL, np_ranks=1, grid=None, setup=""):
     script = NVE.format(style=style, model=model, boundary=boundary, names=names,
-                        grid=f"processors {grid}" if grid else "")
+                        grid=(f"processors {grid}\n" if grid else "") + setup)
     r = lammps(tmp_path / style, script, reference=True, np_ranks=np_ranks)
     assert r.returncode == 0, r.output[-3000:]
     return r, read_dump(tmp_path / style / "dump.txt")
 
 
-OTHER_MODELS = ("dpa2", "dpa3", "params", "se_e2_r", "se_atten_v2")
+OTHER_MODELS = ("params",)
 
 
 @pytest.mark.parametrize("case", ["orthogonal", "triclinic", "slab", *OTHER_MODELS])
 def test_same_trajectory_as_pair_deepmd(tmp_path, case):
-    """dpa2, dpa3: the message-passing test models on a triclinic cell, ghosts given their local
-    atoms' features by `mapping` (pair_style deepmd exchanges them with border_op). params: a
-    model with a frame and an atomic parameter, given by the same keywords to both styles.
-    se_e2_r (native evaluator) and se_atten_v2 (TorchScript) on the triclinic cell."""
+    """The se_e2_a test model on orthogonal, triclinic and slab cells; params: a model with a
+    frame and an atomic parameter, given by the same keywords to both styles (every descriptor
+    in both precisions: test_acceptance_matrix.py)."""
     model = MODELS / f"test_model_{case}.pth" if case in OTHER_MODELS else TEST_MODEL
     if case == "params":
         model = f"{model} fparam 0.8 aparam 1.2"
@@ -95,40 +94,70 @@ RANKS = [("dpa2", 2, "2 1 1"), ("dpa2", 4, "1 1 4"), ("dpa3", 2, "1 2 1"), ("dpa
 @pytest.mark.parametrize("case,np_ranks,grid", RANKS, ids=[f"{m}-np{n}-{g.replace(' ', 'x')}" for m, n, g in RANKS])
 def test_same_trajectory_as_pair_deepmd_on_several_ranks(tmp_path, case, np_ranks, grid):
     """Each descriptor on 2 and 4 MPI ranks against pair_style deepmd on the same processor
-    grid, triclinic cell, 20-step NVE: energies, the stress tensor and forces within 1e-8 (float64)
-    or 1e-6 (float32) of their largest value; float32 forces within 1e-6 or twice pair_style
-    deepmd's own difference between 1 rank and this grid (sums over ranks run in another order). DPA-2 and DPA-3 exchange their features
-    between layers through deepmd::border_op and LAMMPS's ghost communication (they stopped with
-    "belongs to another rank")."""
+    grid, triclinic cell, 20-step NVE (`same_nve_as_pair_deepmd`). DPA-2 and DPA-3 exchange their
+    features between layers through deepmd::border_op and LAMMPS's ghost communication (they
+    stopped with "belongs to another rank")."""
     model = {"se_e2_a": TEST_MODEL, "hybrid": HYBRID_MODEL}.get(case, MODELS / f"test_model_{case}.pth")
-    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=12, sigma=0.05, tilt=(0.7, 0.3, -0.5)))
-    for sub in ("llzo_dp", "deepmd"):
-        (tmp_path / sub).mkdir()
+    same_nve_as_pair_deepmd(tmp_path, model, "float32" in case, np_ranks, grid, tilt=(0.7, 0.3, -0.5))
+
+
+def same_nve_as_pair_deepmd(tmp_path, model, float32, np_ranks=1, grid=None, tilt=(0.0, 0.0, 0.0), label=None):
+    """A 20-step NVE of t-LLZO in both pair styles on the same processor grid: energies and the
+    stress tensor within 1e-8 (float64) or 1e-6 (float32) of their largest value, per-atom forces
+    within that fraction of the largest force.
+
+    Where a model's own numbers are not that stable, within twice DeePMD-kit's own spread:
+    pair_style deepmd on one rank with another neighbour list (`neighbor 1.0 bin`: the same
+    physics summed in another order; float32, sums over ranks, se_atten's attention) and, for a
+    float32 model on the native evaluator, pair_style deepmd's distance from the float64
+    evaluation of the same weights (`precision float64`: its own float32 rounding). A graph that
+    both styles run gets identical inputs at step 0 on one rank, so there its forces must agree
+    within the bound whatever the model. Returns the largest force difference (eV/Å)."""
+    write_data(tmp_path / "system.data", *perturbed(*tllzo(), seed=12, sigma=0.05, tilt=tilt))
+    for sub in ("llzo_dp", "deepmd", "spread/deepmd", "f64/llzo_dp"):
+        (tmp_path / sub).mkdir(parents=True)
         (tmp_path / sub / "system.data").write_bytes((tmp_path / "system.data").read_bytes())
-    ours, our_dump = run_pair(tmp_path, "llzo_dp", "p p p", " Li La Zr O", model, np_ranks, grid)
-    ref, ref_dump = run_pair(tmp_path, "deepmd", "p p p", " Li La Zr O", model, np_ranks, grid)
-    a, b = ours.runs[0], ref.runs[0]
-    assert len(a["Step"]) == 21
-    rtol = 1e-6 if "float32" in case else 1e-8
-    fscale = max(max(np.abs(f[c]).max() for c in ("fx", "fy", "fz")) for f in ref_dump)
-    fworst = max(max(np.abs(fa[c] - fb[c]).max() for c in ("fx", "fy", "fz")) for fa, fb in zip(our_dump, ref_dump))
-    print(f"\n{case} on {np_ranks} ranks ({grid}) vs pair_style deepmd: rel. pe "
-          f"{np.abs(a['PotEng'] - b['PotEng']).max() / np.abs(b['PotEng']).max():.1e}, max |dF| {fworst:.1e} eV/Å")
-    pscale = max(np.abs(b[c]).max() for c in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"))
+    ours = run_pair(tmp_path, "llzo_dp", "p p p", " Li La Zr O", model, np_ranks, grid)
+    ref = run_pair(tmp_path, "deepmd", "p p p", " Li La Zr O", model, np_ranks, grid)
+    assert len(ours[0].runs[0]["Step"]) == 21
+    rtol = 1e-6 if float32 else 1e-8
+    diff, scale = nve_differences(ours, ref)
+    print(f"\n{label or model.stem} on {np_ranks} rank(s) ({grid or 'serial'}) vs pair_style deepmd: rel. pe "
+          f"{diff['PotEng'] / scale['PotEng']:.1e}, max |dF| {diff['F']:.1e} eV/Å")
+    if all(diff[k] < rtol * scale[k] for k in diff):
+        return diff["F"]
+    native = "| native evaluator for" in ours[0].output
+    if np_ranks == 1 and not native:
+        first, _ = nve_differences(ours, ref, steps=1)
+        assert first["F"] < rtol * scale["F"], ("step 0", first["F"], scale["F"])
+    spread, _ = nve_differences(run_pair(tmp_path / "spread", "deepmd", "p p p", " Li La Zr O", model,
+                                         setup="neighbor 1.0 bin"), ref)
+    if float32 and native:
+        f64, _ = nve_differences(run_pair(tmp_path / "f64", "llzo_dp", "p p p", " Li La Zr O",
+                                          f"{model} precision float64"), ref)
+        spread = {k: max(spread[k], f64[k]) for k in spread}
+    print(f"pair_style deepmd's own spread: rel. pe {spread['PotEng'] / scale['PotEng']:.1e}, "
+          f"max |dF| {spread['F']:.1e} eV/Å")
+    for k in diff:
+        assert diff[k] < max(rtol * scale[k], 2 * spread[k]), (k, diff[k], spread[k], scale[k])
+    return diff["F"]
+
+
+def nve_differences(a, b, steps=None):
+    """Largest difference of each thermo column and of the per-atom forces between two runs (over
+    their first `steps` dumps if given), and the scale each is judged against (the stress
+    tensor's components share one)."""
+    (ra, da), (rb, db) = a, b
+    ta, tb = ra.runs[0], rb.runs[0]
+    da, db = da[:steps], db[:steps]
+    pscale = max(np.abs(tb[c]).max() for c in ("Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"))
+    diff, scale = {}, {}
     for col in ("PotEng", "TotEng", "Press", "Pxx", "Pyy", "Pzz", "Pxy", "Pxz", "Pyz"):
-        scale = np.abs(b[col]).max() if col.endswith("Eng") else pscale  # the stress tensor's scale
-        np.testing.assert_allclose(a[col], b[col], rtol=0, atol=rtol * scale, err_msg=col)
-    if "float32" not in case:
-        assert fworst < rtol * fscale, (fworst, fscale)
-        return
-    # float32 forces: within DeePMD-kit's own spread between 1 rank and this grid (measured
-    # 6.8e-7 eV/Å for dpa2_float32 on 2 2 1, where the two styles differ by 5.6e-7)
-    (tmp_path / "serial" / "deepmd").mkdir(parents=True)
-    (tmp_path / "serial" / "deepmd" / "system.data").write_bytes((tmp_path / "system.data").read_bytes())
-    _, serial_dump = run_pair(tmp_path / "serial", "deepmd", "p p p", " Li La Zr O", model)
-    spread = max(max(np.abs(fa[c] - fb[c]).max() for c in ("fx", "fy", "fz")) for fa, fb in zip(serial_dump, ref_dump))
-    print(f"pair_style deepmd itself, 1 rank against {np_ranks}: max |dF| {spread:.1e} eV/Å")
-    assert fworst < max(2 * spread, rtol * fscale), (fworst, spread, fscale)
+        diff[col] = np.abs(ta[col] - tb[col]).max()
+        scale[col] = np.abs(tb[col]).max() if col.endswith("Eng") else pscale
+    diff["F"] = max(max(np.abs(fa[c] - fb[c]).max() for c in ("fx", "fy", "fz")) for fa, fb in zip(da, db))
+    scale["F"] = max(max(np.abs(f[c]).max() for c in ("fx", "fy", "fz")) for f in db)
+    return diff, scale
 
 
 TIES = """

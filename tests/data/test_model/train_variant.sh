@@ -8,6 +8,14 @@
 #                               # evaluators run it
 #   ./train_variant.sh se_e2_r  # the radial-only descriptor (its graph names
 #                               # deepmd::tabulate_fusion_se_r); both evaluators run it
+#   ./train_variant.sh se_e3    # the three-body descriptor alone (rcut 4.0 A); both evaluators
+#                               # run it
+#   ./train_variant.sh se_atten # DPA-1 (se_atten, one attention layer, smooth_type_embedding
+#                               # true); TorchScript runs it
+#   ./train_variant.sh se_atten_nonsmooth  # the same with DeePMD-kit's default
+#                               # smooth_type_embedding false: attention over the neighbours
+#                               # inside rcut without the switch, whose forces DeePMD-kit itself
+#                               # reproduces only to ~1e-5 relative (order of the neighbours)
 #   ./train_variant.sh se_atten_v2  # the attention descriptor (DPA-1 family; its graph names
 #                               # deepmd::tabulate_fusion_se_atten); TorchScript runs it
 #   ./train_variant.sh dpa1_compressible  # se_atten_v2 without attention layers, the DPA-1
@@ -29,7 +37,7 @@
 # Writes test_model_<variant>.pth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_atten_v2|dpa1_compressible|dpa2|dpa2_compressible|dpa3|params[_float32]}"
+variant="${1:?usage: train_variant.sh b|hybrid|se_e2_r|se_e3|se_atten|se_atten_nonsmooth|se_atten_v2|dpa1_compressible|dpa2|dpa2_compressible|dpa3|params[_float32]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python - "$work" "$variant" <<'PY'
@@ -54,6 +62,19 @@ elif variant == "se_e2_r":
     d["model"]["descriptor"] = {"type": "se_e2_r", "sel": a["sel"], "rcut_smth": a["rcut_smth"], "rcut": a["rcut"],
                                 "neuron": [4, 8], "resnet_dt": False, "precision": "float64", "seed": 5}
     t["seed"] = 5
+elif variant == "se_e3":
+    d["_comment"] = "se_e3 test model (train_variant.sh se_e3)."
+    d["model"]["descriptor"] = {"type": "se_e3", "sel": [40, 12, 12, 30], "rcut_smth": 0.5, "rcut": 4.0,
+                                "neuron": [4, 8], "resnet_dt": False, "precision": "float64", "seed": 12}
+    t["seed"] = 12
+elif variant in ("se_atten", "se_atten_nonsmooth"):
+    a = d["model"]["descriptor"]
+    d["_comment"] = f"se_atten (DPA-1) test model (train_variant.sh {variant})."
+    d["model"]["descriptor"] = {"type": "se_atten", "sel": sum(a["sel"]), "rcut_smth": a["rcut_smth"],
+                                "rcut": a["rcut"], "neuron": [4, 8], "axis_neuron": 4, "attn": 8, "attn_layer": 1,
+                                "tebd_dim": 4, "smooth_type_embedding": variant == "se_atten",
+                                "precision": "float64", "seed": 13}
+    t["seed"] = 13
 elif variant == "se_atten_v2":
     a = d["model"]["descriptor"]
     d["_comment"] = "se_atten_v2 test model (train_variant.sh se_atten_v2)."
@@ -123,7 +144,7 @@ elif variant == "params":
             copies.append(dst)
         t[k]["systems"] = copies
 else:
-    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_atten_v2, dpa1_compressible, dpa2, dpa2_compressible, dpa3 or params")
+    sys.exit(f"unknown variant {variant!r}: use b, hybrid, se_e2_r, se_e3, se_atten, se_atten_nonsmooth, se_atten_v2, dpa1_compressible, dpa2, dpa2_compressible, dpa3 or params")
 if float32:
     def to_float32(v):
         if isinstance(v, dict):

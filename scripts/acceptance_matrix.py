@@ -1,0 +1,77 @@
+"""The whole acceptance matrix of tests/test_acceptance_matrix.py, with its report.
+
+    source scripts/env.sh
+    python scripts/acceptance_matrix.py [--out tests/acceptance_matrix.md] [-k EXPR]
+
+Runs every case of the module, the `matrix`-marked ones that the test command leaves out
+included (each descriptor in float64 and float32 against DeepPot and against pair_style deepmd
+on orthogonal and triclinic cells, 1, 2 and 4 ranks), and writes a table of each case's outcome
+and the figure it printed. Exits non-zero when a case fails.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = ROOT / "tests" / "test_acceptance_matrix.py"
+
+
+def cases(junit: Path) -> list[tuple[str, str, str]]:
+    """(case, outcome, the lines it printed) from pytest's junit XML."""
+    rows = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        outcome = "passed"
+        for kind, word in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+            node = case.find(kind)
+            if node is not None:
+                outcome = word
+                if kind != "skipped":
+                    outcome += ": " + (node.get("message") or "").strip().splitlines()[0][:160]
+                break
+        out = case.findtext("system-out") or ""
+        printed = "; ".join(line.strip() for line in out.splitlines() if " vs " in line or "itself" in line)
+        rows.append((case.get("name"), outcome, printed))
+    return rows
+
+
+def report(rows, seconds: float) -> str:
+    passed = sum(1 for _, o, _ in rows if o == "passed")
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    lines = ["# Acceptance matrix: every descriptor against DeepPot and pair_style deepmd", "",
+             f"`python scripts/acceptance_matrix.py` at {head or 'this tree'}, {date.today()}: "
+             f"{passed} of {len(rows)} cases passed in {seconds / 60:.0f} min (2-core CPU machine).", "",
+             "Cases, bounds and models: tests/test_acceptance_matrix.py. Relative figures are the largest",
+             "difference over the largest value; |dF| in eV/Å.", "",
+             "| case | outcome | measured |", "|---|---|---|"]
+    lines += [f"| {c} | {o.replace('|', '/')} | {m.replace('|', '/')} |" for c, o, m in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "tests" / "acceptance_matrix.md")
+    ap.add_argument("-k", dest="select", help="pytest -k expression (the report then lists only those)")
+    a = ap.parse_args(argv)
+    junit = a.out.with_name(f".{a.out.stem}.junit.xml")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "matrix or not matrix",
+           "-o", "junit_logging=system-out", f"--junitxml={junit}", *(["-k", a.select] if a.select else []), str(MODULE)]
+    start = time.monotonic()
+    rc = subprocess.run(cmd, cwd=ROOT / "tests").returncode
+    text = report(cases(junit), time.monotonic() - start)
+    junit.unlink()
+    tmp = a.out.with_name(f".{a.out.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, a.out)
+    print(text)
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
