@@ -1,12 +1,14 @@
 """The whole acceptance matrix of tests/test_acceptance_matrix.py, with its report.
 
     source scripts/env.sh
-    python scripts/acceptance_matrix.py [--out tests/acceptance_matrix.md] [-k EXPR]
+    python scripts/acceptance_matrix.py [--out tests/acceptance_matrix.md] [-k EXPR [--merge]]
 
 Runs every case of the module, the `matrix`-marked ones that the test command leaves out
 included (each descriptor in float64 and float32 against DeepPot and against pair_style deepmd
 on orthogonal and triclinic cells, 1, 2 and 4 ranks), and writes a table of each case's outcome
-and the figure it printed. Exits non-zero when a case fails.
+and the figure it printed. Exits non-zero when a case fails. `-k EXPR --merge` reruns the cases
+EXPR selects and puts their rows into the existing report in place of the old ones, with a line
+that says which cases were rerun at which commit.
 """
 from __future__ import annotations
 
@@ -41,30 +43,53 @@ def cases(junit: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def head_commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "this tree"
+
+
 def report(rows, seconds: float) -> str:
     passed = sum(1 for _, o, _ in rows if o == "passed")
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     lines = ["# Acceptance matrix: every descriptor against DeepPot and pair_style deepmd", "",
-             f"`python scripts/acceptance_matrix.py` at {head or 'this tree'}, {date.today()}: "
+             f"`python scripts/acceptance_matrix.py` at {head_commit()}, {date.today()}: "
              f"{passed} of {len(rows)} cases passed in {seconds / 60:.0f} min (2-core CPU machine).", "",
              "Cases, bounds and models: tests/test_acceptance_matrix.py. Relative figures are the largest",
              "difference over the largest value; |dF| in eV/Å.", "",
              "| case | outcome | measured |", "|---|---|---|"]
-    lines += [f"| {c} | {o.replace('|', '/')} | {m.replace('|', '/')} |" for c, o, m in rows]
+    lines += [row_line(*r) for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def row_line(case: str, outcome: str, printed: str) -> str:
+    return f"| {case} | {outcome.replace('|', '/')} | {printed.replace('|', '/')} |"
+
+
+def merged(old: str, rows, select: str) -> str:
+    """`old` with the rows of the rerun cases replaced and a line saying so."""
+    new = {case: row_line(case, o, m) for case, o, m in rows}
+    lines = [new.get(line.split(" | ")[0].removeprefix("| "), line) for line in old.splitlines()]
+    at = lines.index("| case | outcome | measured |")
+    passed = sum(1 for line in lines[at + 2:] if " | passed | " in line)
+    note = (f"Rerun at {head_commit()}, {date.today()} (`-k \"{select}\" --merge`): "
+            + ", ".join(f"{c} {o.split(':')[0]}" for c, o, _ in rows) + f". Now {passed} of {len(lines) - at - 2} passed.")
+    return "\n".join(lines[:at] + [note, ""] + lines[at:]) + "\n"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "acceptance_matrix.md")
     ap.add_argument("-k", dest="select", help="pytest -k expression (the report then lists only those)")
+    ap.add_argument("--merge", action="store_true", help="with -k: replace those cases' rows in the existing report")
     a = ap.parse_args(argv)
+    if a.merge and not (a.select and a.out.exists()):
+        ap.error("--merge needs -k and an existing report")
     junit = a.out.with_name(f".{a.out.stem}.junit.xml")
     cmd = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "matrix or not matrix",
            "-o", "junit_logging=system-out", f"--junitxml={junit}", *(["-k", a.select] if a.select else []), str(MODULE)]
     start = time.monotonic()
     rc = subprocess.run(cmd, cwd=ROOT / "tests").returncode
-    text = report(cases(junit), time.monotonic() - start)
+    rows = cases(junit)
+    text = merged(a.out.read_text(), rows, a.select) if a.merge else report(rows, time.monotonic() - start)
     junit.unlink()
     tmp = a.out.with_name(f".{a.out.name}.tmp")
     tmp.write_text(text)
