@@ -48,10 +48,10 @@ def head_commit() -> str:
     return out.stdout.strip() or "this tree"
 
 
-def report(rows, seconds: float) -> str:
+def report(rows, seconds: float, head: str) -> str:
     passed = sum(1 for _, o, _ in rows if o == "passed")
     lines = ["# Acceptance matrix: every descriptor against DeepPot and pair_style deepmd", "",
-             f"`python scripts/acceptance_matrix.py` at {head_commit()}, {date.today()}: "
+             f"`python scripts/acceptance_matrix.py` at {head}, {date.today()}: "
              f"{passed} of {len(rows)} cases passed in {seconds / 60:.0f} min (2-core CPU machine).", "",
              "Cases, bounds and models: tests/test_acceptance_matrix.py. Relative figures are the largest",
              "difference over the largest value; |dF| in eV/Å.", "",
@@ -64,14 +64,32 @@ def row_line(case: str, outcome: str, printed: str) -> str:
     return f"| {case} | {outcome.replace('|', '/')} | {printed.replace('|', '/')} |"
 
 
-def merged(old: str, rows, select: str) -> str:
-    """`old` with the rows of the rerun cases replaced and a line saying so."""
+def collected(select: str | None = None) -> set[str]:
+    """The case names the module has now (pytest --collect-only)."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-m",
+                          "matrix or not matrix", *(["-k", select] if select else []), str(MODULE)],
+                         cwd=ROOT / "tests", capture_output=True, text=True).stdout
+    return {line.split("::", 1)[1] for line in out.splitlines() if "::" in line}
+
+
+def merged(old: str, rows, select: str, head: str) -> str:
+    """`old` with the rows of the rerun cases replaced, the rows of cases the module no longer has
+    left out, and a line saying so."""
     new = {case: row_line(case, o, m) for case, o, m in rows}
-    lines = [new.get(line.split(" | ")[0].removeprefix("| "), line) for line in old.splitlines()]
+    now = collected()
+    lines, dropped = [], []
+    for line in old.splitlines():
+        case = line.split(" | ")[0].removeprefix("| ")
+        if line.startswith("| test_") and case not in now:
+            dropped.append(case)
+            continue
+        lines.append(new.get(case, line))
     at = lines.index("| case | outcome | measured |")
     passed = sum(1 for line in lines[at + 2:] if " | passed | " in line)
-    note = (f"Rerun at {head_commit()}, {date.today()} (`-k \"{select}\" --merge`): "
-            + ", ".join(f"{c} {o.split(':')[0]}" for c, o, _ in rows) + f". Now {passed} of {len(lines) - at - 2} passed.")
+    note = (f"Rerun at {head}, {date.today()} (`-k \"{select}\" --merge`): "
+            + ", ".join(f"{c} {o.split(':')[0]}" for c, o, _ in rows)
+            + (f"; no longer in the module: {', '.join(dropped)}" if dropped else "")
+            + f". Now {passed} of {len(lines) - at - 2} passed.")
     return "\n".join(lines[:at] + [note, ""] + lines[at:]) + "\n"
 
 
@@ -86,10 +104,10 @@ def main(argv=None) -> int:
     junit = a.out.with_name(f".{a.out.stem}.junit.xml")
     cmd = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "matrix or not matrix",
            "-o", "junit_logging=system-out", f"--junitxml={junit}", *(["-k", a.select] if a.select else []), str(MODULE)]
-    start = time.monotonic()
+    start, head = time.monotonic(), head_commit()
     rc = subprocess.run(cmd, cwd=ROOT / "tests").returncode
     rows = cases(junit)
-    text = merged(a.out.read_text(), rows, a.select) if a.merge else report(rows, time.monotonic() - start)
+    text = merged(a.out.read_text(), rows, a.select, head) if a.merge else report(rows, time.monotonic() - start, head)
     junit.unlink()
     tmp = a.out.with_name(f".{a.out.name}.tmp")
     tmp.write_text(text)

@@ -52,15 +52,18 @@ def deeppot_errors(r, d, ref):
     return {k: np.abs(np.asarray(ours[k]) - theirs[k]).max() / np.abs(theirs[k]).max() for k in ours}
 
 
+CASES = [(d, p) for d in DESCRIPTORS for p in PRECISIONS]
 # se_atten with DeePMD-kit's default smooth_type_embedding false: its attention takes the
 # neighbours inside rcut without the switch, and DeePMD-kit's own forces for it move by ~3e-5
-# relative when the atoms move by a lattice vector (the order of the neighbours); float64 only,
-# since its float32 training diverges
-CASES = [(d, p) for d in DESCRIPTORS for p in PRECISIONS] + [("se_atten_nonsmooth", "float64")]
+# relative when the atoms move by a lattice vector (the order of the neighbours). Against
+# DeepPot only: along an NVE run that noise grows past what one other run of pair_style deepmd
+# shows (pressure 4e-6 relative apart on 2 and 4 ranks, pair_style deepmd's own 1.3e-6), so
+# no bound from DeePMD-kit's own numbers holds. float64 only: its float32 training diverges.
+NONSMOOTH = [("se_atten_nonsmooth", "float64")]
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])
-@pytest.mark.parametrize("descriptor,precision", CASES, ids=[f"{d}-{p}" for d, p in CASES])
+@pytest.mark.parametrize("descriptor,precision", CASES + NONSMOOTH, ids=[f"{d}-{p}" for d, p in CASES + NONSMOOTH])
 def test_equals_deeppot(tmp_path, descriptor, precision, backend):
     """`auto`: the path a user gets by default; `torch`: the model's graph, with per-atom virials.
     Where a model's own numbers are less stable than the bound (float32; the non-smooth attention),
