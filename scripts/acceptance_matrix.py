@@ -102,7 +102,8 @@ def main(argv=None) -> int:
     if a.merge and not (a.select and a.out.exists()):
         ap.error("--merge needs -k and an existing report")
     junit = a.out.with_name(f".{a.out.stem}.junit.xml")
-    cmd = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "matrix or not matrix",
+    # no -s: pytest captures what each case prints, and the junit report carries it to the table
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "matrix or not matrix",
            "-o", "junit_logging=system-out", f"--junitxml={junit}", *(["-k", a.select] if a.select else []), str(MODULE)]
     start, head = time.monotonic(), head_commit()
     rc = subprocess.run(cmd, cwd=ROOT / "tests").returncode
