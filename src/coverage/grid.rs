@@ -22,6 +22,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::coverage::bit_rows;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +222,10 @@ impl Grid {
     /// Planes on which the point with these inner cells sits in a training cell.
     fn covered_planes(&self, cells: &[u16]) -> usize {
         let rows = self.train_rows();
+        if rows.words == 1 {
+            // one word per row (N <= 64): OUTSIDE partners count as not covered
+            return bit_rows::count_covered_atom(&self.train_bits, cells, |a, i| rows.row(a, i, a + 1));
+        }
         let mut covered = 0usize;
         for a in 0..self.m - 1 {
             if cells[a] == OUTSIDE {
@@ -229,14 +234,6 @@ impl Grid {
             // the rows of (a, cells[a], b) for b = a + 1.. follow each other
             let start = rows.row(a, cells[a] as usize, a + 1);
             let partners = &cells[a + 1..];
-            if rows.words == 1 {
-                // one word per row (N <= 64): branch-free, OUTSIDE masked out
-                let run = &self.train_bits[start..start + partners.len()];
-                for (&w, &j) in run.iter().zip(partners) {
-                    covered += ((w >> (j & 63)) & (j != OUTSIDE) as u64) as usize;
-                }
-                continue;
-            }
             for (q, &j) in partners.iter().enumerate() {
                 if j != OUTSIDE {
                     covered += get(&self.train_bits, (start + q * rows.words) * 64 + j as usize) as usize;
@@ -273,17 +270,15 @@ impl Grid {
             rest = tail;
         }
         blocks.into_par_iter().enumerate().filter(|(a, _)| a + 1 < m).for_each(|(a, block)| {
+            if rows.words == 1 {
+                bit_rows::mark_block(block, &outer, m, a, |i| rows.row_in_block(a, i, a + 1));
+                return;
+            }
             for c in outer.chunks(m) {
                 // the rows of (a, c[a], b) for b = a + 1.. follow each other
                 let start = rows.row_in_block(a, c[a] as usize, a + 1);
-                let partners = &c[a + 1..];
-                if rows.words == 1 {
-                    let run = &mut block[start..start + partners.len()];
-                    run.iter_mut().zip(partners).for_each(|(w, &j)| *w |= 1 << j);
-                } else {
-                    for (q, &j) in partners.iter().enumerate() {
-                        set(block, (start + q * rows.words) * 64 + j as usize);
-                    }
+                for (q, &j) in c[a + 1..].iter().enumerate() {
+                    set(block, (start + q * rows.words) * 64 + j as usize);
                 }
             }
         });

@@ -15,6 +15,7 @@
 //! For several frames or MPI ranks, [`Reference::new_occupancy`], [`Reference::add_atoms`]
 //! and [`Reference::summarize`] split the same computation (occupancies merge by OR).
 
+mod bit_rows;
 pub mod features;
 pub mod grid;
 pub mod monitor;
