@@ -44,6 +44,29 @@ def test_tetragonal_cell_ratio_and_peak_splitting():
     assert m["split_deg"][0] == pytest.approx(expected) and expected > 0.8
 
 
+def test_block_series_cuts_each_segment_and_time_ordered_counts_blocks(tmp_path):
+    # two segments of 5 ps sampled every 20 steps; the first sample of each is its start state
+    for k, (c0, c1) in enumerate([(12.7, 12.9), (13.1, 13.1)]):
+        seg = tmp_path / f"seg{k:02d}"
+        seg.mkdir()
+        steps = np.arange(10000 if k == 0 else 0, (10000 if k == 0 else 0) + 5001, 20)
+        lengths = np.tile([26.2, 26.2, 0.0], (len(steps), 1))
+        lengths[:, 2] = np.where(steps - steps[0] <= 2500, 2 * c0, 2 * c1)
+        lengths[0, 2] = 99.0  # the start state must not enter a block
+        d = fake_samples(lengths)
+        d[:, 1] = steps
+        np.savetxt(seg / "lattice.dat", d)
+    series = rung.block_series(tmp_path, [], None, (2, 2, 2), 1e-3)
+    assert [x["t_ps"] for x in series] == [2.5, 5.0, 7.5, 10.0]
+    assert [round(x["c"], 6) for x in series] == [12.7, 12.9, 13.1, 13.1]
+    assert [x["axis"] for x in series] == ["z", "z", "x", "x"]  # no Li snapshots: the shortest axis
+    assert math.isclose(series[0]["c_over_a"], 12.7 / 13.1)
+    blocks = [dict(eta=e) for e in [0.4, 0.45, 0.1, 0.12, 0.38, 0.1, float("nan")]]
+    assert rung.time_ordered(blocks)[0] == pytest.approx(3 / 6)
+    always = rung.time_ordered([dict(eta=0.4)] * 10)
+    assert always[0] == 1.0 and math.isnan(always[1])  # never switched: no error estimate
+
+
 def rows(branch, states):
     return [dict(branch=branch, T=t, order=o, stationary=s, melted=False) for t, o, s in states]
 
@@ -89,10 +112,18 @@ def test_tiny_ladder_heating_and_cooling_resumes(tmp_path, capsys):
     assert by[("heating", 400.0)]["c_axis"] == "z"
     text = (out / "summary.md").read_text()
     assert "upper bound on Tc" in text and "Cooling branch" in text
+    with pytest.raises(SystemExit, match="cannot extend"):  # 1400 K started from 400 K's end
+        run.main(TINY[:-6] + ["--min-segments", "3", "--max-segments", "3", "--precision", "float32",
+                              "--temps", "400", "1400", "--out", str(out)])
     with pytest.raises(SystemExit, match="equil"):  # a resumed run may not change the protocol
         run.main(TINY[:4] + ["--equil", "120"] + TINY[6:] + ["--temps", "400", "--out", str(out)])
+    heating400 = by[("heating", 400.0)]
+    times = [0.06 * (k + 1) for k in range(heating400["segments"])]  # blocks end with the short segments
+    assert [x["t_ps"] for x in heating400["series"]] == pytest.approx(times)
     analyze.publish(out, tmp_path / "published")
     assert (tmp_path / "published" / "rungs" / "cooling_T1400.json").exists()
+    assert (tmp_path / "published" / "series_heating.csv").read_text().startswith("T_set_K,t_ps,eta")
+    assert (tmp_path / "published" / "series_cooling.png").exists()
 
 
 def test_independent_rungs_start_from_the_branch_structure(tmp_path):
@@ -108,3 +139,13 @@ def test_independent_rungs_start_from_the_branch_structure(tmp_path):
     assert list((out / "heating" / "T1400").glob("seg*/restart.bin"))  # every rung keeps its state
     with pytest.raises(SystemExit, match="independent"):
         run.main(TINY + ["--max-segments", "1", "--temps", "400", "--out", str(out)])
+    # a longer rung later: 1400 K goes on from its last state, 400 K (long enough) is kept
+    before = (out / "heating" / "T0400" / "rung.json").read_text()
+    run.main(TINY[:-6] + ["--min-segments", "2", "--max-segments", "2", "--precision", "float32", "--independent",
+                          "--temps", "1400", "--out", str(out)])
+    rung1400 = out / "heating" / "T1400"
+    assert json.loads((rung1400 / "rung.json").read_text())["segments"] == 2
+    log = (rung1400 / "seg01" / "log.lammps").read_text()
+    assert "Reading restart file" in log and "Reading data file" not in log
+    assert not (rung1400 / "seg00" / "restart.bin").exists() and (rung1400 / "seg01" / "restart.bin").exists()
+    assert (out / "heating" / "T0400" / "rung.json").read_text() == before

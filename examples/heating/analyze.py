@@ -5,10 +5,11 @@
 
 RUN_DIR holds heating/ and/or cooling/ (one T<temp>/ per rung; a run made before branches
 existed holds its rungs directly and is read as a heating branch). Writes into RUN_DIR:
-lattice_vs_T.csv, summary.json, summary.md, lattice.png, xrd_<branch>.png, rdf_<branch>.png,
-coverage.png, and prints the table. --publish copies the summary (summary.md, lattice_vs_T.csv,
-summary.json, lattice.png, and rungs/<branch>_T<temp>.json per rung; not the rungs' data) into
-RESULTS_DIR, e.g. examples/heating/results/<name>: how the committed summaries there are made.
+lattice_vs_T.csv, summary.json, summary.md, lattice.png, series_<branch>.csv/.png (each rung's
+2.5 ps blocks), xrd_<branch>.png, rdf_<branch>.png, coverage.png, and prints the table. --publish
+copies the summary (summary.md, lattice_vs_T.csv, summary.json, lattice.png, the series, and
+rungs/<branch>_T<temp>.json per rung; not the rungs' data) into RESULTS_DIR, e.g.
+examples/heating/results/<name>: how the committed summaries there are made.
 
 Per-rung measures and their errors: rung.py. On top of them:
 - ordered: eta > ETA_ORDERED. The transition is the Li order-disorder transition; c/a follows it.
@@ -65,7 +66,8 @@ def load_branch(name, path):
     cells = meta["cells"]
     li_ps = meta.get("li_every", 200) * meta.get("timestep_fs", 1.0) * 1e-3
     dirs = [d for d in path.glob("T[0-9]*") if (d / "lattice.dat").exists() or (d / "seg00").exists()]
-    rows = [rung_mod.measure(d, cells, li_ps) for d in sorted(dirs, key=lambda d: int(d.name[1:]))]
+    step_ps = meta.get("timestep_fs", 1.0) * 1e-3
+    rows = [rung_mod.measure(d, cells, li_ps, step_ps) for d in sorted(dirs, key=lambda d: int(d.name[1:]))]
     for r in rows:
         r["branch"] = name
     return dict(name=name, meta=meta, rows=rows)
@@ -175,17 +177,34 @@ def write_csv(out, rows):
     os.replace(tmp, out / "lattice_vs_T.csv")
 
 
+SERIES_COLUMNS = ["T_set_K", "t_ps", "eta", "axis", "a_A", "b_A", "c_A", "c_over_a"]
+
+
+def write_series_csv(out, b):
+    """series_<branch>.csv: every rung's block series (rung.block_series)."""
+    tmp = out / f".series_{b['name']}.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(SERIES_COLUMNS)
+        for r in b["rows"]:
+            for x in r["series"]:
+                w.writerow([f"{r['T']:g}", f"{x['t_ps']:g}", f"{x['eta']:.4f}", x["axis"], f"{x['a']:.5f}",
+                            f"{x['b']:.5f}", f"{x['c']:.5f}", f"{x['c_over_a']:.5f}"])
+    os.replace(tmp, out / f"series_{b['name']}.csv")
+
+
 def table_lines(b):
     meta = b["meta"]
     lines = [f"### {b['name'].capitalize()} branch: from {meta.get('start', 'ordered t-LLZO')}", "",
              "| T (K) | segments | stationary | a (Å) | b (Å) | c (Å) | c/a | (400)/(004) split (°) | V/cell (Å³) "
-             "| η | 16f+32g occ. | Li hops /Li/ps | Li MSD (Å²) | coverage mean / min | La MSD (Å²) | order | phase |",
-             "|" + "---|" * 17]
+             "| η | time ordered | 16f+32g occ. | Li hops /Li/ps | Li MSD (Å²) | coverage mean / min | La MSD (Å²) "
+             "| order | phase |",
+             "|" + "---|" * 18]
     for r in b["rows"]:
         lines.append(
             f"| {r['T']:g} | {r['segments']} | {'yes' if r['stationary'] else 'no'} | {fmt(r['a'])} | {fmt(r['b'])} | "
             f"{fmt(r['c'])} | {fmt(r['c_over_a'])} ({r['c_axis']}) | {fmt(r['split_deg'], 3)} | {fmt(r['V'], 1)} | "
-            f"{fmt(r['eta'], 3)} | {r['occ_oct_ordered'][0]:.2f} | {r['hops_per_li_ps']:.3f} | {r['msd_Li']:.2f} | "
+            f"{fmt(r['eta'], 3)} | {fmt(r['time_ordered'], 2)} | {r['occ_oct_ordered'][0]:.2f} | {r['hops_per_li_ps']:.3f} | {r['msd_Li']:.2f} | "
             f"{r['coverage_mean']:.3f} / {r['coverage_min']:.3f} | {r['msd_La']:.3f} | {r['order']} | {r['phase']} |")
     return lines
 
@@ -236,7 +255,9 @@ def summary_lines(branches, tc, exps):
               "| source | t→c transition | expansion (cubic) |", "|---|---|---|",
               f"| **this run** (llzo_dp) | {bracket_text(tc)} | — |"]
     lines += [f"| {s} | {t} | {e} |" for s, t, e in LITERATURE]
-    lines += ["", "![lattice](lattice.png)", "", "![coverage](coverage.png)", ""]
+    lines += ["", "![lattice](lattice.png)", ""]
+    lines += [f"![{b['name']} series](series_{b['name']}.png)" for b in branches]
+    lines += ["", "![coverage](coverage.png)", ""]
     return lines
 
 
@@ -254,6 +275,8 @@ def analyze(out):
     exps = {p: expansion([r for r in rows if r["branch"] == "heating"] if p == "tetragonal" else rows, p)
             for p in ("tetragonal", "cubic")}
     write_csv(out, rows)
+    for b in branches:
+        write_series_csv(out, b)
     drop = ("rdf", "xrd")
     summary = dict(meta={b["name"]: b["meta"] for b in branches}, Tc_bracket=tc, expansion=exps,
                    rungs=[{k: v for k, v in r.items() if k not in drop} for r in rows],
@@ -275,7 +298,8 @@ def analyze(out):
 
 
 # What --publish copies: the tables and the lattice plot (the run's one figure in results/).
-SUMMARY_FILES = ("summary.md", "lattice_vs_T.csv", "summary.json", "lattice.png")
+SUMMARY_FILES = ("summary.md", "lattice_vs_T.csv", "summary.json", "lattice.png", *(f"series_{b}.{x}"
+                 for b in BRANCHES for x in ("csv", "png")))
 
 
 def publish(out, dest):
@@ -284,6 +308,8 @@ def publish(out, dest):
     dest = Path(dest)
     (dest / "rungs").mkdir(parents=True, exist_ok=True)
     for name in SUMMARY_FILES:
+        if not (Path(out) / name).exists():  # a run with one branch has one series
+            continue
         data = (Path(out) / name).read_bytes()
         if name == "summary.md":
             lines = data.decode().split("\n")

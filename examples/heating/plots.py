@@ -1,5 +1,6 @@
 """Figures of an NPT ladder analysis (analyze.py): lattice and order against T for both branches,
-XRD and RDF per branch, coverage. Each file is written whole (temp file, then rename)."""
+XRD, RDF and the rungs' block series per branch, coverage. Each file is written whole (temp file,
+then rename)."""
 import math
 import os
 
@@ -103,6 +104,31 @@ def rdf_plot(out, b):
     save(fig, out, f"rdf_{b['name']}.png")
 
 
+def series_plot(out, b):
+    """eta and c/a of each rung's 2.5 ps blocks against production time: the switching between
+    the ordered tetragonal and the disordered cubic state that rung means blur."""
+    rows = [r for r in b["rows"] if r["series"]]
+    if not rows:
+        return
+    from rung import ETA_BLOCK_ORDERED
+    fig, ax = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    colors = plt.cm.coolwarm([(i + 0.5) / len(rows) for i in range(len(rows))])
+    for r, col in zip(rows, colors):
+        t = [x["t_ps"] for x in r["series"]]
+        ax[0].plot(t, [x["eta"] for x in r["series"]], "o-", ms=3, color=col, label=f"{r['T']:g} K")
+        ax[1].plot(t, [x["c_over_a"] for x in r["series"]], "o-", ms=3, color=col)
+    ax[0].axhline(ETA_BLOCK_ORDERED, color="gray", lw=0.8, ls=":")
+    ax[0].set_ylabel("η (block mean)")
+    ax[0].set_ylim(-0.05, 1.05)
+    ax[0].legend(fontsize=7, ncol=4)
+    ax[1].axhline(1.0, color="gray", lw=0.8)
+    ax[1].set_ylabel("c/a along the block's ordering axis")
+    ax[1].set_xlabel("production time (ps)")
+    ax[0].set_title(f"{b['name']} branch: 2.5 ps blocks of each rung (dotted: 'ordered' threshold)", fontsize=9)
+    fig.tight_layout()
+    save(fig, out, f"series_{b['name']}.png")
+
+
 def coverage_plot(out, branches):
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for b in branches:
@@ -121,5 +147,6 @@ def all_plots(out, branches, tc):
     lattice_plot(out, branches, tc)
     for b in branches:
         xrd_plot(out, b)
+        series_plot(out, b)
         rdf_plot(out, b)
     coverage_plot(out, branches)

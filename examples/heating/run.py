@@ -15,7 +15,9 @@ production so far is split in halves, and the rung ends when the halves agree wi
 errors for the Li order parameter eta and the three box lengths (at least --min-segments, at
 most --max-segments; a rung that never agrees is kept and marked not stationary). Segments and
 rungs are built under temporary names and renamed when finished, so an interrupted ladder
-resumes with the same command at the first unfinished segment. The cost of every segment is
+resumes with the same command at the first unfinished segment. A finished rung with fewer
+segments than a later run's --min-segments goes on from its last state (long rungs:
+--min-segments 20 --max-segments 20 gives 100 ps of production). The cost of every segment is
 logged in the rung's rung.json.
 """
 
@@ -216,6 +218,26 @@ def run_rung(a, branch, t, model, reference, start, first):
     return done
 
 
+def reopen_if_short(a, branch, t):
+    """Reopen a finished rung with fewer production segments than --min-segments, so that it
+    goes on from its last state; True if reopened. A ladder rung is reopened only while no
+    later rung has started from its end."""
+    done = branch / rung_name(t)
+    segs = sorted(done.glob("seg[0-9][0-9]"))
+    if len(segs) >= a.min_segments:
+        return False
+    if not (segs[-1] / "restart.bin").exists():
+        sys.exit(f"cannot extend {done}: the restart file of its last segment is gone")
+    if not a.independent:
+        later = [p.name for p in branch.glob("T[0-9]*") if p.name.lstrip("T").isdigit()
+                 and (int(p.name[1:]) > t if a.branch == "heating" else int(p.name[1:]) < t)]
+        if later:
+            sys.exit(f"cannot extend {done}: {', '.join(sorted(later))} started from its end; use a new --out")
+    print(f"  {t:6g} K: extending from {len(segs)} to at least {a.min_segments} segments", flush=True)
+    os.replace(done, branch / ("." + rung_name(t) + ".tmp"))
+    return True
+
+
 def main(argv=None):
     a = parse_args(argv)
     out = (a.out or Path(f"/tmp/llzo_ladder_{'x'.join(map(str, a.cells))}_{os.getpid()}")).resolve()
@@ -227,7 +249,7 @@ def main(argv=None):
     start, first, previous = data, 1, None
     for t in a.temps:
         done = branch / rung_name(t)
-        if done.exists():  # finished rungs were renamed into place whole
+        if done.exists() and not reopen_if_short(a, branch, t):  # finished rungs were renamed into place whole
             previous = done
             continue
         if previous is not None and not a.independent:

@@ -20,6 +20,14 @@ holds those files itself. Definitions:
   drift removed.
 - stationary: the first and second halves of production agree within 2 combined errors for
   eta and each box length (timeseries.halves).
+- block series: production cut into BLOCK_PS blocks, each with its mean eta, the unique axis its
+  snapshots pick most often, the box lengths per conventional cell and c/a along that axis. Near
+  Tc a 2x2x2 cell switches between an ordered tetragonal and a disordered cubic state on a 10-20
+  ps scale, which the rung means blur and these show.
+- time ordered: the fraction of blocks with eta >= ETA_BLOCK_ORDERED, its error from the
+  indicator's integrated autocorrelation time (so a rung that switched only once or twice reads
+  with a large error, or none). ETA_BLOCK_ORDERED sits between the block means of the two states
+  seen at 850-875 K (ordered 0.3-0.5, disordered 0.1-0.2).
 """
 from __future__ import annotations
 
@@ -36,6 +44,8 @@ from llzo_dp_tools.timeseries import halves, mean_error
 
 WAVELENGTH = 1.541838  # A, Cu K-alpha as in.heating's compute xrd
 HALVES_OF = ("eta", "lx", "ly", "lz")
+BLOCK_PS = 2.5
+ETA_BLOCK_ORDERED = 0.25
 
 
 def segments(rung_dir: Path) -> list[Path]:
@@ -56,6 +66,8 @@ def li_frames(rung_dir: Path) -> list[dict]:
     for k, s in enumerate(segments(rung_dir)):
         if (s / "li.dump").exists():
             f = read_dump(s / "li.dump")
+            for frame in f:
+                frame["segment"] = k
             frames += f[1:] if k > 0 and frames else f
     for f in frames:
         cols = ("xu", "yu", "zu") if "xu" in f else ("x", "y", "z")
@@ -135,13 +147,51 @@ def halves_test(d: np.ndarray, eta) -> dict:
                 line=("stationary" if verdict else "not stationary") + " (halves: " + ", ".join(words) + ")")
 
 
+def block_series(rung_dir: Path, frames, o, cells, step_ps: float) -> list[dict]:
+    """The rung's production in BLOCK_PS blocks (module docstring): t_ps (block end), eta, axis,
+    a/b/c per conventional cell (x, y, z) and c/a along the block's axis. Blocks are cut within
+    each segment, whose first sample is the state it starts from (not counted)."""
+    steps = int(round(BLOCK_PS / step_ps))
+    out, offset = [], 0.0
+    for k, seg in enumerate(segments(rung_dir)):
+        d = np.loadtxt(seg / "lattice.dat", comments="#", ndmin=2)
+        start, length = d[0, 1], d[-1, 1] - d[0, 1]
+        box_block = ((d[:, 1] - start - 1) // steps).astype(int)
+        mine = [i for i, f in enumerate(frames) if f.get("segment", 0) == k]
+        li_block = ((np.array([frames[i]["step"] for i in mine]) - start - 1) // steps).astype(int)
+        abc = d[:, 3:6] / np.asarray(cells, float)
+        for b in range(int(box_block.max()) + 1):
+            lengths = abc[box_block == b].mean(axis=0)
+            sel = np.array(mine, int)[li_block == b]
+            if len(sel):
+                eta, axis = float(o["eta"][sel].mean()), int(Counter(o["axis"][sel].tolist()).most_common(1)[0][0])
+            else:
+                eta, axis = float("nan"), int(np.argmin(lengths))
+            others = [i for i in range(3) if i != axis]
+            out.append(dict(t_ps=round(offset + min((b + 1) * steps, length) * step_ps, 6), eta=eta, axis="xyz"[axis],
+                            a=float(lengths[0]), b=float(lengths[1]), c=float(lengths[2]),
+                            c_over_a=float(lengths[axis] / lengths[others].mean())))
+        offset += length * step_ps
+    return out
+
+
+def time_ordered(series: list[dict]) -> tuple[float, float]:
+    """Fraction of blocks with eta >= ETA_BLOCK_ORDERED and its error (nan: no estimate)."""
+    flags = np.array([b["eta"] >= ETA_BLOCK_ORDERED for b in series if math.isfinite(b["eta"])], float)
+    if len(flags) == 0:
+        return float("nan"), float("nan")
+    if flags.min() == flags.max():  # never switched: the error is not measurable from this rung
+        return float(flags[0]), float("nan")
+    return mean_error(flags).pair()
+
+
 def stationarity(rung_dir: Path, cells) -> dict:
     """halves_test of the rung's production so far."""
     frames = li_frames(rung_dir)
     return halves_test(samples(rung_dir), order_series(frames, cells)["eta"] if frames else None)
 
 
-def measure(rung_dir: Path, cells, li_every_ps: float) -> dict:
+def measure(rung_dir: Path, cells, li_every_ps: float, step_ps: float = 1e-3) -> dict:
     """Everything analyze.py reports for one rung."""
     rung_dir = Path(rung_dir)
     d = samples(rung_dir)
@@ -160,6 +210,8 @@ def measure(rung_dir: Path, cells, li_every_ps: float) -> dict:
         r.update(eta=nan2, eta_frames=0, occ_oct_ordered=nan2, frac_tet=nan2, frac_oct_other=nan2,
                  msd_Li=float("nan"), hops_per_li_ps=float("nan"))
     r["c_axis"] = "xyz"[c_axis]
+    r["series"] = block_series(rung_dir, frames, o, cells, step_ps)
+    r["time_ordered"] = time_ordered(r["series"])
     r.update(lattice_measures(d, cells, c_axis))
     r.update({k: v for k, v in halves_test(d, o["eta"] if frames else None).items() if k != "line"})
     record = rung_dir / "rung.json"
