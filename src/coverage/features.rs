@@ -268,7 +268,7 @@ impl Featurizer {
                 }
             }
         }
-        invariants(params, acc, row);
+        invariants::<K>(params, acc, row);
     }
 
     /// Features of every atom of a frame (wrapped, images built here): `out` `[n * p]`;
@@ -298,25 +298,35 @@ fn with_avx2_fma(f: &Featurizer, nb: &Neighborhood, i: usize, neigh: &[i64], scr
     f.atom_features::<8>(nb, i, neigh, scratch, row)
 }
 
-/// The feature row from the accumulated A0, A1, A2 (layout of `atom_features`).
-fn invariants(params: &FeatureParams, acc: &[f64], row: &mut [f64]) {
-    let k_n = params.n_radial;
+/// The feature row from the accumulated A0, A1, A2 (layout of `atom_features`). Each dot
+/// product runs over the K Gaussians at once (contiguous in `acc` and `row`, so it
+/// vectorizes), summing the components of every k in the order of the formula. `K` is
+/// `params.n_radial` when it is not 0 (inlined into `atom_features::<K>`).
+#[inline(always)]
+fn invariants<const K: usize>(params: &FeatureParams, acc: &[f64], row: &mut [f64]) {
+    let k_n = if K > 0 { K } else { params.n_radial };
     let nch = params.n_types * k_n;
-    let a = |e: usize, q: usize, k: usize| acc[(e * 10 + q) * k_n + k];
+    let block = |e: usize, c: usize| &acc[(e * 10 + c) * k_n..(e * 10 + c + 1) * k_n];
     for e in 0..params.n_types {
-        for k in 0..k_n {
-            row[e * k_n + k] = a(e, 0, k);
-        }
+        row[e * k_n..(e + 1) * k_n].copy_from_slice(block(e, 0));
     }
-    let np = params.n_pairs();
+    let (l1, l2) = row[nch..].split_at_mut(params.n_pairs() * k_n);
+    let dot = |e: usize, f: usize, cs: std::ops::Range<usize>, out: &mut [f64]| {
+        out.fill(-0.0); // as `Iterator::sum`
+        for c in cs {
+            for ((o, x), y) in out.iter_mut().zip(block(e, c)).zip(block(f, c)) {
+                *o += x * y;
+            }
+        }
+    };
     let mut q = 0;
     for e in 0..params.n_types {
         for f in e..params.n_types {
-            for k in 0..k_n {
-                let dot = |qs: std::ops::Range<usize>| qs.map(|c| a(e, c, k) * a(f, c, k)).sum::<f64>();
-                row[nch + q * k_n + k] = dot(1..4);
-                row[nch + np * k_n + q * k_n + k] = dot(4..7) + 2.0 * dot(7..10);
-            }
+            let (o1, o2) = (&mut l1[q * k_n..(q + 1) * k_n], &mut l2[q * k_n..(q + 1) * k_n]);
+            dot(e, f, 4..7, o1); // the diagonal part of A2 : A2, for now in o1
+            dot(e, f, 7..10, o2);
+            o2.iter_mut().zip(o1.iter()).for_each(|(o, d)| *o = d + 2.0 * *o);
+            dot(e, f, 1..4, o1);
             q += 1;
         }
     }
@@ -374,6 +384,44 @@ mod tests {
 
     fn params() -> FeatureParams {
         FeatureParams::new(3, 4.0)
+    }
+
+    #[test]
+    fn invariants_follow_the_formula_bit_for_bit() {
+        // the features decide grid cells: the vectorized dot products must round exactly as
+        // the formula's per-k sums (components in order) do
+        let params = params();
+        let (k_n, ne) = (params.n_radial, params.n_types);
+        let mut s = 3u64;
+        let acc: Vec<f64> = (0..ne * 10 * k_n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
+            })
+            .collect();
+        let mut row = vec![f64::NAN; params.len()];
+        invariants::<0>(&params, &acc, &mut row);
+        let mut row8 = vec![f64::NAN; params.len()];
+        invariants::<8>(&params, &acc, &mut row8);
+        assert_eq!(row.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), row8.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        let a = |e: usize, c: usize, k: usize| acc[(e * 10 + c) * k_n + k];
+        let (nch, np) = (ne * k_n, params.n_pairs());
+        let mut want = vec![f64::NAN; params.len()];
+        let mut q = 0;
+        for e in 0..ne {
+            for k in 0..k_n {
+                want[e * k_n + k] = a(e, 0, k);
+            }
+            for f in e..ne {
+                for k in 0..k_n {
+                    let dot = |cs: std::ops::Range<usize>| cs.map(|c| a(e, c, k) * a(f, c, k)).sum::<f64>();
+                    want[nch + q * k_n + k] = dot(1..4);
+                    want[nch + np * k_n + q * k_n + k] = dot(4..7) + 2.0 * dot(7..10);
+                }
+                q += 1;
+            }
+        }
+        assert_eq!(row.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]
