@@ -19,6 +19,7 @@ pub mod preflight;
 pub mod settings;
 pub mod step_checks;
 pub mod step_record;
+pub mod threads;
 pub mod timing;
 pub mod units;
 

@@ -17,7 +17,7 @@ use crate::settings::CoverageSettings;
 use crate::step_record::StepRecord;
 
 pub struct Monitor {
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     pub settings: CoverageSettings,
     reference: Reference,
     featurizer: Featurizer,
@@ -41,8 +41,8 @@ pub struct Monitor {
 
 impl Monitor {
     /// `threads`: the rank's thread budget (the pair style's intra-op threads); the monitor's
-    /// parallel loops run in a pool of that size, not in rayon's machine-wide default, so
-    /// ranks × threads never oversubscribe the cores.
+    /// parallel loops run in the rank's pool of that size (`threads.rs`, shared with the
+    /// native evaluator), so ranks × threads never oversubscribe the cores.
     pub fn new(settings: CoverageSettings, type_map: &[String], rcut: f64, threads: usize) -> Result<Monitor> {
         let reference = Reference::load(Path::new(&settings.reference))?;
         reference.check_model(type_map, rcut)?;
@@ -61,10 +61,7 @@ impl Monitor {
         let occ = reference.new_occupancy();
         let featurizer = Featurizer::new(&reference.features)?;
         let n_values = 1 + type_map.len();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| Error::Internal(format!("coverage monitor thread pool: {e}")))?;
+        let pool = crate::threads::pool(threads)?;
         Ok(Monitor {
             pool,
             settings,

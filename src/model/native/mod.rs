@@ -66,7 +66,7 @@ impl Default for NativeOptions {
 
 pub struct NativeModel {
     engine: Engine,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     description: String,
 }
 
@@ -109,12 +109,7 @@ impl NativeModel {
             true => format!("{what}, {computed}"),
             false => format!("{what}, {computed} (weights stored in {}, precision {computed})", stored.name()),
         };
-        // its own pool, also for one thread: rayon's global one would take every core
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads.max(1))
-            .thread_name(|i| format!("llzo_dp-native-{i}"))
-            .build()
-            .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+        let pool = crate::threads::pool(opts.threads)?;
         Ok(NativeModel { engine, pool, description })
     }
 
