@@ -94,7 +94,7 @@ unsafe fn count_covered_avx2(bits: &[u64], cells: &[u16], row: impl Fn(usize, us
             let words = unsafe { _mm256_maskload_epi64(w[q..].as_ptr().cast(), tail) };
             acc = _mm256_add_epi64(acc, _mm256_and_si256(_mm256_srlv_epi64(words, padded_shifts(&j[q..n])), one));
         }
-        0
+        0 // counted in the lanes of `acc`, summed once per atom below
     });
     let mut lanes = [0u64; 4];
     // SAFETY: `lanes` holds 32 bytes; an unaligned store.
