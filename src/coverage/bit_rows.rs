@@ -76,16 +76,13 @@ unsafe fn count_covered_avx2(bits: &[u64], cells: &[u16], row: impl Fn(usize, us
     let one = _mm256_set1_epi64x(1);
     count_covered_with(bits, cells, row, |w, j| {
         let n = w.len().min(j.len());
-        let mut q = 0;
-        let mut add = |w: &[u64; 4], j: &[u16; 4]| {
-            // SAFETY: unaligned loads of the 32 bytes of `w` and the 8 bytes of `j`.
+        let (w4, j4) = (w[..n].chunks_exact(4), j[..n].chunks_exact(4));
+        let q = n - w4.remainder().len();
+        for (w, j) in w4.zip(j4) {
+            // SAFETY: chunks of exactly four: unaligned loads of 32 bytes of `w`, 8 of `j`.
             let (words, shifts) = unsafe { (_mm256_loadu_si256(w.as_ptr().cast()), _mm_loadl_epi64(j.as_ptr().cast())) };
             // a shift by 64 or more (an OUTSIDE partner) gives 0
             acc = _mm256_add_epi64(acc, _mm256_and_si256(_mm256_srlv_epi64(words, _mm256_cvtepu16_epi64(shifts)), one));
-        };
-        while q + 4 <= n {
-            add(w[q..q + 4].try_into().unwrap(), j[q..q + 4].try_into().unwrap());
-            q += 4;
         }
         if q < n {
             // the last 1-3 planes, padded with partners that are never covered
@@ -109,19 +106,15 @@ unsafe fn mark_avx2(block: &mut [u64], cells: &[u16], m: usize, a: usize, row: i
     let one = _mm256_set1_epi64x(1);
     mark_with(block, cells, m, a, row, |w, j| {
         let n = w.len().min(j.len());
-        let mut q = 0;
-        let or_bits = |w: &mut [u64; 4], j: &[u16; 4]| {
-            // SAFETY: unaligned loads of the 8 bytes of `j` and the 32 bytes of `w`, and a
-            // store back into `w`.
+        let q = n - n % 4;
+        for (w, j) in w[..q].chunks_exact_mut(4).zip(j[..q].chunks_exact(4)) {
+            // SAFETY: chunks of exactly four: unaligned loads of 8 bytes of `j` and 32 of
+            // `w`, and a store back into the same 32 bytes.
             unsafe {
                 let shifts = _mm256_cvtepu16_epi64(_mm_loadl_epi64(j.as_ptr().cast()));
                 let p = w.as_mut_ptr().cast::<__m256i>();
                 _mm256_storeu_si256(p, _mm256_or_si256(_mm256_loadu_si256(p), _mm256_sllv_epi64(one, shifts)));
             }
-        };
-        while q + 4 <= n {
-            or_bits((&mut w[q..q + 4]).try_into().unwrap(), j[q..q + 4].try_into().unwrap());
-            q += 4;
         }
         if q < n {
             // the last 1-3 planes (padded shifts of 64 or more set nothing)
