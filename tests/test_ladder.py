@@ -56,7 +56,7 @@ def test_block_series_cuts_each_segment_and_time_ordered_counts_blocks(tmp_path)
         d = fake_samples(lengths)
         d[:, 1] = steps
         np.savetxt(seg / "lattice.dat", d)
-    series = rung.block_series(tmp_path, [], None, (2, 2, 2), 1e-3)
+    series = rung.block_series(rung.segment_samples(tmp_path), [], None, (2, 2, 2), 1e-3)
     assert [x["t_ps"] for x in series] == [2.5, 5.0, 7.5, 10.0]
     assert [round(x["c"], 6) for x in series] == [12.7, 12.9, 13.1, 13.1]
     assert [x["axis"] for x in series] == ["z", "z", "x", "x"]  # no Li snapshots: the shortest axis

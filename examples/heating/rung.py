@@ -53,10 +53,14 @@ def segments(rung_dir: Path) -> list[Path]:
     return segs or [Path(rung_dir)]
 
 
+def segment_samples(rung_dir: Path) -> list[np.ndarray]:
+    """lattice.dat of each segment, in order: T step temp lx ly lz vol pe press coverage msd_La."""
+    return [np.loadtxt(s / "lattice.dat", comments="#", ndmin=2) for s in segments(rung_dir)]
+
+
 def samples(rung_dir: Path) -> np.ndarray:
-    """lattice.dat of every segment, in order: T step temp lx ly lz vol pe press coverage msd_La."""
-    parts = [np.loadtxt(s / "lattice.dat", comments="#", ndmin=2) for s in segments(rung_dir)]
-    return np.concatenate(parts)
+    """lattice.dat of every segment, in order, as one array."""
+    return np.concatenate(segment_samples(rung_dir))
 
 
 def li_frames(rung_dir: Path) -> list[dict]:
@@ -147,14 +151,13 @@ def halves_test(d: np.ndarray, eta) -> dict:
                 line=("stationary" if verdict else "not stationary") + " (halves: " + ", ".join(words) + ")")
 
 
-def block_series(rung_dir: Path, frames, o, cells, step_ps: float) -> list[dict]:
+def block_series(parts: list[np.ndarray], frames, o, cells, step_ps: float) -> list[dict]:
     """The rung's production in BLOCK_PS blocks (module docstring): t_ps (block end), eta, axis,
     a/b/c per conventional cell (x, y, z) and c/a along the block's axis. Blocks are cut within
     each segment, whose first sample is the state it starts from (not counted)."""
     steps = int(round(BLOCK_PS / step_ps))
     out, offset = [], 0.0
-    for k, seg in enumerate(segments(rung_dir)):
-        d = np.loadtxt(seg / "lattice.dat", comments="#", ndmin=2)
+    for k, d in enumerate(parts):
         start, length = d[0, 1], d[-1, 1] - d[0, 1]
         box_block = ((d[:, 1] - start - 1) // steps).astype(int)
         mine = [i for i, f in enumerate(frames) if f.get("segment", 0) == k]
@@ -194,7 +197,8 @@ def stationarity(rung_dir: Path, cells) -> dict:
 def measure(rung_dir: Path, cells, li_every_ps: float, step_ps: float = 1e-3) -> dict:
     """Everything analyze.py reports for one rung."""
     rung_dir = Path(rung_dir)
-    d = samples(rung_dir)
+    parts = segment_samples(rung_dir)
+    d = np.concatenate(parts)
     frames = li_frames(rung_dir)
     r = dict(T=float(d[0, 0]), samples=len(d), segments=len(segments(rung_dir)),
              coverage_mean=float(np.mean(d[:, 9])), coverage_min=float(np.min(d[:, 9])), msd_La=float(d[-1, 10]))
@@ -210,7 +214,7 @@ def measure(rung_dir: Path, cells, li_every_ps: float, step_ps: float = 1e-3) ->
         r.update(eta=nan2, eta_frames=0, occ_oct_ordered=nan2, frac_tet=nan2, frac_oct_other=nan2,
                  msd_Li=float("nan"), hops_per_li_ps=float("nan"))
     r["c_axis"] = "xyz"[c_axis]
-    r["series"] = block_series(rung_dir, frames, o, cells, step_ps)
+    r["series"] = block_series(parts, frames, o, cells, step_ps)
     r["time_ordered"] = time_ordered(r["series"])
     r.update(lattice_measures(d, cells, c_axis))
     r.update({k: v for k, v in halves_test(d, o["eta"] if frames else None).items() if k != "line"})
