@@ -3,6 +3,7 @@
 same loop choosing by DP-GEN's model deviation and at random."""
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,15 +14,34 @@ from llzo_dp_tools import active_learning
 DATA = ROOT / "tests" / "data" / "test_model" / "data"
 
 
+def load_example(rel):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(rel).stem, ROOT / "examples" / rel)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def test_quick_loop_runs_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setenv("LLZO_DP_CLI", str(ROOT / "target" / "release" / "llzo-dp"))
     work = tmp_path / "al"
     args = ["--work", str(work), "--model", str(TEST_MODEL), "--template", str(DATA.parent / "input.json"),
             "--data0", *map(str, sorted(p for p in (DATA / "training").iterdir() if p.is_dir())),
-            "--method", f"dp:{TEST_MODEL}", "--iterations", "1", "--threshold", "1.0", "--quick"]
+            "--method", f"dp:{TEST_MODEL}", "--iterations", "1", "--threshold", "1.0", "--quick",
+            "--test", *map(str, sorted(p for p in (DATA / "validation").iterdir() if p.is_dir()))]
     assert active_learning.main(args) == 0
     it = work / "iter_000"
     record = json.loads((it / "record.json").read_text())
+    scores = json.loads((it / "heldout.json").read_text())  # the explored model on the held-out systems
+    assert scores["model"] == str(TEST_MODEL.resolve()) and record["heldout_f"] == scores["all"]["rmse_f"] > 0
+    held = list(csv.DictReader(open(work / "heldout.csv")))
+    assert {r["family"] for r in held} == {"conv192", "cubic192", "md96", "prim96"}
+    plots = load_example("active_learning/plots.py")
+    assert plots.main([str(work)]) == 0  # the run's table and figures
+    row, = list(csv.DictReader(open(work / "al_iterations.csv")))
+    assert row["arm"] == "coverage" and float(row["heldout_f"]) == pytest.approx(record["heldout_f"], rel=1e-5)
+    assert all((work / f).stat().st_size > 0 for f in ("coverage.png", "heldout_rmse.png", "pc_maps_coverage.png"))
     assert 0.0 < record["mean_coverage"] < 1.0 and 1 <= record["chosen"] <= 3
     assert (it / "train" / "model.pth").exists() and record["next_model"] == str(it / "train" / "model.pth")
     labelled = sorted((it / "label").glob("sys_*"))

@@ -41,3 +41,25 @@ def test_explore_dispatch_and_choose(tmp_path):
     before = (stage / "hot_nvt" / "log.lammps").stat().st_mtime_ns
     X.dispatch(stage, names, parallel=2)  # finished conditions are not run again
     assert (stage / "hot_nvt" / "log.lammps").stat().st_mtime_ns == before
+
+
+def test_a_run_that_stops_with_an_error_keeps_its_frames(tmp_path):
+    """A condition whose LAMMPS run errors out after some steps (here a bad command after the
+    run, standing in for lost atoms) ends early: no exception, not rerun, and the frames the
+    monitor dumped before the error stay candidates."""
+    ref = tmp_path / "ref.json"
+    assert subprocess.run([str(CLI), "coverage", "build", "--model", str(TEST_MODEL), "-o", str(ref),
+                           str(DATA / "training")], capture_output=True).returncode == 0
+    stage = tmp_path / "explore"
+    conditions = [X.Condition("breaks", 1500.0, ensemble="nvt", steps=40, seed=5)]
+    X.prepare(stage, conditions, X.MonitorSettings(every=10, threshold=1.0, max_frames=3, min_gap=10), TEST_MODEL, ref)
+    script = stage / "breaks" / "in.explore"
+    script.write_text(script.read_text() + "this_is_not_a_lammps_command\n")
+    X.dispatch(stage, ["breaks"])
+    assert X.ended_early(stage / "breaks") and not X.finished(stage / "breaks")
+    assert 1 <= len(X.frame_coverages(stage / "breaks")) <= 3
+    assert X.mean_coverage(stage / "breaks") < 1.0
+    before = (stage / "breaks" / "log.lammps").stat().st_mtime_ns
+    X.dispatch(stage, ["breaks"])  # an ended run is an outcome: not run again
+    assert (stage / "breaks" / "log.lammps").stat().st_mtime_ns == before
+    assert X.mean_coverage(tmp_path / "never_ran") != X.mean_coverage(tmp_path / "never_ran")  # nan

@@ -36,3 +36,35 @@ def test_fine_tune_from_the_previous_model(tmp_path):
     mtime = model.stat().st_mtime_ns
     assert training.train(tmp_path / "train", cfg, init_model=TEST_MODEL) == model  # done: not rerun
     assert model.stat().st_mtime_ns == mtime
+
+
+def run_job_command(workdir, init_model):
+    """Runs the job's shell command with a stand-in `dp` that logs its arguments and, when
+    training, leaves a checkpoint (as a run killed after its first save would)."""
+    import os
+    import subprocess
+
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "dp"
+    fake.write_text('#!/bin/sh\necho "$@" >> calls.txt\n'
+                    'case "$2" in train) touch model.ckpt-10.pt; ln -sf model.ckpt-10.pt model.ckpt.pt ;;\n'
+                    'freeze) touch .model.tmp.pth ;; esac\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    subprocess.run(["bash", "-c", training.command(init_model)], cwd=workdir, env=env, check=True)
+    return (workdir / "calls.txt").read_text().splitlines()
+
+
+def test_a_rerun_job_continues_from_its_checkpoint(tmp_path):
+    """First run: from the previous model; the same job run again in the directory it left
+    (a killed job that dpdispatcher resubmits): from the newest checkpoint, not from the start."""
+    first = run_job_command(tmp_path, TEST_MODEL)
+    assert first[0].startswith("--pt train input.json") and f"--init-frz-model {TEST_MODEL.resolve()}" in first[0]
+    assert "--restart" not in first[0] and first[1].startswith("--pt freeze")
+    (tmp_path / "model.pth").unlink()
+    again = run_job_command(tmp_path, TEST_MODEL)[len(first):]
+    assert "--restart model.ckpt.pt" in again[0] and "--init-frz-model" not in again[0]
+    assert (tmp_path / "model.pth").exists()
+    cfg = training.training_input(TEMPLATE, [DATA / "training" / "prim96"], [], steps=30, seed=7)
+    assert cfg["training"]["save_ckpt"] == "model.ckpt"  # the name the command looks for

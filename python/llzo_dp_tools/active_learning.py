@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from . import exploration as X
-from . import labelling, training
+from . import heldout, labelling, training
 from .structures import _atomic_write_text as write_whole
 from .selection import at_random, by_coverage, by_deviation, read_model_devi
 
@@ -94,11 +94,22 @@ def chosen_frames(a, stage: Path, keys: list[str]) -> list:
     return out
 
 
+def score_heldout(it: Path, model: Path, tests: list[Path]) -> dict | None:
+    """The model's errors on the held-out systems, computed once per iteration (heldout.json)."""
+    if not tests:
+        return None
+    out = it / "heldout.json"
+    if not out.exists():
+        write_whole(out, json.dumps(heldout.score(model, tests), indent=2) + "\n")
+    return json.loads(out.read_text())
+
+
 def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) -> dict:
     """One explore -> choose -> label -> train -> reference round; returns its record."""
     it = a.work / f"iter_{k:03d}"
     it.mkdir(parents=True, exist_ok=True)
     ref_cost = build_reference(model, systems, it / "coverage_reference.json")
+    scores = score_heldout(it, model, a.test)
     conditions = QUICK_CONDITIONS if a.quick else FULL_CONDITIONS
     names = [c.name for c in conditions]
     t0 = time.time()
@@ -107,11 +118,17 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
     X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel, sampling=sampled)
     explore_s = time.time() - t0
     coverage = [X.mean_coverage(it / "explore" / n) for n in names]
+    monitored = [c for c in coverage if c == c]
     chosen = choose(k, a, it / "explore", names)
     write_whole(it / "chosen.json", json.dumps(chosen) + "\n")
-    record = dict(iteration=k, criterion=a.criterion, model=str(model), mean_coverage=sum(coverage) / len(coverage),
+    record = dict(iteration=k, criterion=a.criterion, model=str(model),
+                  mean_coverage=sum(monitored) / len(monitored) if monitored else 0.0,
                   coverage_per_condition=dict(zip(names, coverage)), chosen=len(chosen),
+                  ended_early=[n for n in names if X.ended_early(it / "explore" / n)],
                   training_systems=len(systems), reference_build_s=round(ref_cost, 1), explore_s=round(explore_s, 1))
+    if scores:
+        record["heldout_e"], record["heldout_f"] = scores["all"]["rmse_e"], scores["all"]["rmse_f"]
+        record["heldout_families"] = scores["families"]
     if not chosen or record["mean_coverage"] >= a.target:
         record["converged"] = record["mean_coverage"] >= a.target
         record["next_model"], record["next_ensemble"] = str(model), [str(m) for m in members]
@@ -133,8 +150,8 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
     return record
 
 
-SUMMARY_COLUMNS = ["iteration", "criterion", "mean_coverage", "chosen", "training_systems", "explore_s", "label_s", "train_s",
-                   "reference_build_s", "converged", "next_model"]
+SUMMARY_COLUMNS = ["iteration", "criterion", "mean_coverage", "heldout_e", "heldout_f", "chosen", "training_systems",
+                   "explore_s", "label_s", "train_s", "reference_build_s", "converged", "next_model"]
 
 
 def write_summary(work: Path, records: list[dict]) -> None:
@@ -145,6 +162,15 @@ def write_summary(work: Path, records: list[dict]) -> None:
         for r in records:
             w.writerow([r.get(c, "") if not isinstance(r.get(c), float) else f"{r[c]:.6g}" for c in SUMMARY_COLUMNS])
     os.replace(tmp, work / "summary.csv")
+    rows = [(r["iteration"], fam, v) for r in records for fam, v in r.get("heldout_families", {}).items()]
+    if rows:
+        tmp = work / f".heldout.{os.getpid()}.tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["iteration", "family", "frames", "rmse_e_meV_atom", "rmse_f_meV_A"])
+            for k, fam, v in rows:
+                w.writerow([k, fam, v["frames"], f"{v['rmse_e']:.4g}", f"{v['rmse_f']:.4g}"])
+        os.replace(tmp, work / "heldout.csv")
 
 
 def run(a) -> list[dict]:
@@ -160,7 +186,8 @@ def run(a) -> list[dict]:
             write_whole(done, json.dumps(r, indent=2) + "\n")
         records.append(r)
         write_summary(a.work, records)
-        print(f"iteration {k}: mean coverage {r['mean_coverage']:.4f}, {r['chosen']} frames chosen"
+        held = f", held-out force RMSE {r['heldout_f']:.1f} meV/A" if "heldout_f" in r else ""
+        print(f"iteration {k}: mean coverage {r['mean_coverage']:.4f}{held}, {r['chosen']} frames chosen"
               + (" (converged)" if r["converged"] else ""), flush=True)
         if r["converged"] or r["chosen"] == 0:
             break
@@ -176,6 +203,8 @@ def main(argv=None) -> int:
     ap.add_argument("--template", type=Path, required=True, help="DeePMD-kit training input of that model")
     ap.add_argument("--data0", type=Path, nargs="+", required=True, help="deepmd/npy systems of Data 0")
     ap.add_argument("--method", default="chgnet", help="reference method: chgnet, sevennet or dp:MODEL.pth")
+    ap.add_argument("--test", type=Path, nargs="*", default=[],
+                    help="held-out deepmd/npy systems: every iteration's model is scored on them (heldout.csv)")
     ap.add_argument("--iterations", type=int, default=4)
     ap.add_argument("--budget", type=int, default=20, help="frames labelled per iteration")
     ap.add_argument("--min-distance", type=float, default=0.1, help="de-duplication radius (scaled PCA fingerprint)")

@@ -106,14 +106,18 @@ def local_machine(stage: Path, parallel: int = 1) -> dict:
 def dispatch(stage: Path, names: list[str], machine: dict | None = None, parallel: int = 1,
              sampling: Sampling = Sampling()) -> None:
     """Runs the conditions' LAMMPS jobs through dpdispatcher; resumable: dpdispatcher keeps the
-    submission's state, and a condition whose log says it finished is not run again."""
+    submission's state, and a condition whose log says it finished, or stopped with a LAMMPS
+    error, is not run again. A run the model loses (atoms lost or too close, an unphysical box)
+    is what exploration is for: it ends early, its frames up to the error stay candidates."""
     from dpdispatcher import Machine, Resources, Submission, Task
 
-    todo = [n for n in names if not finished(stage / n)]
+    todo = [n for n in names if not (finished(stage / n) or ended_early(stage / n))]
     if not todo:
         return
     desc = machine or local_machine(stage, parallel)
-    command = f"{LMP} -in in.explore -log log.lammps -screen none"
+    # LAMMPS's error exit is an outcome here (ended_early), not a job to retry; `uncertain` is
+    # brought back even when the run stops before the monitor's first frame
+    command = f"mkdir -p uncertain && {{ {LMP} -in in.explore -log log.lammps -screen none || grep -q ERROR log.lammps; }}"
     tasks = [Task(command=command, task_work_path=f"{n}/", forward_files=["in.explore", "start.data"],
                   backward_files=["log.lammps", "uncertain", *sampled_files(sampling)], outlog="out.log",
                   errlog="err.log") for n in todo]
@@ -121,7 +125,7 @@ def dispatch(stage: Path, names: list[str], machine: dict | None = None, paralle
                      resources=Resources.load_from_dict(desc["resources"]), task_list=tasks,
                      forward_common_files=["model.pth", "coverage_reference.json", *sampling.ensemble])
     sub.run_submission(check_interval=2)
-    failed = [n for n in todo if not finished(stage / n)]
+    failed = [n for n in todo if not (finished(stage / n) or ended_early(stage / n))]
     if failed:
         raise RuntimeError(f"exploration did not finish for {failed}: see {stage}/<condition>/log.lammps")
 
@@ -144,6 +148,15 @@ def finished(d: Path) -> bool:
     return log.exists() and "Total wall time" in log.read_text(errors="replace")
 
 
+def ended_early(d: Path) -> bool:
+    """The run stopped with a LAMMPS error before its last step."""
+    log = d / "log.lammps"
+    if not log.exists():
+        return False
+    text = log.read_text(errors="replace")
+    return "Total wall time" not in text and "ERROR" in text
+
+
 def frame_coverages(d: Path) -> dict[int, float]:
     """Step -> frame coverage of the frames the monitor dumped in one condition."""
     path = d / "uncertain" / "coverage.csv"
@@ -154,7 +167,9 @@ def frame_coverages(d: Path) -> dict[int, float]:
 
 
 def mean_coverage(d: Path) -> float:
-    """Mean frame coverage over the monitored steps of one condition."""
+    """Mean frame coverage over the monitored steps of one condition (nan if none was monitored)."""
+    if not (d / "uncertain" / "coverage.csv").exists():
+        return math.nan
     with open(d / "uncertain" / "coverage.csv", newline="") as f:
         values = [float(r["overall"]) for r in csv.DictReader(f)]
     return sum(values) / len(values) if values else math.nan

@@ -29,6 +29,7 @@ def training_input(template: Path, train: list[Path], valid: list[Path], steps: 
     t["numb_steps"] = int(steps)
     t["seed"] = int(seed)
     t["save_freq"] = max(1, min(int(steps), t.get("save_freq", steps)))
+    t["save_ckpt"] = "model.ckpt"  # the name command() restarts from
     t["disp_freq"] = max(1, min(int(steps), t.get("disp_freq", 100)))
     cfg["learning_rate"]["decay_steps"] = max(1, min(int(steps) // 10, cfg["learning_rate"].get("decay_steps", 5000)))
     cfg.pop("_comment", None)
@@ -36,9 +37,13 @@ def training_input(template: Path, train: list[Path], valid: list[Path], steps: 
 
 
 def command(init_model: Path | None) -> str:
+    """The job's shell command. A rerun of a killed job finds the task directory as it was left
+    (dpdispatcher keys it by the job's content) and continues from the newest checkpoint."""
     init = f" --init-frz-model {Path(init_model).resolve()}" if init_model else ""
+    start = (f"if [ -e model.ckpt.pt ]; then dp --pt train input.json --skip-neighbor-stat --restart model.ckpt.pt; "
+             f"else dp --pt train input.json --skip-neighbor-stat{init}; fi")
     # freeze into a temporary name, then rename: model.pth exists only when it is whole
-    return (f"dp --pt train input.json --skip-neighbor-stat{init} > train.log 2>&1 && "
+    return (f"{{ {start}; }} >> train.log 2>&1 && "
             "dp --pt freeze -o .model.tmp.pth > freeze.log 2>&1 && mv .model.tmp.pth model.pth")
 
 
