@@ -149,3 +149,27 @@ def test_independent_rungs_start_from_the_branch_structure(tmp_path):
     assert "Reading restart file" in log and "Reading data file" not in log
     assert not (rung1400 / "seg00" / "restart.bin").exists() and (rung1400 / "seg01" / "restart.bin").exists()
     assert (out / "heating" / "T0400" / "rung.json").read_text() == before
+
+
+def test_equal_time_tc_interpolates_the_pooled_fraction():
+    """Both branches pooled per temperature (inverse-variance), then the 1/2 crossing: at 850 K
+    (0.8 ± 0.1 and 0.6 ± 0.1 -> 0.7 ± 0.0707), at 900 K 0.3 ± 0.1: Tc = 850 + 0.2/0.4 · 50 = 875
+    K, error from both ends. A rung that never switched has no error and yields to one that has."""
+    def row(t, f, e, melted=False):
+        return dict(T=t, time_ordered=(f, e), melted=melted)
+    heating = [row(800, 1.0, float("nan")), row(850, 0.8, 0.1), row(900, 0.3, 0.1), row(2000, 0.0, 0.1, melted=True)]
+    cooling = [row(850, 0.6, 0.1), row(900, 0.0, float("nan"))]
+    pooled = analyze.pooled_time_ordered([dict(name="heating", rows=heating), dict(name="cooling", rows=cooling)])
+    assert pooled[850] == pytest.approx((0.7, 0.1 / math.sqrt(2)))
+    assert pooled[900] == pytest.approx((0.3, 0.1)) and pooled[800][0] == 1.0 and 2000 not in pooled
+    et = analyze.equal_time_tc([dict(name="heating", rows=heating), dict(name="cooling", rows=cooling)])
+    span, df = 50.0, 0.4
+    err = math.hypot(span * 0.2 / df ** 2 * (0.1 / math.sqrt(2)), span * 0.2 / df ** 2 * 0.1)
+    assert et["tc"] == pytest.approx(875.0) and et["between"] == [850, 900] and et["err"] == pytest.approx(err)
+    assert not et["incomplete_errors"] and "875 ±" in analyze.equal_time_text(et)
+    # ordered most of the time everywhere: a lower bound, no number
+    et = analyze.equal_time_tc([dict(name="cooling", rows=[row(800, 0.9, 0.05), row(825, 0.6, 0.1)])])
+    assert et["tc"] is None and et["bound"].startswith("above 825 K")
+    # the crossing next to a rung that never switched: flagged
+    et = analyze.equal_time_tc([dict(name="heating", rows=[row(800, 1.0, float("nan")), row(850, 0.2, 0.1)])])
+    assert et["tc"] == pytest.approx(800 + 0.5 / 0.8 * 50) and et["incomplete_errors"]

@@ -64,9 +64,11 @@ def main(argv=None) -> int:
         members = [data0_model(runs, a.template, data0, a.data0_steps, 1 + j, f"data0_m{j}") for j in (1, 2, 3)]
     if a.data0_only:
         return 0
+    # the protocol of README.md; options given on the command line come later and win
+    protocol = ["--budget", "30", "--steps", "2000", "--iterations", "8"]
     args = ["--work", str(work), "--model", str(model), "--template", str(a.template),
             "--data0", *map(str, data0), "--test", *map(str, tests), "--method", a.method,
-            "--criterion", a.criterion, *rest]
+            "--criterion", a.criterion, *protocol, *rest]
     if members:
         args += ["--ensemble", *map(str, members)]
     rc = active_learning.main(args)

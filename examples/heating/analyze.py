@@ -20,6 +20,9 @@ Per-rung measures and their errors: rung.py. On top of them:
   the lowest temperature at which the heating branch is disordered is an upper bound on Tc and
   the highest at which the cooling branch is ordered is a lower bound. Rungs that failed the
   halves test are reported but do not set a bound.
+- Tc of the simulated cell by equal time: near a first-order transition a finite cell switches
+  between the two states, spending equal time in each at its own Tc(L); pooled_time_ordered and
+  equal_time_tc read it from the rungs' block series (rung.time_ordered).
 - thermal expansion: least-squares line of V and of the mean lattice constant over the rungs of
   one phase; alpha = slope / value at the middle of the fit range, error from the fit residuals.
 """
@@ -104,6 +107,63 @@ def bracket(branches):
     lo, hi = tc["lower"], tc["upper"]
     tc["width"] = hi - lo if lo is not None and hi is not None else None
     return tc
+
+
+def pooled_time_ordered(branches):
+    """T -> (fraction of time ordered, error) over the rungs of both branches at T (not melted):
+    their inverse-variance mean; rungs that never switched (no error) count only where no rung
+    at T has an error, as their plain mean with no error."""
+    by_t = {}
+    for b in branches:
+        for r in b["rows"]:
+            f, e = r.get("time_ordered", (float("nan"), float("nan")))
+            if not r.get("melted") and math.isfinite(f):
+                by_t.setdefault(r["T"], []).append((f, e))
+    out = {}
+    for t, pts in sorted(by_t.items()):
+        known = [(f, e) for f, e in pts if math.isfinite(e) and e > 0]
+        if known:
+            w = np.array([1 / e ** 2 for _, e in known])
+            out[t] = (float(np.dot(w, [f for f, _ in known]) / w.sum()), float(w.sum() ** -0.5))
+        else:
+            out[t] = (float(np.mean([f for f, _ in pts])), float("nan"))
+    return out
+
+
+def equal_time_tc(branches):
+    """Tc of the simulated cell where it spends equal time ordered and disordered: the pooled
+    fraction of time ordered (pooled_time_ordered) crosses 1/2 between two neighbouring rung
+    temperatures, linearly interpolated; its error from the two fractions' errors (an
+    unknown error counts as 0 and is flagged). No crossing: a bound."""
+    pts = pooled_time_ordered(branches)
+    ts = sorted(pts)
+    res = dict(points={f"{t:g}": list(v) for t, v in pts.items()}, tc=None, err=None, between=None, bound=None,
+               incomplete_errors=False)
+    if not ts:
+        return res
+    for t1, t2 in zip(ts, ts[1:]):
+        (f1, e1), (f2, e2) = pts[t1], pts[t2]
+        if f1 >= 0.5 > f2:
+            span, df = t2 - t1, f1 - f2
+            e1, e2 = (0.0 if not math.isfinite(e) else e for e in (e1, e2))
+            res.update(tc=t1 + (f1 - 0.5) / df * span, between=[t1, t2],
+                       err=math.hypot(span * (0.5 - f2) / df ** 2 * e1, span * (f1 - 0.5) / df ** 2 * e2),
+                       incomplete_errors=not (math.isfinite(pts[t1][1]) and math.isfinite(pts[t2][1])))
+            return res
+    if all(pts[t][0] < 0.5 for t in ts):
+        res["bound"] = f"below {ts[0]:g} K (disordered most of the time at every rung)"
+    elif all(pts[t][0] >= 0.5 for t in ts):
+        res["bound"] = f"above {ts[-1]:g} K (ordered most of the time at every rung)"
+    else:
+        res["bound"] = "no single crossing (the fraction does not fall with T)"
+    return res
+
+
+def equal_time_text(et):
+    if et["tc"] is None:
+        return f"none yet: {et['bound']}" if et["bound"] else "none yet (no rung with a block series)"
+    flag = " (an end point never switched: error incomplete)" if et["incomplete_errors"] else ""
+    return f"{et['tc']:.0f} ± {et['err']:.0f} K (between {et['between'][0]:g} and {et['between'][1]:g} K){flag}"
 
 
 def expansion(rows, phase):
@@ -243,6 +303,9 @@ def summary_lines(branches, tc, exps):
     for b in branches:
         lines += [protocol_line(b), ""] + table_lines(b) + [""]
     lines += [f"- **Tc bracket** (η > {ETA_ORDERED} ordered; stationary rungs only): {bracket_text(tc)}"]
+    et = equal_time_tc(branches)
+    lines += [f"- **Tc of this cell by equal time** (the fraction of 2.5 ps blocks with η ≥ "
+              f"{rung_mod.ETA_BLOCK_ORDERED} crosses 1/2; both branches pooled per temperature): {equal_time_text(et)}"]
     for phase, e in exps.items():
         if e:
             ev, el = e["volumetric"], e["linear"]
@@ -278,7 +341,8 @@ def analyze(out):
     for b in branches:
         write_series_csv(out, b)
     drop = ("rdf", "xrd")
-    summary = dict(meta={b["name"]: b["meta"] for b in branches}, Tc_bracket=tc, expansion=exps,
+    summary = dict(meta={b["name"]: b["meta"] for b in branches}, Tc_bracket=tc, Tc_equal_time=equal_time_tc(branches),
+                   expansion=exps,
                    rungs=[{k: v for k, v in r.items() if k not in drop} for r in rows],
                    criteria=dict(eta_ordered=ETA_ORDERED, msd_melt_factor=MSD_MELT_FACTOR, cubic_tol=CUBIC_TOL))
     write_whole(out / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -288,6 +352,7 @@ def analyze(out):
         print(f"{r['branch']:>8} {r['T']:>6g} {fmt(r['c_over_a']):>22} {fmt(r['eta'], 3):>22} "
               f"{r['hops_per_li_ps']:>10.3f} {r['order']:>10} {r['phase']:>10} {'yes' if r['stationary'] else 'no'}")
     print(f"\nTc: {bracket_text(tc)}")
+    print(f"Tc of this cell by equal time: {equal_time_text(summary['Tc_equal_time'])}")
     try:
         import plots
         plots.all_plots(out, branches, tc)
