@@ -7,6 +7,8 @@
 #   STAGE=sevennet models/llzo/train/train.sh      # the tail's weights, energy bias refitted on
 #                                                  # data-sevennet/, trained on SevenNet-0 labels
 #   STAGE=sevennet_shape ...                       # then the 0 K shape weighted up (candidate)
+#   STAGE=sevennet_long ...                        # the tail's weights on SevenNet-0 labels over a
+#                                                  # full 30000-step schedule (resumable, MAX_MINUTES)
 #   STAGE=paper_sevennet ...                       # the paper's se_e2_a [10, 20, 40] on the same
 #                                                  # labels, from the 2026-11-26 paper-architecture
 #                                                  # model (36000 steps on CHGNet labels, b0ace4a)
@@ -36,8 +38,9 @@ case "$STAGE" in
   hybrid_tail) input=input_hybrid_tail.json prefix=hybrid_tail.ckpt from=hybrid.ckpt bias=change ;;
   sevennet) input=input_sevennet.json prefix=sevennet.ckpt from=hybrid_tail.ckpt bias=change data=data-sevennet prebias=yes ;;
   sevennet_shape) input=input_sevennet_shape.json prefix=sevennet_shape.ckpt from=sevennet.ckpt bias=change data=data-sevennet ;;
+  sevennet_long) input=input_sevennet_long.json prefix=sevennet_long.ckpt from=hybrid_tail.ckpt bias=change data=data-sevennet prebias=yes ;;
   paper_sevennet) input=input_paper_sevennet.json prefix=paper_sevennet.ckpt from=paper_2026-11-26.ckpt bias=change data=data-sevennet prebias=yes ;;
-  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape, paper_sevennet)" >&2; exit 2 ;;
+  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape, sevennet_long, paper_sevennet)" >&2; exit 2 ;;
 esac
 PAPER_COMMIT=b0ace4a PAPER_CKPT=examples/model/checkpoints/stage2.ckpt-12000.pt
 if [ "$from" = paper_2026-11-26.ckpt ] && [ ! -f checkpoints/paper_2026-11-26.ckpt-12000.pt ]; then
