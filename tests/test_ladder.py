@@ -173,3 +173,15 @@ def test_equal_time_tc_interpolates_the_pooled_fraction():
     # the crossing next to a rung that never switched: flagged
     et = analyze.equal_time_tc([dict(name="heating", rows=[row(800, 1.0, float("nan")), row(850, 0.2, 0.1)])])
     assert et["tc"] == pytest.approx(800 + 0.5 / 0.8 * 50) and et["incomplete_errors"]
+
+
+def test_thermal_expansion_needs_rungs_far_enough_apart():
+    """Rungs 25 K apart near Tc give no expansion coefficient (their volumes move with the
+    transition's fluctuations); 1300-1500 K give one: V = V0 (1 + 3e-5 (T - 1400)) -> 3e-5 /K."""
+    def row(t, v):
+        a = (v ** (1 / 3),) * 2
+        return dict(T=t, phase="cubic", V=(v, 0.1), a=a, b=a, c=a)
+    assert analyze.expansion([row(850, 2352.0), row(875, 2356.0)], "cubic") is None
+    rows = [row(t, 2450.0 * (1 + 3e-5 * (t - 1400))) for t in (1300, 1400, 1500)]
+    e = analyze.expansion(rows, "cubic")
+    assert e["volumetric"]["alpha"] == pytest.approx(3e-5, rel=1e-9) and e["points"] == 3

@@ -24,7 +24,8 @@ Per-rung measures and their errors: rung.py. On top of them:
   between the two states, spending equal time in each at its own Tc(L); pooled_time_ordered and
   equal_time_tc read it from the rungs' block series (rung.time_ordered).
 - thermal expansion: least-squares line of V and of the mean lattice constant over the rungs of
-  one phase; alpha = slope / value at the middle of the fit range, error from the fit residuals.
+  one phase spanning at least MIN_EXPANSION_SPAN; alpha = slope / value at the middle of the fit
+  range, error from the fit residuals.
 """
 
 import csv
@@ -43,6 +44,9 @@ from llzo_dp_tools.structures import _atomic_write_text
 ETA_ORDERED = 0.5
 MSD_MELT_FACTOR = 2.0
 CUBIC_TOL = 0.003
+# a thermal expansion needs rungs of one phase this many K apart (rungs near Tc, 25 K apart, would
+# give a slope from the transition's own fluctuations)
+MIN_EXPANSION_SPAN = 150.0
 BRANCHES = ("heating", "cooling")
 # Literature values for the comparison table
 EXPERIMENT = [(443, 13.145, 13.145, 12.706), (848, 13.197, 13.197, 12.864), (1248, 13.182, 13.182, 13.182)]
@@ -168,7 +172,7 @@ def equal_time_text(et):
 
 def expansion(rows, phase):
     pts = [r for r in rows if r["phase"] == phase]
-    if len(pts) < 2:
+    if len(pts) < 2 or max(r["T"] for r in pts) - min(r["T"] for r in pts) < MIN_EXPANSION_SPAN:
         return None
     T = np.array([r["T"] for r in pts])
     Tm = 0.5 * (T.min() + T.max())
@@ -213,15 +217,16 @@ def bracket_text(tc):
 
 CSV_COLUMNS = ["branch", "T_set_K", "T_K", "T_err", "segments", "stationary", "a_A", "a_err", "b_A", "b_err", "c_A",
                "c_err", "c_axis", "c_over_a", "c_over_a_err", "split_400_004_deg", "split_err", "V_cell_A3", "V_err",
-               "eta", "eta_err", "occ_16f32g", "frac_oct_other", "hops_per_Li_ps", "msd_Li_A2", "coverage_mean",
-               "coverage_min", "msd_La_A2", "order", "phase", "dumped_frames"]
+               "eta", "eta_err", "time_ordered", "time_ordered_err", "occ_16f32g", "frac_oct_other", "hops_per_Li_ps",
+               "msd_Li_A2", "coverage_mean", "coverage_min", "msd_La_A2", "order", "phase", "dumped_frames"]
 
 
 def csv_row(r):
     pairs = [f"{x:.6g}" for k in ("a", "b", "c") for x in r[k]]
     return ([r["branch"], f"{r['T']:g}", *(f"{x:.5g}" for x in r["temp"]), r["segments"], r["stationary"], *pairs,
              r["c_axis"], *(f"{x:.6g}" for x in r["c_over_a"]), *(f"{x:.4g}" for x in r["split_deg"]),
-             *(f"{x:.6g}" for x in r["V"]), *(f"{x:.4g}" for x in r["eta"]), f"{r['occ_oct_ordered'][0]:.4g}",
+             *(f"{x:.6g}" for x in r["V"]), *(f"{x:.4g}" for x in r["eta"]),
+             *(f"{x:.4g}" for x in r.get("time_ordered", (float("nan"), float("nan")))), f"{r['occ_oct_ordered'][0]:.4g}",
              f"{r['frac_oct_other'][0]:.4g}", f"{r['hops_per_li_ps']:.4g}", f"{r['msd_Li']:.4g}",
              f"{r['coverage_mean']:.4f}", f"{r['coverage_min']:.4f}", f"{r['msd_La']:.4f}", r["order"], r["phase"],
              r["dumped_frames"]])
@@ -316,7 +321,7 @@ def summary_lines(branches, tc, exps):
     lines += [f"- Melted (La MSD > {MSD_MELT_FACTOR:g} × the crystal's MSD/T × T): "
               f"{', '.join(f'{t:g} K' for t in melt) or 'none'}", "",
               "| source | t→c transition | expansion (cubic) |", "|---|---|---|",
-              f"| **this run** (llzo_dp) | {bracket_text(tc)} | — |"]
+              f"| **this run** (llzo_dp) | {bracket_text(tc)}; equal time: {equal_time_text(et)} | — |"]
     lines += [f"| {s} | {t} | {e} |" for s, t, e in LITERATURE]
     lines += ["", "![lattice](lattice.png)", ""]
     lines += [f"![{b['name']} series](series_{b['name']}.png)" for b in branches]
