@@ -49,6 +49,7 @@ def run_job_command(workdir, init_model):
     fake = bin_dir / "dp"
     fake.write_text('#!/bin/sh\necho "$@" >> calls.txt\n'
                     'case "$2" in train) touch model.ckpt-10.pt; ln -sf model.ckpt-10.pt model.ckpt.pt ;;\n'
+                    'change-bias) touch .biased.pt ;;\n'
                     'freeze) touch .model.tmp.pth ;; esac\n')
     fake.chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
@@ -61,10 +62,40 @@ def test_a_rerun_job_continues_from_its_checkpoint(tmp_path):
     (a killed job that dpdispatcher resubmits): from the newest checkpoint, not from the start."""
     first = run_job_command(tmp_path, TEST_MODEL)
     assert first[0].startswith("--pt train input.json") and f"--init-frz-model {TEST_MODEL.resolve()}" in first[0]
-    assert "--restart" not in first[0] and first[1].startswith("--pt freeze")
+    assert "--restart" not in first[0] and first[1].startswith("--pt change-bias model.ckpt.pt -f systems.txt")
+    assert first[2].startswith("--pt freeze -c .biased.pt")
     (tmp_path / "model.pth").unlink()
     again = run_job_command(tmp_path, TEST_MODEL)[len(first):]
     assert "--restart model.ckpt.pt" in again[0] and "--init-frz-model" not in again[0]
     assert (tmp_path / "model.pth").exists()
     cfg = training.training_input(TEMPLATE, [DATA / "training" / "prim96"], [], steps=30, seed=7)
     assert cfg["training"]["save_ckpt"] == "model.ckpt"  # the name the command looks for
+
+
+def test_a_fine_tune_leaves_no_energy_offset(tmp_path):
+    """Labels shifted by +0.1 eV/atom (the same composition everywhere): 20 steps of fine-tuning
+    cannot learn the shift, the least-squares bias refit before freezing does, so the frozen
+    model's mean energy error on its training frames is zero, not -0.1 eV/atom."""
+    import shutil
+
+    import numpy as np
+    from deepmd.infer import DeepPot
+
+    from llzo_dp_tools import heldout
+
+    shifted = []
+    for src in sorted(p for p in (DATA / "training").iterdir() if p.is_dir()):
+        dst = tmp_path / "data" / src.name
+        shutil.copytree(src, dst)
+        n = len((dst / "type.raw").read_text().split())
+        for e in dst.glob("set.*/energy.npy"):
+            np.save(e, np.load(e) + 0.1 * n)
+        shifted.append(dst)
+    cfg = training.training_input(TEMPLATE, shifted, [], steps=20, seed=5)
+    model = training.train(tmp_path / "train", cfg, init_model=TEST_MODEL)
+    dp, old = DeepPot(str(model)), DeepPot(str(TEST_MODEL))
+    new_err = np.concatenate([heldout.errors(dp, s)[0] for s in shifted])
+    old_err = np.concatenate([heldout.errors(old, s)[0] for s in shifted])
+    assert abs(old_err.mean() + 0.1) < 0.02  # the starting model is 0.1 eV/atom below the labels
+    assert abs(new_err.mean()) < 1e-3
+    assert (tmp_path / "train" / "bias.log").exists()
