@@ -96,3 +96,12 @@ def test_quick_loop_with_dpgen_and_random_choice(tmp_path, monkeypatch, criterio
     labelled = [f for s in sorted((it / "label").glob("sys_*")) for f in read_frames(s)]
     wanted = sorted(tuple(np.round(sampled[int(k.rsplit(":", 1)[1])].positions, 6).ravel()) for k in chosen)
     assert sorted(tuple(np.round(f.positions, 6).ravel()) for f in labelled) == wanted
+
+
+def test_conditions_without_monitored_steps_count_as_uncovered():
+    """Three conditions, one that never reached a monitored step: the mean is (1 + 1 + 0) / 3,
+    below a 0.995 target, not the 1.0 of the other two."""
+    nan = float("nan")
+    assert active_learning.mean_coverage([1.0, 1.0, nan]) == pytest.approx(2 / 3)
+    assert active_learning.mean_coverage([0.99, 0.97]) == pytest.approx(0.98)
+    assert active_learning.mean_coverage([]) == 0.0

@@ -63,3 +63,19 @@ def test_a_run_that_stops_with_an_error_keeps_its_frames(tmp_path):
     X.dispatch(stage, ["breaks"])  # an ended run is an outcome: not run again
     assert (stage / "breaks" / "log.lammps").stat().st_mtime_ns == before
     assert X.mean_coverage(tmp_path / "never_ran") != X.mean_coverage(tmp_path / "never_ran")  # nan
+
+
+def test_a_broken_input_stops_the_exploration(tmp_path):
+    """An error before the first MD step (here the coverage reference is missing) is no
+    outcome of the model: the stage raises, naming the condition, instead of recording a
+    run that ended early with no frames."""
+    ref = tmp_path / "ref.json"
+    assert subprocess.run([str(CLI), "coverage", "build", "--model", str(TEST_MODEL), "-o", str(ref),
+                           str(DATA / "training")], capture_output=True).returncode == 0
+    stage = tmp_path / "explore"
+    X.prepare(stage, [X.Condition("broken", 300.0, ensemble="nvt", steps=20, seed=5)], X.MonitorSettings(), TEST_MODEL, ref)
+    script = stage / "broken" / "in.explore"
+    script.write_text(script.read_text().replace("../coverage_reference.json", "../missing_reference.json"))
+    with pytest.raises(RuntimeError, match="broken"):
+        X.dispatch(stage, ["broken"])
+    assert not X.ended_early(stage / "broken")

@@ -19,6 +19,15 @@ def test_input_replaces_systems_steps_and_seed(tmp_path):
     assert cfg["model"] == json.loads(TEMPLATE.read_text())["model"]  # the architecture is kept
 
 
+def test_fine_tune_input_starts_small_and_weighs_energy():
+    cfg = training.training_input(TEMPLATE, [DATA / "training" / "prim96"], [], steps=30, seed=7, fine_tune=True)
+    plain = training.training_input(TEMPLATE, [DATA / "training" / "prim96"], [], steps=30, seed=7)
+    assert cfg["learning_rate"]["start_lr"] == 1e-4 and cfg["learning_rate"]["stop_lr"] <= 1e-4
+    assert cfg["loss"]["start_pref_e"] == 0.1 and cfg["loss"]["start_pref_f"] == 100.0
+    assert cfg["loss"]["limit_pref_e"] == plain["loss"]["limit_pref_e"]  # the limits stay the template's
+    assert cfg["model"] == plain["model"]
+
+
 def test_fine_tune_from_the_previous_model(tmp_path):
     from deepmd.infer import DeepPot
 

@@ -94,6 +94,14 @@ def chosen_frames(a, stage: Path, keys: list[str]) -> list:
     return out
 
 
+def mean_coverage(per_condition: list[float]) -> float:
+    """The exploration's mean frame coverage over its conditions; a condition with no monitored
+    step (nan) covered nothing and counts as 0, so it can never carry the loop to its target."""
+    if not per_condition:
+        return 0.0
+    return sum(c if c == c else 0.0 for c in per_condition) / len(per_condition)
+
+
 def score_heldout(it: Path, model: Path, tests: list[Path]) -> dict | None:
     """The model's errors on the held-out systems, computed once per iteration (heldout.json)."""
     if not tests:
@@ -118,11 +126,9 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
     X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel, sampling=sampled)
     explore_s = time.time() - t0
     coverage = [X.mean_coverage(it / "explore" / n) for n in names]
-    monitored = [c for c in coverage if c == c]
     chosen = choose(k, a, it / "explore", names)
     write_whole(it / "chosen.json", json.dumps(chosen) + "\n")
-    record = dict(iteration=k, criterion=a.criterion, model=str(model),
-                  mean_coverage=sum(monitored) / len(monitored) if monitored else 0.0,
+    record = dict(iteration=k, criterion=a.criterion, model=str(model), mean_coverage=mean_coverage(coverage),
                   coverage_per_condition=dict(zip(names, coverage)), chosen=len(chosen),
                   ended_early=[n for n in names if X.ended_early(it / "explore" / n)],
                   training_systems=len(systems), reference_build_s=round(ref_cost, 1), explore_s=round(explore_s, 1))
@@ -138,11 +144,12 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
     new = labelling.write_systems(frames, labelling.label(frames, a.method, a.work / "label_cache"), it / "label")
     record["label_s"] = round(time.time() - t0, 1)
     t0 = time.time()
-    cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=1000 + k)
+    cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=1000 + k, fine_tune=True)
     record["next_model"] = str(training.train(it / "train", cfg, init_model=model, machine=a.machine_desc))
     record["next_ensemble"] = []
     for j, member in enumerate(members):  # DP-GEN's ensemble: the same data, each its own seed
-        cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=2000 + 10 * k + j)
+        cfg = training.training_input(a.template, systems + new, [], steps=a.steps, seed=2000 + 10 * k + j,
+                                      fine_tune=True)
         record["next_ensemble"].append(str(training.train(it / f"train_m{j + 1}", cfg, init_model=member,
                                                           machine=a.machine_desc)))
     record["train_s"] = round(time.time() - t0, 1)

@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,12 +150,17 @@ def finished(d: Path) -> bool:
 
 
 def ended_early(d: Path) -> bool:
-    """The run stopped with a LAMMPS error before its last step."""
+    """The MD stopped with a LAMMPS error after it had started (its thermo header is in the log):
+    the model lost the run. An error before the first step (a refused pair_style, a missing
+    file) is a broken input, not an outcome."""
     log = d / "log.lammps"
     if not log.exists():
         return False
     text = log.read_text(errors="replace")
-    return "Total wall time" not in text and "ERROR" in text
+    if "Total wall time" in text or "ERROR" not in text:
+        return False
+    started = re.search(r"^\s*Step\s", text, flags=re.M)
+    return started is not None and started.start() < text.index("ERROR")
 
 
 def frame_coverages(d: Path) -> dict[int, float]:

@@ -15,8 +15,18 @@ from pathlib import Path
 from .structures import _atomic_write_text
 
 
-def training_input(template: Path, train: list[Path], valid: list[Path], steps: int, seed: int) -> dict:
-    """The template with its systems, steps and seeds replaced (systems as absolute paths)."""
+# A fine-tune from the previous model starts where DP-GEN2 starts its init-model trainings
+# (RunDPTrain's init_model_start_lr / _start_pref_e / _start_pref_f defaults): from a small lr and
+# with the energy weighted from the first step. With a from-scratch schedule (lr 1e-3, energy
+# 0.02 against force 1000) 2,000 steps from the crystal-only model moved every LLZO energy by
+# +50 meV/atom while the melt frames it was learning stayed near 0: no bias refit undoes that.
+FINE_TUNE = {"start_lr": 1e-4, "start_pref_e": 0.1, "start_pref_f": 100.0}
+
+
+def training_input(template: Path, train: list[Path], valid: list[Path], steps: int, seed: int,
+                   fine_tune: bool = False) -> dict:
+    """The template with its systems, steps and seeds replaced (systems as absolute paths); with
+    `fine_tune`, FINE_TUNE's start lr and prefactors (their limits stay the template's)."""
     cfg = json.loads(Path(template).read_text())
     if not train:
         raise ValueError("training needs at least one deepmd/npy system")
@@ -32,6 +42,10 @@ def training_input(template: Path, train: list[Path], valid: list[Path], steps: 
     t["save_ckpt"] = "model.ckpt"  # the name command() restarts from
     t["disp_freq"] = max(1, min(int(steps), t.get("disp_freq", 100)))
     cfg["learning_rate"]["decay_steps"] = max(1, min(int(steps) // 10, cfg["learning_rate"].get("decay_steps", 5000)))
+    if fine_tune:
+        cfg["learning_rate"]["start_lr"] = FINE_TUNE["start_lr"]
+        cfg["learning_rate"]["stop_lr"] = min(cfg["learning_rate"].get("stop_lr", 1e-5), FINE_TUNE["start_lr"])
+        cfg["loss"].update(start_pref_e=FINE_TUNE["start_pref_e"], start_pref_f=FINE_TUNE["start_pref_f"])
     cfg.pop("_comment", None)
     return cfg
 
