@@ -105,3 +105,32 @@ def test_conditions_without_monitored_steps_count_as_uncovered():
     assert active_learning.mean_coverage([1.0, 1.0, nan]) == pytest.approx(2 / 3)
     assert active_learning.mean_coverage([0.99, 0.97]) == pytest.approx(0.98)
     assert active_learning.mean_coverage([]) == 0.0
+
+
+@pytest.mark.parametrize("criterion", ["coverage", "random"])
+def test_frames_outside_the_limits_are_never_chosen(tmp_path, monkeypatch, criterion):
+    """The same explored frames, chosen with the default limits and with limits no frame meets
+    (atoms at least 10 Å apart): the first choice is not empty, the second is, and every frame
+    it saw is counted as rejected under its condition."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from llzo_dp_tools import exploration as X
+    from llzo_dp_tools.frame_filter import FrameLimits
+
+    cli = ROOT / "target" / "release" / "llzo-dp"
+    monkeypatch.setenv("LLZO_DP_CLI", str(cli))
+    ref = tmp_path / "ref.json"
+    assert subprocess.run([str(cli), "coverage", "build", "--model", str(TEST_MODEL), "-o", str(ref),
+                           str(DATA / "training")], capture_output=True).returncode == 0
+    stage, sampling = tmp_path / "explore", X.Sampling(every=10) if criterion == "random" else X.Sampling()
+    X.prepare(stage, [X.Condition("hot", 1500.0, ensemble="nvt", steps=40, seed=7)],
+              X.MonitorSettings(every=10, threshold=1.0, max_frames=3, min_gap=10), TEST_MODEL, ref, sampling)
+    X.dispatch(stage, ["hot"], sampling=sampling)
+    a = SimpleNamespace(criterion=criterion, budget=10, min_distance=0.0, limits=FrameLimits())
+    keys, rejected = active_learning.choose(0, a, stage, ["hot"])
+    assert keys and rejected == {}
+    a.limits = FrameLimits(min_distance=10.0)
+    none, rejected = active_learning.choose(0, a, stage, ["hot"])
+    seen = len(X.frame_coverages(stage / "hot")) if criterion == "coverage" else len(X.trajectory_frames(stage / "hot"))
+    assert none == [] and rejected == {"hot": seen} and seen >= len(keys)

@@ -79,3 +79,23 @@ def test_a_broken_input_stops_the_exploration(tmp_path):
     with pytest.raises(RuntimeError, match="broken"):
         X.dispatch(stage, ["broken"])
     assert not X.ended_early(stage / "broken")
+
+
+def test_a_swelling_cell_halts_the_run(tmp_path):
+    """With a volume bound, the NPT run stops at the first check past it: the log says so, the
+    run counts as finished (not as an error) and stopped before its last step."""
+    import re
+
+    ref = tmp_path / "ref.json"
+    assert subprocess.run([str(CLI), "coverage", "build", "--model", str(TEST_MODEL), "-o", str(ref),
+                           str(DATA / "training")], capture_output=True).returncode == 0
+    stage = tmp_path / "explore"
+    X.prepare(stage, [X.Condition("swells", 1500.0, steps=400, seed=6)], X.MonitorSettings(), TEST_MODEL, ref,
+              halt_volume_change=1e-5)
+    X.dispatch(stage, ["swells"])
+    log = (stage / "swells" / "log.lammps").read_text()
+    assert X.halted(stage / "swells") and X.finished(stage / "swells") and not X.ended_early(stage / "swells")
+    step = int(re.search(r"Fix halt condition for fix-id halt met on step (\d+)", log).group(1))
+    assert 0 < step < 400
+    X.prepare(tmp_path / "free", [X.Condition("free", 1500.0, steps=20, seed=6)], X.MonitorSettings(), TEST_MODEL, ref)
+    assert "halt" not in (tmp_path / "free" / "free" / "in.explore").read_text()

@@ -11,7 +11,9 @@ target.
 the model and its `--ensemble` lies between `--trust-lo` and `--trust-hi`; every member is
 fine-tuned each iteration with its own seed) or `random` (sampled frames at random). The
 monitor runs in every arm, so the arms' coverage and their models' errors compare at equal
-label budgets.
+label budgets. Every criterion chooses among the frames that pass `frame_filter` (volume per atom
+within `--max-volume-change` of the start, no atoms closer than `--min-contact`); a run whose
+cell leaves 1.5 times that volume bound is halted.
 
 DIR/iter_NNN/ holds one iteration: explore/ (one directory per condition: LAMMPS input, log,
 the monitor's frames), chosen.json, label/ (deepmd/npy systems), train/ (input, logs, model.pth),
@@ -32,7 +34,7 @@ import time
 from pathlib import Path
 
 from . import exploration as X
-from . import heldout, labelling, training
+from . import frame_filter, heldout, labelling, training
 from .structures import _atomic_write_text as write_whole
 from .selection import at_random, by_coverage, by_deviation, read_model_devi
 
@@ -69,19 +71,29 @@ def sampling(a) -> X.Sampling:
     return X.Sampling(every=a.sample_every, ensemble=names)
 
 
-def choose(k: int, a, stage: Path, names: list[str]) -> list[str]:
-    """Keys ("condition:step") of the frames to label, by the loop's criterion."""
+def choose(k: int, a, stage: Path, names: list[str]) -> tuple[list[str], dict[str, int]]:
+    """Keys ("condition:step") of the frames to label, by the loop's criterion, among the frames
+    that pass `frame_filter`; and the number rejected by it per condition."""
+    start = {n: X.start_volume_per_atom(stage / n) for n in names}
     if a.criterion == "coverage":
-        return [c.key for c in by_coverage(X.candidates(stage, names, cli()), a.budget, a.min_distance)]
+        pool = X.candidates(stage, names, cli())
+    elif a.criterion == "deviation":
+        pool = [r for n in names for r in read_model_devi(stage / n / "model_devi.out", f"{n}:")]
+    else:
+        pool = [f"{n}:{step}" for n in names for step in sorted(X.trajectory_frames(stage / n))]
+    keys = [p if isinstance(p, str) else p.key for p in pool]
+    passed, rejected = frame_filter.kept(dict(zip(keys, frames_at(a, stage, keys))), start, a.limits)
+    passed = set(passed)
+    pool = [p for p, key in zip(pool, keys) if key in passed]
+    if a.criterion == "coverage":
+        return [c.key for c in by_coverage(pool, a.budget, a.min_distance)], rejected
     if a.criterion == "deviation":
-        rows = [r for n in names for r in read_model_devi(stage / n / "model_devi.out", f"{n}:")]
-        return [r.key for r in by_deviation(rows, a.trust_lo, a.trust_hi, a.budget, seed=1000 + k)]
-    keys = [f"{n}:{step}" for n in names for step in sorted(X.trajectory_frames(stage / n))]
-    return at_random(keys, a.budget, seed=1000 + k)
+        return [r.key for r in by_deviation(pool, a.trust_lo, a.trust_hi, a.budget, seed=1000 + k)], rejected
+    return at_random(pool, a.budget, seed=1000 + k), rejected
 
 
-def chosen_frames(a, stage: Path, keys: list[str]) -> list:
-    """The chosen frames: the monitor's dumps (coverage) or the sampled trajectory frames."""
+def frames_at(a, stage: Path, keys: list[str]) -> list:
+    """The frames of the keys: the monitor's dumps (coverage) or the sampled trajectory frames."""
     if a.criterion == "coverage":
         return [s for key in keys for s in labelling.read_frames(X.frame_dir(stage, key))]
     trajectories = {}
@@ -122,15 +134,17 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
     names = [c.name for c in conditions]
     t0 = time.time()
     sampled = sampling(a)
-    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json", sampled, tuple(members))
+    X.prepare(it / "explore", conditions, a.monitor, model, it / "coverage_reference.json", sampled, tuple(members),
+              frame_filter.volume_bound(a.limits))
     X.dispatch(it / "explore", names, machine=a.machine_desc, parallel=a.parallel, sampling=sampled)
     explore_s = time.time() - t0
     coverage = [X.mean_coverage(it / "explore" / n) for n in names]
-    chosen = choose(k, a, it / "explore", names)
+    chosen, rejected = choose(k, a, it / "explore", names)
     write_whole(it / "chosen.json", json.dumps(chosen) + "\n")
     record = dict(iteration=k, criterion=a.criterion, model=str(model), mean_coverage=mean_coverage(coverage),
                   coverage_per_condition=dict(zip(names, coverage)), chosen=len(chosen),
                   ended_early=[n for n in names if X.ended_early(it / "explore" / n)],
+                  halted=[n for n in names if X.halted(it / "explore" / n)], rejected=rejected,
                   training_systems=len(systems), reference_build_s=round(ref_cost, 1), explore_s=round(explore_s, 1))
     if scores:
         record["heldout_e"], record["heldout_f"] = scores["all"]["rmse_e"], scores["all"]["rmse_f"]
@@ -139,7 +153,7 @@ def iteration(k: int, a, model: Path, members: list[Path], systems: list[Path]) 
         record["converged"] = record["mean_coverage"] >= a.target
         record["next_model"], record["next_ensemble"] = str(model), [str(m) for m in members]
         return record
-    frames = chosen_frames(a, it / "explore", chosen)
+    frames = frames_at(a, it / "explore", chosen)
     t0 = time.time()
     new = labelling.write_systems(frames, labelling.label(frames, a.method, a.work / "label_cache"), it / "label")
     record["label_s"] = round(time.time() - t0, 1)
@@ -227,6 +241,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sample-every", type=int, default=100, help="deviation, random: steps between sampled frames")
     ap.add_argument("--trust-lo", type=float, default=0.05, help="deviation: lower trust level of max_devi_f (eV/Å)")
     ap.add_argument("--trust-hi", type=float, default=0.30, help="deviation: upper trust level of max_devi_f (eV/Å)")
+    ap.add_argument("--max-volume-change", type=float, default=frame_filter.FrameLimits.max_volume_change,
+                    help="frames whose volume per atom is further than this from the start are not labelled (frame_filter)")
+    ap.add_argument("--min-contact", type=float, default=frame_filter.FrameLimits.min_distance,
+                    help="frames with two atoms closer than this (Å) are not labelled")
     ap.add_argument("--quick", action="store_true", help="one 60-step exploration, a few training steps")
     a = ap.parse_args(argv)
     if a.criterion == "deviation" and not a.ensemble:
@@ -238,6 +256,7 @@ def main(argv=None) -> int:
         a.budget = min(a.budget, 3)
         a.sample_every = min(a.sample_every, 10)
     a.monitor = X.MonitorSettings(every=10, threshold=a.threshold, max_frames=max(3, a.budget), min_gap=20 if a.quick else 100)
+    a.limits = frame_filter.FrameLimits(a.max_volume_change, a.min_contact)
     a.machine_desc = json.loads(a.machine.read_text()) if a.machine else None
     run(a)
     return 0

@@ -58,7 +58,11 @@ class Sampling:
     ensemble: tuple = ()
 
 
-def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str, sampling: Sampling = Sampling()) -> str:
+def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str, sampling: Sampling = Sampling(),
+                 halt_volume_change: float = 0.0) -> str:
+    """The condition's LAMMPS input. With `halt_volume_change` > 0 the run stops (and the
+    script goes on, as after a finished run) once |V/V0 - 1| exceeds it: a cell swelling
+    without bound has left the territory worth exploring (`frame_filter`)."""
     if c.ensemble not in ("npt", "nvt"):
         raise ValueError(f"condition {c.name}: ensemble must be npt or nvt, got {c.ensemble!r}")
     barostat = (f"fix md all npt temp {c.temperature} {c.temperature} 0.1 aniso {c.pressure} {c.pressure} 0.5"
@@ -70,6 +74,8 @@ def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str, s
         if sampling.ensemble:
             models = " ".join([model, *(f"../{e}" for e in sampling.ensemble)])
             deviation = f" out_file model_devi.out out_freq {sampling.every}"
+    halt = (["variable v0 equal $(vol)", "variable vchange equal abs(vol/v_v0-1)",
+             f"fix halt all halt 10 v_vchange > {halt_volume_change} error soft"] if halt_volume_change > 0 else [])
     return "\n".join([
         "units metal", "atom_style atomic", "boundary p p p", "read_data start.data",
         f"pair_style llzo_dp {models}{deviation} coverage {reference} coverage_every {m.every} "
@@ -77,11 +83,22 @@ def lammps_input(c: Condition, m: MonitorSettings, model: str, reference: str, s
         f"coverage_max_frames {m.max_frames} coverage_min_gap {m.min_gap}",
         "pair_coeff * * Li La Zr O", "timestep 0.001",
         f"velocity all create {c.temperature} {c.seed} mom yes rot yes dist gaussian",
-        barostat, *dump, "thermo 100", f"run {c.steps}", ""])
+        barostat, *halt, *dump, "thermo 100", f"run {c.steps}", ""])
+
+
+def start_structure(c: Condition) -> L.Structure:
+    return L.supercell(L.tetragonal_llzo("exp"), *c.cells)
+
+
+def start_volume_per_atom(d: Path) -> float:
+    """The starting cell's volume per atom of the condition in directory d."""
+    c = json.loads((d / "condition.json").read_text())
+    s = start_structure(Condition(**{**c, "cells": tuple(c["cells"])}))
+    return s.volume / len(s)
 
 
 def prepare(stage: Path, conditions: list[Condition], monitor: MonitorSettings, model: Path, reference: Path,
-            sampling: Sampling = Sampling(), ensemble: tuple = ()) -> None:
+            sampling: Sampling = Sampling(), ensemble: tuple = (), halt_volume_change: float = 0.0) -> None:
     """Writes the stage: models and reference once, one directory per condition. `ensemble`:
     the paths of the models named in `sampling.ensemble`, in that order."""
     stage.mkdir(parents=True, exist_ok=True)
@@ -90,9 +107,9 @@ def prepare(stage: Path, conditions: list[Condition], monitor: MonitorSettings, 
     for c in conditions:
         d = stage / c.name
         d.mkdir(exist_ok=True)
-        s = L.supercell(L.tetragonal_llzo("exp"), *c.cells)
-        L.write_lammps_data(str(d / "start.data"), s, f"t-LLZO {c.cells}")
-        L._atomic_write_text(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json", sampling))
+        L.write_lammps_data(str(d / "start.data"), start_structure(c), f"t-LLZO {c.cells}")
+        L._atomic_write_text(d / "in.explore", lammps_input(c, monitor, "../model.pth", "../coverage_reference.json",
+                                                            sampling, halt_volume_change))
         L._atomic_write_text(d / "condition.json", json.dumps(asdict(c)) + "\n")
 
 
@@ -109,7 +126,8 @@ def dispatch(stage: Path, names: list[str], machine: dict | None = None, paralle
     """Runs the conditions' LAMMPS jobs through dpdispatcher; resumable: dpdispatcher keeps the
     submission's state, and a condition whose log says it finished, or stopped with a LAMMPS
     error, is not run again. A run the model loses (atoms lost or too close, an unphysical box)
-    is what exploration is for: it ends early, its frames up to the error stay candidates."""
+    is what exploration is for: it ends early (or halts at the volume bound), its frames up to
+    there stay candidates, subject to `frame_filter`."""
     from dpdispatcher import Machine, Resources, Submission, Task
 
     todo = [n for n in names if not (finished(stage / n) or ended_early(stage / n))]
@@ -147,6 +165,12 @@ def trajectory_frames(d: Path) -> dict[int, L.Structure]:
 def finished(d: Path) -> bool:
     log = d / "log.lammps"
     return log.exists() and "Total wall time" in log.read_text(errors="replace")
+
+
+def halted(d: Path) -> bool:
+    """The run stopped at the volume bound (`lammps_input`)."""
+    log = d / "log.lammps"
+    return log.exists() and "Fix halt condition" in log.read_text(errors="replace")
 
 
 def ended_early(d: Path) -> bool:
