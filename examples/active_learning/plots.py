@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "coverage"))
 import plot_pc_map  # noqa: E402
+from llzo_dp_tools.structures import _atomic_write_text as write_whole, save_figure  # noqa: E402
 
 
 def records(run: Path) -> list[dict]:
@@ -37,16 +37,21 @@ def records(run: Path) -> list[dict]:
     return out
 
 
-def table(runs: list[Path]) -> list[dict]:
+def arm(run: Path, recs: list[dict]) -> str:
+    return recs[0].get("criterion", run.name) if recs else run.name
+
+
+def table(runs: dict[Path, list[dict]]) -> list[dict]:
     """One row per arm and iteration: the explored model's coverage and held-out errors, with the
     frames labelled before it (the budget it was trained with)."""
     rows = []
-    for run in runs:
+    for run, recs in runs.items():
         labelled = 0
-        for r in records(run):
-            row = {"arm": r.get("criterion", run.name), "iteration": r["iteration"], "labelled_before": labelled,
+        for r in recs:
+            row = {"arm": arm(run, recs), "iteration": r["iteration"], "labelled_before": labelled,
                    "mean_coverage": r["mean_coverage"], "heldout_e": r.get("heldout_e", float("nan")),
-                   "heldout_f": r.get("heldout_f", float("nan")), "ended_early": len(r.get("ended_early", []))}
+                   "heldout_f": r.get("heldout_f", float("nan")), "ended_early": len(r.get("ended_early", [])),
+                   "halted": len(r.get("halted", [])), "rejected": sum(r.get("rejected", {}).values())}
             for fam, v in r.get("heldout_families", {}).items():
                 row[f"e_{fam}"], row[f"f_{fam}"] = v["rmse_e"], v["rmse_f"]
             rows.append(row)
@@ -56,23 +61,17 @@ def table(runs: list[Path]) -> list[dict]:
 
 def write_csv(rows: list[dict], path: Path) -> None:
     cols = list(dict.fromkeys(k for r in rows for k in r))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", newline="") as f:
-        w = csv.DictWriter(f, cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, cols)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    write_whole(path, buf.getvalue())
 
 
 def save(fig, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def by_arm(rows: list[dict]) -> dict[str, list[dict]]:
@@ -160,7 +159,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     out = a.out or a.runs[0]
     out.mkdir(parents=True, exist_ok=True)
-    rows = table(a.runs)
+    runs = {run: records(run) for run in a.runs}
+    rows = table(runs)
     if not rows:
         print("no finished iteration in", *a.runs)
         return 1
@@ -168,9 +168,8 @@ def main(argv=None) -> int:
     plot_coverage(rows, out / "coverage.png")
     plot_rmse(rows, out / "heldout_rmse.png")
     plot_error_vs_coverage(rows, out / "error_vs_coverage.png")
-    for run in a.runs:
-        arm = records(run)[0].get("criterion", run.name) if records(run) else run.name
-        plot_pc_maps(run, out / f"pc_maps_{arm}.png")
+    for run, recs in runs.items():
+        plot_pc_maps(run, out / f"pc_maps_{arm(run, recs)}.png")
     print(f"wrote {out}/al_iterations.csv and the figures ({len(rows)} iterations)")
     return 0
 

@@ -2,8 +2,6 @@
 XRD, RDF and the rungs' block series per branch, coverage. Each file is written whole (temp file,
 then rename)."""
 import math
-import os
-
 
 import matplotlib
 
@@ -11,16 +9,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from analyze import EXPERIMENT  # noqa: E402
+from llzo_dp_tools.structures import save_figure  # noqa: E402
 
 RDF_PAIRS = ["Li-O", "La-O", "Zr-O", "O-O", "La-La"]
 STYLE = {"heating": dict(marker="o", ls="-", color="tab:red"), "cooling": dict(marker="s", ls="--", color="tab:blue")}
 
 
 def save(fig, out, name):
-    tmp = out / ("." + name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, out / name)
     plt.close(fig)
-    os.replace(tmp, out / name)
 
 
 def errs(rows, key):

@@ -517,6 +517,15 @@ def _atomic_write_text(path: str, text: str) -> None:
     _atomic_write_bytes(path, text.encode())
 
 
+def save_figure(fig, path, dpi: int = 110) -> None:
+    """A matplotlib figure as a PNG, written whole (rendered in memory, then renamed into place)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    _atomic_write_bytes(path, buf.getvalue())
+
+
 def _atomic_write_bytes(path: str, data: bytes) -> None:
     path = os.fspath(path)
     d = os.path.dirname(os.path.abspath(path))

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 for _k in ("OMP_NUM_THREADS", "DP_INTRA_OP_PARALLELISM_THREADS", "DP_INTER_OP_PARALLELISM_THREADS"):
@@ -47,15 +46,6 @@ SUB_LLZO = "crystal: t/c-LLZO only"
 SUB_SMALL = "crystal: simple compounds, 12-22-atom cells"
 SUB_BIG = "crystal: simple compounds, 88-128-atom supercells"
 TARGET_E, TARGET_F = 4.0, 150.0  # meV/atom, meV/A: the accuracy goal for the crystal and high-temperature families
-
-
-def atomic_save_fig(fig, path):
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".png", dir=d)
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def predict(dp, sysdir):
@@ -185,7 +175,7 @@ def main(argv=None) -> int:
             ax.set_ylabel("DP model " + ("E (eV/atom)" if kind == "energy" else "F (eV/Å)"))
         fig.suptitle(f"LLZO DP model vs the reference method ({labels}): {kind}", fontsize=10)
         fig.tight_layout()
-        atomic_save_fig(fig, os.path.join(args.out, f"parity_{kind}.png"))
+        L.save_figure(fig, os.path.join(args.out, f"parity_{kind}.png"))
         plt.close(fig)
 
     # report
