@@ -48,11 +48,4 @@ def compound(name: str, cells: str = "small") -> L.Structure:
 
 
 def min_distance(s: L.Structure) -> float:
-    from ase import Atoms
-
-    a = Atoms(s.symbols, positions=s.positions, cell=s.cell, pbc=True)
-    d = a.get_all_distances(mic=True)
-    np.fill_diagonal(d, np.inf)
-    if len(s) == 1:
-        return float(np.min(np.linalg.norm(s.cell, axis=1)))
-    return float(d.min())
+    return L.shortest_distance(s)

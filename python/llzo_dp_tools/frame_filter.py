@@ -23,22 +23,12 @@ class FrameLimits:
     min_distance: float = 1.2         # Å
 
 
-def shortest_distance(s: L.Structure, cutoff: float) -> float:
-    """The shortest interatomic distance in a periodic frame if it is below `cutoff`, else
-    `cutoff` (triclinic cells, minimum image through ASE's neighbour list)."""
-    from ase import Atoms
-    from ase.neighborlist import neighbor_list
-
-    d = neighbor_list("d", Atoms(s.symbols, positions=s.positions, cell=s.cell, pbc=True), cutoff)
-    return float(d.min()) if len(d) else float(cutoff)
-
-
 def rejection(s: L.Structure, start_volume_per_atom: float, limits: FrameLimits) -> str | None:
     """Why the frame is not worth labelling, or None when it is."""
     change = s.volume / len(s) / start_volume_per_atom - 1.0
     if abs(change) > limits.max_volume_change:
         return f"volume {change:+.0%} from the start (limit ±{limits.max_volume_change:.0%})"
-    r = shortest_distance(s, limits.min_distance)
+    r = L.shortest_distance(s, limits.min_distance)
     if r < limits.min_distance:
         return f"two atoms {r:.2f} Å apart (limit {limits.min_distance} Å)"
     return None

@@ -503,6 +503,19 @@ def nearest_distance(s: Structure, a: str, b: str) -> float:
     return float(r[0]) if len(r) else float("inf")
 
 
+def shortest_distance(s: Structure, cutoff: float | None = None) -> float:
+    """The shortest interatomic distance of a periodic frame, periodic images of an atom
+    included (triclinic cells through ASE's neighbour list). With `cutoff`, only pairs below
+    it are looked at and `cutoff` is returned when there are none; without, the exact value
+    (never above the shortest cell vector, an atom's distance to its own image)."""
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    limit = float(np.min(np.linalg.norm(s.cell, axis=1))) * (1 + 1e-9) if cutoff is None else cutoff
+    d = neighbor_list("d", Atoms(s.symbols, positions=s.positions, cell=s.cell, pbc=True), limit)
+    return float(d.min()) if len(d) else float(limit)
+
+
 # --------------------------------------------------------------------------
 # Atomic writes
 # --------------------------------------------------------------------------
