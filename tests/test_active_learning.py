@@ -37,6 +37,8 @@ def test_quick_loop_runs_and_resumes(tmp_path, monkeypatch):
     assert scores["model"] == str(TEST_MODEL.resolve()) and record["heldout_f"] == scores["all"]["rmse_f"] > 0
     held = list(csv.DictReader(open(work / "heldout.csv")))
     assert {r["family"] for r in held} == {"conv192", "cubic192", "md96", "prim96"}
+    assert all(float(r["mean_e_meV_atom"]) == pytest.approx(scores["families"][r["family"]]["mean_e"], rel=1e-3, abs=1e-3)
+               for r in held)
     plots = load_example("active_learning/plots.py")
     assert plots.main([str(work)]) == 0  # the run's table and figures
     row, = list(csv.DictReader(open(work / "al_iterations.csv")))

@@ -1,6 +1,7 @@
 """The held-out score the active-learning loop gives each iteration's model: RMSE of energy per
 atom and of force components per system, family and overall, against a per-frame evaluation
-through DeePMD-kit's ASE calculator (an independent path), and zero on the model's own labels."""
+through DeePMD-kit's ASE calculator (an independent path), with the signed mean energy error
+beside the RMSE, and zero on the model's own labels."""
 import json
 
 import numpy as np
@@ -42,6 +43,7 @@ def test_scores_match_a_per_frame_evaluation(tmp_path):
         row = got["systems"][s.name]
         assert row["frames"] == len(de)
         assert np.isclose(row["rmse_e"], 1000 * np.sqrt(np.mean(de ** 2)), rtol=1e-8)
+        assert np.isclose(row["mean_e"], 1000 * np.mean(de), rtol=1e-8, atol=1e-9)
         assert np.isclose(row["rmse_f"], 1000 * np.sqrt(np.mean(df ** 2)), rtol=1e-8)
         all_e.append(de)
         all_f.append(df)

@@ -44,9 +44,15 @@ def cli() -> Path:
     found = os.environ.get("LLZO_DP_CLI") or shutil.which("llzo-dp")
     return Path(found) if found else Path.cwd() / "target" / "release" / "llzo-dp"
 
+# NPT (aniso, 1 bar) through the transition and up to melting, plus the melt at the crystal's
+# density (NVT): a model that has not seen the liquid swells its 2000 K NPT cell until the run
+# halts, and frames from beyond the volume limit are never labelled, so without the fixed-volume
+# melt the liquid would never enter the training set
 FULL_CONDITIONS = [X.Condition(f"T{t}_{'x'.join(map(str, c))}", t, c, steps=5000, seed=100 + k)
                    for k, (t, c) in enumerate([(t, c) for t in (300, 600, 900, 1200, 1500, 2000)
                                                for c in ((1, 1, 1), (2, 1, 1))])]
+FULL_CONDITIONS += [X.Condition(f"T2000_{'x'.join(map(str, c))}_nvt", 2000.0, c, ensemble="nvt", steps=5000,
+                                seed=112 + k) for k, c in enumerate(((1, 1, 1), (2, 1, 1)))]
 QUICK_CONDITIONS = [X.Condition("T1500_1x1x1", 1500.0, (1, 1, 1), ensemble="nvt", steps=60, seed=3)]
 
 
@@ -188,9 +194,11 @@ def write_summary(work: Path, records: list[dict]) -> None:
         tmp = work / f".heldout.{os.getpid()}.tmp"
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["iteration", "family", "frames", "rmse_e_meV_atom", "rmse_f_meV_A"])
+            w.writerow(["iteration", "family", "frames", "rmse_e_meV_atom", "mean_e_meV_atom", "rmse_f_meV_A"])
             for k, fam, v in rows:
-                w.writerow([k, fam, v["frames"], f"{v['rmse_e']:.4g}", f"{v['rmse_f']:.4g}"])
+                # records written before the signed mean was scored have none
+                mean_e = f"{v['mean_e']:.4g}" if "mean_e" in v else ""
+                w.writerow([k, fam, v["frames"], f"{v['rmse_e']:.4g}", mean_e, f"{v['rmse_f']:.4g}"])
         os.replace(tmp, work / "heldout.csv")
 
 

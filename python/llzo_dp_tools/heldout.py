@@ -2,7 +2,9 @@
 the yardstick the active-learning loop scores every iteration's model with.
 
 Energies are compared per atom (meV/atom), forces per component (meV/Å), both as root mean
-squares over the frames (and components) of a system, a family or all of them. A system's family
+squares over the frames (and components) of a system, a family or all of them. Beside the RMSE,
+the signed mean energy error (model − reference, `mean_e`): a fit that moves every frame of one
+composition together shows there as an offset, not as scatter. A system's family
 is what `build_dataset.py` recorded for it (`<data>/done/<name>.json`, the system living in
 `<data>/<split>/<name>`), else the system's own name.
 """
@@ -42,7 +44,7 @@ def rms(x: np.ndarray) -> float:
 
 def score(model: Path, systems: list[Path]) -> dict:
     """{"systems": {name: row}, "families": {family: row}, "all": row}, row = frames, rmse_e
-    (meV/atom), rmse_f (meV/Å)."""
+    and mean_e (meV/atom), rmse_f (meV/Å)."""
     from deepmd.infer import DeepPot
 
     dp = DeepPot(str(model))
@@ -61,4 +63,5 @@ def score(model: Path, systems: list[Path]) -> dict:
 
 
 def row(de: np.ndarray, df: np.ndarray) -> dict:
-    return {"frames": int(np.size(de)), "rmse_e": 1000.0 * rms(de), "rmse_f": 1000.0 * rms(df)}
+    mean_e = 1000.0 * float(np.mean(de)) if np.size(de) else float("nan")
+    return {"frames": int(np.size(de)), "rmse_e": 1000.0 * rms(de), "mean_e": mean_e, "rmse_f": 1000.0 * rms(df)}
