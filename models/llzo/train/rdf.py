@@ -9,11 +9,12 @@ for both potentials:
   dt 2 fs, ``--steps-1200`` steps, RDF over frames every 4 steps after the first 20 %.
 * ``3000K``: cell expanded to 1600 K, 3000 K (melt, amorphous/liquid), dt 1.5 fs, likewise.
 
-The reference method (CHGNet 0.3.0, not DFT) part is cached in ``rdf_ref.npz``
-(it costs ~1 s per step on one CPU thread); the DP part uses ``llzo_dp_model.pth``.
+The reference method's part (``--reference``: CHGNet 0.3.0 or SevenNet-0, not DFT) is cached in
+``rdf_ref.npz`` (CHGNet) or ``rdf_ref_<method>.npz`` (~1 s per step on one CPU thread); the DP
+part uses ``llzo_dp_model.pth``.
 Writes ``rdf.png`` and ``rdf_summary.json`` (temp + rename).
 
-    OMP_NUM_THREADS=1 python models/llzo/train/rdf.py [--ref-only]
+    OMP_NUM_THREADS=1 python models/llzo/train/rdf.py [--reference sevennet] [--ref-only]
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=os.path.join(MODEL_DIR, "llzo_dp_model.pth"))
     ap.add_argument("--steps-1200", type=int, default=200)
     ap.add_argument("--steps-3000", type=int, default=300)
+    ap.add_argument("--reference", default="chgnet", help="the model's reference method: chgnet or sevennet")
     ap.add_argument("--ref-only", action="store_true")
     ap.add_argument("--out", default=MODEL_DIR)
     args = ap.parse_args(argv)
@@ -103,8 +105,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     R = runs(args)
-    ref_path = os.path.join(HERE, "rdf_ref.npz")
-    summary = {"pairs": [f"{a}-{b}" for a, b in PAIRS], "runs": {}}
+    ref_path = os.path.join(HERE, "rdf_ref.npz" if args.reference == "chgnet" else f"rdf_ref_{args.reference}.npz")
+    summary = {"reference": args.reference, "pairs": [f"{a}-{b}" for a, b in PAIRS], "runs": {}}
     if os.path.exists(ref_path):
         z = np.load(ref_path)
         ref = {k: {p: z[f"{k}/{p}"] for p in summary["pairs"]} for k in R}
@@ -113,7 +115,7 @@ def main(argv=None) -> int:
     else:
         from llzo_dp_tools.reference import Reference
 
-        refm = Reference()
+        refm = Reference(args.reference)
         ref, ref_cost = {}, {}
         for k, c in R.items():
             fr, cost = run_md(refm.calc, c["s"], c["temp"], c["dt"], c["steps"], c["seed"])

@@ -7,8 +7,10 @@
 #   STAGE=sevennet models/llzo/train/train.sh      # the tail's weights, energy bias refitted on
 #                                                  # data-sevennet/, trained on SevenNet-0 labels
 #   STAGE=sevennet_shape ...                       # then the 0 K shape weighted up (candidate)
-#   STAGE=sevennet_long ...                        # the tail's weights on SevenNet-0 labels over a
-#                                                  # full 30000-step schedule (resumable, MAX_MINUTES)
+#   STAGE=sevennet_long ...                        # the tail's weights on SevenNet-0 labels, 10000
+#                                                  # steps of a 30000-step schedule (resumable, MAX_MINUTES)
+#   STAGE=sevennet_long_tail ...                  # its tail: lr 1e-4 -> 1e-6 over 3000 steps from
+#                                                  # sevennet_long's newest checkpoint (step 10000)
 #   STAGE=paper_sevennet ...                       # the paper's se_e2_a [10, 20, 40] on the same
 #                                                  # labels, from the 2026-11-26 paper-architecture
 #                                                  # model (36000 steps on CHGNet labels, b0ace4a)
@@ -39,8 +41,9 @@ case "$STAGE" in
   sevennet) input=input_sevennet.json prefix=sevennet.ckpt from=hybrid_tail.ckpt bias=change data=data-sevennet prebias=yes ;;
   sevennet_shape) input=input_sevennet_shape.json prefix=sevennet_shape.ckpt from=sevennet.ckpt bias=change data=data-sevennet ;;
   sevennet_long) input=input_sevennet_long.json prefix=sevennet_long.ckpt from=hybrid_tail.ckpt bias=change data=data-sevennet prebias=yes ;;
+  sevennet_long_tail) input=input_sevennet_long_tail.json prefix=sevennet_long_tail.ckpt from=sevennet_long.ckpt bias=change data=data-sevennet ;;
   paper_sevennet) input=input_paper_sevennet.json prefix=paper_sevennet.ckpt from=paper_2026-11-26.ckpt bias=change data=data-sevennet prebias=yes ;;
-  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape, sevennet_long, paper_sevennet)" >&2; exit 2 ;;
+  *) echo "unknown STAGE $STAGE (hybrid, hybrid_tail, sevennet, sevennet_shape, sevennet_long, sevennet_long_tail, paper_sevennet)" >&2; exit 2 ;;
 esac
 PAPER_COMMIT=b0ace4a PAPER_CKPT=examples/model/checkpoints/stage2.ckpt-12000.pt
 if [ "$from" = paper_2026-11-26.ckpt ] && [ ! -f checkpoints/paper_2026-11-26.ckpt-12000.pt ]; then
