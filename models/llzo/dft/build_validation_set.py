@@ -25,6 +25,8 @@ from llzo_dp_tools import lammps as LMP
 from llzo_dp_tools import structures as L
 
 HERE = Path(__file__).resolve().parent
+# the MD frames of the committed set came from the model shipped on 2026-11-27 (`git show
+# dd68127:models/llzo/llzo_dp_model.pth`); with today's shipped model a rerun draws other frames
 MODEL = HERE.parent / "llzo_dp_model.pth"
 A_EXP, C_EXP = L.LATTICES["exp"]
 V_CONV = A_EXP * A_EXP * C_EXP  # conventional cell volume (2 x the primitive cell's)

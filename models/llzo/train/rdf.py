@@ -14,7 +14,7 @@ The reference method's part (``--reference``: CHGNet 0.3.0 or SevenNet-0, not DF
 part uses ``llzo_dp_model.pth``.
 Writes ``rdf.png`` and ``rdf_summary.json`` (temp + rename).
 
-    OMP_NUM_THREADS=1 python models/llzo/train/rdf.py [--reference sevennet] [--ref-only]
+    OMP_NUM_THREADS=1 python models/llzo/train/rdf.py [--reference chgnet] [--ref-only]
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=os.path.join(MODEL_DIR, "llzo_dp_model.pth"))
     ap.add_argument("--steps-1200", type=int, default=200)
     ap.add_argument("--steps-3000", type=int, default=300)
-    ap.add_argument("--reference", default="chgnet", help="the model's reference method: chgnet or sevennet")
+    ap.add_argument("--reference", default="sevennet",
+                    help="the model's reference method: sevennet (the shipped model's) or chgnet")
     ap.add_argument("--ref-only", action="store_true")
     ap.add_argument("--out", default=MODEL_DIR)
     args = ap.parse_args(argv)
@@ -164,9 +165,7 @@ def main(argv=None) -> int:
         ax.set_ylabel("g(r) + offset")
         ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    from evaluate import atomic_save_fig
-
-    atomic_save_fig(fig, os.path.join(args.out, "rdf.png"))
+    L.save_figure(fig, os.path.join(args.out, "rdf.png"))
     L._atomic_write_text(os.path.join(args.out, "rdf_summary.json"), json.dumps(summary, indent=2) + "\n")
     return 0
 
