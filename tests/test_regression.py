@@ -119,9 +119,11 @@ def test_npt_300K_stays_tetragonal(tmp_path):
 
 
 def test_npt_1500K_turns_cubic(tmp_path):
-    t = npt(tmp_path, 1500, steps=2000)
+    # 5 ps: the model of 2026-12-02 reaches the cubic cell after ~3 ps (c/a by 1 ps window 0.983,
+    # 0.987, 0.996, 1.008; 1.000 over the last 2.5 ps), and the 192-atom box swings by ±0.3 Å
+    t = npt(tmp_path, 1500, steps=5000)
     ca = c_over_a(t)
-    print(f"\nNPT 1500 K, 192 atoms, 2 ps: c/a = {ca:.4f} (mean over the last 1 ps), T = {t['Temp'][100:].mean():.0f} K")
+    print(f"\nNPT 1500 K, 192 atoms, 5 ps: c/a = {ca:.4f} (mean over the last 2.5 ps), T = {t['Temp'][100:].mean():.0f} K")
     assert abs(1 - ca) < CUBIC_TOL
 
 

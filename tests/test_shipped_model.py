@@ -11,12 +11,10 @@ import pytest
 from checkout import ROOT
 
 MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
-REFERENCE = "chgnet"  # the reference method the shipped model was trained on (MODEL_CARD.md)
-# Known failures of the model shipped on 2026-11-27 (MODEL_CARD.md, "Shipping checks"): its cell is
-# 0.5 % more tetragonal than CHGNet's and its E(V) 4 meV/atom stiffer at -6 % volume. Strict: a
-# model that passes turns these into errors, so the list is emptied when a passing model ships.
-KNOWN_FAILURES = {"0 K a (relative)", "0 K c (relative)", "0 K c_over_a (relative)",
-                  "E_V_meV_atom (max |diff|, meV/atom)"}
+REFERENCE = "sevennet"  # the reference method the shipped model was trained on (MODEL_CARD.md)
+# Checks the shipped model is known to fail (MODEL_CARD.md, "Shipping checks"), strict: a model that
+# passes one turns it into an error, so the list follows the model.
+KNOWN_FAILURES: set = set()
 
 
 def _checks_module():
@@ -39,7 +37,7 @@ CHECKS = ["0 K a (relative)", "0 K c (relative)", "0 K c_over_a (relative)",
 
 
 @pytest.mark.parametrize("check", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="model of 2026-11-27, MODEL_CARD.md"))
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="known failure of the shipped model, MODEL_CARD.md"))
     if c in KNOWN_FAILURES else c for c in CHECKS])
 def test_shipping_check(rows, check):
     r = rows[check]

@@ -41,7 +41,7 @@ from llzo_dp_tools import structures
 from llzo_dp_tools.lammps import LMP, tllzo, write_data
 
 MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
-TRAINING = ROOT / "models" / "llzo" / "train" / "data" / "training"
+TRAINING = ROOT / "models" / "llzo" / "train" / "data-sevennet" / "training"  # the shipped model's
 CLI = ROOT / "target" / "release" / "llzo-dp"
 BRANCHES = ("heating", "cooling")
 # The quick ladder is short (0.5 ps per rung), so its barostat period is short too (0.2 ps).

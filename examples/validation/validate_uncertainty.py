@@ -33,7 +33,7 @@ ROOT = HERE.parents[1]
 from llzo_dp_tools.lammps import LMP, read_dump, tllzo, write_data
 
 MODEL = ROOT / "models" / "llzo" / "llzo_dp_model.pth"
-TRAINING = ROOT / "models" / "llzo" / "train" / "data" / "training"
+TRAINING = ROOT / "models" / "llzo" / "train" / "data-sevennet" / "training"  # the shipped model's
 CLI = ROOT / "target" / "release" / "llzo-dp"
 ELEMENTS = ["Li", "La", "Zr", "O"]
 RUNS = [("300K", 300, 300), ("900K", 900, 900), ("1500K", 1500, 1500), ("2500K", 2500, 2500), ("melt", 3500, 3500)]

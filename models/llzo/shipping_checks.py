@@ -12,7 +12,7 @@ test_shipped_model.py reads them, so the suite needs no CHGNet or SevenNet); the
 comparison to shipping_checks.json and .md here.
 
     python shipping_checks.py --reference chgnet --golden     # the reference's numbers (once)
-    python shipping_checks.py --model llzo_dp_model.pth --reference chgnet
+    python shipping_checks.py --model llzo_dp_model.pth --reference sevennet   # the shipped model
 """
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def compare(model: dict, ref: dict) -> list[dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reference", default="chgnet", help="the model's reference method: chgnet or sevennet")
+    ap.add_argument("--reference", default="sevennet",
+                    help="the model's reference method: sevennet (the shipped model's) or chgnet")
     ap.add_argument("--model", type=Path, default=None, help="frozen DP model to check")
     ap.add_argument("--golden", action="store_true", help="(re)compute the reference's numbers")
     ap.add_argument("--out", type=Path, default=HERE, help="where shipping_checks.json/.md go (default: here)")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Evaluate the frozen LLZO model against the reference method, per family.
 
-Reads data/{test,validation,training}/<system> (deepmd/npy, written by
-build_dataset.py) and data/done/<system>.json (family of each system), runs the
+Reads <data>/{test,validation,training}/<system> (deepmd/npy; default data-sevennet/, the
+shipped model's labels) and <data>/done/<system>.json (family of each system), runs the
 frozen model (``llzo_dp_model.pth``, DeePMD-kit PyTorch backend, CPU, one
 thread) and writes
 
@@ -74,7 +74,8 @@ def rmse(x):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.join(MODEL_DIR, "llzo_dp_model.pth"))
-    ap.add_argument("--data", default=os.path.join(HERE, "data"))
+    ap.add_argument("--data", default=os.path.join(HERE, "data-sevennet"), help="the labelled frames (default: "
+                    "the shipped model's, SevenNet-0 labels; data/ has the same frames with CHGNet's)")
     ap.add_argument("--sets", nargs="*", default=["test", "validation", "training"])
     ap.add_argument("--out", default=MODEL_DIR)
     ap.add_argument("--note", default="", help="extra text for report.md (training state)")
