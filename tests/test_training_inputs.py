@@ -137,3 +137,10 @@ def test_force_weights_reach_deepmd_only_for_the_weighted_system(tmp_path, train
         seen[name] = (float(item["find_atom_pref"]), np.asarray(item["atom_pref"]).size, float(np.max(item["atom_pref"])))
     assert seen == {"crys_tllzo_shape": (1.0, 3 * len(t), 1.0), "md_400K": (1.0, 3 * len(t), 0.0)}
     assert bd.write_force_weights(str(tmp_path / "none")) == 0
+
+
+def test_crystal_subgroups_put_every_llzo_cell_with_llzo(train_module):
+    ev = train_module("evaluate")
+    assert {ev.crystal_subgroup(n) for n in ("crys_tllzo96", "crys_cllzo192", "crys_tllzo_shape")} == {ev.SUB_LLZO}
+    assert ev.crystal_subgroup("crys_big_ZrO2") == ev.SUB_BIG and ev.crystal_subgroup("crys_Li2O") == ev.SUB_SMALL
+    assert ev.crystal_subgroup("md_800K") is None

@@ -45,6 +45,18 @@ FAMILY_LABEL = {
 SUB_LLZO = "crystal: t/c-LLZO only"
 SUB_SMALL = "crystal: simple compounds, 12-22-atom cells"
 SUB_BIG = "crystal: simple compounds, 88-128-atom supercells"
+
+
+def crystal_subgroup(system: str) -> str | None:
+    """The crystal family's sub-group of a system: every t- and c-LLZO cell (the strained 0 K cells
+    crys_tllzo_shape too), the compounds' supercells, or their small cells; None if not a crystal."""
+    if system.startswith(("crys_tllzo", "crys_cllzo")):
+        return SUB_LLZO
+    if system.startswith("crys_big_"):
+        return SUB_BIG
+    return SUB_SMALL if system.startswith("crys_") else None
+
+
 TARGET_E, TARGET_F = 4.0, 150.0  # meV/atom, meV/A: the accuracy goal for the crystal and high-temperature families
 
 
@@ -127,12 +139,10 @@ def main(argv=None) -> int:
                 rows_fam[fam] = {"frames": nfr, "rmse_e_meV_atom": rmse(np.concatenate(de)),
                                  "rmse_f_meV_A": rmse(np.concatenate(df))}
         # sub-groups of the crystal family: LLZO cells vs the simple compounds
-        llzo = ("crys_tllzo96", "crys_cllzo192")
-        for label, pick in ((SUB_LLZO, lambda n: n in llzo),
-                            (SUB_SMALL, lambda n: n.startswith("crys_") and n not in llzo and not n.startswith("crys_big_")),
-                            (SUB_BIG, lambda n: n.startswith("crys_big_"))):
-            de = [(r["e_dp"] - r["e_ref"]) * 1000.0 for n, r in results[part].items() if pick(n)]
-            df = [(r["f_dp"] - r["f_ref"]).ravel() * 1000.0 for n, r in results[part].items() if pick(n)]
+        for label in (SUB_LLZO, SUB_SMALL, SUB_BIG):
+            de = [(r["e_dp"] - r["e_ref"]) * 1000.0 for n, r in results[part].items() if crystal_subgroup(n) == label]
+            df = [(r["f_dp"] - r["f_ref"]).ravel() * 1000.0 for n, r in results[part].items()
+                  if crystal_subgroup(n) == label]
             if de:
                 rows_fam[label] = {"frames": int(sum(len(x) for x in de)), "rmse_e_meV_atom": rmse(np.concatenate(de)),
                                    "rmse_f_meV_A": rmse(np.concatenate(df))}
