@@ -1,6 +1,7 @@
 """The active-learning loop end to end, quick: explore with the coverage monitor, choose, label
 (the test model as the reference), fine-tune, record; run again, nothing is redone. And the
 same loop choosing by DP-GEN's model deviation and at random."""
+import argparse
 import csv
 import json
 from pathlib import Path
@@ -136,3 +137,16 @@ def test_frames_outside_the_limits_are_never_chosen(tmp_path, monkeypatch, crite
     none, rejected = active_learning.choose(0, a, stage, ["hot"])
     seen = len(X.frame_coverages(stage / "hot")) if criterion == "coverage" else len(X.trajectory_frames(stage / "hot"))
     assert none == [] and rejected == {"hot": seen} and seen >= len(keys)
+
+
+def test_budgets_follow_another_arm(tmp_path):
+    """Equal label budgets: an arm given another's directory labels what that arm labelled per
+    iteration, up to its converged iteration, and then only explores."""
+    for k, (chosen, converged) in enumerate([(30, False), (2, False), (6, False), (1, True)]):
+        d = tmp_path / "coverage" / f"iter_{k:03d}"
+        d.mkdir(parents=True)
+        (d / "record.json").write_text(json.dumps({"iteration": k, "chosen": chosen, "converged": converged}))
+    assert active_learning.budgets_of(tmp_path / "coverage") == [30, 2, 6]
+    a = argparse.Namespace(budget=20, budgets=[30, 2, 6])
+    assert [active_learning.budget_at(a, k) for k in range(4)] == [30, 2, 6, 0]
+    assert active_learning.budget_at(argparse.Namespace(budget=20, budgets=None), 5) == 20

@@ -10,7 +10,9 @@ Data 0 is `<data>/training/crys_*` (t/c-LLZO, the simple compounds, the strained
 held-out set is every system of `<data>/test/` (crystal, hot MD, amorphous, slab, close contacts),
 never trained on. The Data 0 model is `<work>/data0/model.pth` (trained once, `--data0-steps`,
 seed 1); for the deviation criterion three more members are trained on Data 0 with other seeds.
-Everything resumes: a finished model is not trained again, finished iterations are skipped.
+The random and deviation arms label as many frames per iteration as the coverage arm did
+(`--budgets-from runs/coverage`, when that arm has run), then explore once more with their last
+model. Everything resumes: a finished model is not trained again, finished iterations are skipped.
 When the loop ends, its last model is checked as a shipping candidate against the labels' method
 (`models/llzo/shipping_checks.py`: 0 K lattice and c/a, E(V), E(c/a), Li-disordered cells) into
 `<work>/candidate/`, unless `--no-validate`.
@@ -71,6 +73,10 @@ def main(argv=None) -> int:
             "--criterion", a.criterion, *protocol, *rest]
     if members:
         args += ["--ensemble", *map(str, members)]
+    coverage_arm = runs / "coverage"
+    if a.criterion != "coverage" and (coverage_arm / "iter_000" / "record.json").exists() and "--budgets-from" not in rest:
+        # equal label budgets: as many frames per iteration as the coverage arm labelled
+        args += ["--budgets-from", str(coverage_arm)]
     rc = active_learning.main(args)
     if rc == 0 and not a.no_validate:
         validate(work, a.method)

@@ -11,7 +11,8 @@ target.
 the model and its `--ensemble` lies between `--trust-lo` and `--trust-hi`; every member is
 fine-tuned each iteration with its own seed) or `random` (sampled frames at random). The
 monitor runs in every arm, so the arms' coverage and their models' errors compare at equal
-label budgets. Every criterion chooses among the frames that pass `frame_filter` (volume per atom
+label budgets: `--budgets-from` another arm's directory labels as many frames per iteration as
+that arm did. Every criterion chooses among the frames that pass `frame_filter` (volume per atom
 within `--max-volume-change` of the start, no atoms closer than `--min-contact`); a run whose
 cell leaves 1.5 times that volume bound is halted.
 
@@ -91,11 +92,33 @@ def choose(k: int, a, stage: Path, names: list[str]) -> tuple[list[str], dict[st
     passed, rejected = frame_filter.kept(dict(zip(keys, frames_at(a, stage, keys))), start, a.limits)
     passed = set(passed)
     pool = [p for p, key in zip(pool, keys) if key in passed]
+    budget = budget_at(a, k)
     if a.criterion == "coverage":
-        return [c.key for c in by_coverage(pool, a.budget, a.min_distance)], rejected
+        return [c.key for c in by_coverage(pool, budget, a.min_distance)], rejected
     if a.criterion == "deviation":
-        return [r.key for r in by_deviation(pool, a.trust_lo, a.trust_hi, a.budget, seed=1000 + k)], rejected
-    return at_random(pool, a.budget, seed=1000 + k), rejected
+        return [r.key for r in by_deviation(pool, a.trust_lo, a.trust_hi, budget, seed=1000 + k)], rejected
+    return at_random(pool, budget, seed=1000 + k), rejected
+
+
+def budgets_of(work: Path) -> list[int]:
+    """The frames another arm labelled per iteration (its records' `chosen`, up to the iteration
+    that converged or chose none: that one labels nothing)."""
+    budgets = []
+    for rec in sorted(Path(work).glob("iter_*/record.json")):
+        r = json.loads(rec.read_text())
+        if r["converged"] or r["chosen"] == 0:
+            break
+        budgets.append(int(r["chosen"]))
+    return budgets
+
+
+def budget_at(a, k: int) -> int:
+    """Iteration k's label budget: `--budget`, or with `--budgets-from` the other arm's count at k
+    (0 past its last labelled iteration, so that the last iteration only explores and scores)."""
+    budgets = getattr(a, "budgets", None)
+    if budgets is None:
+        return a.budget
+    return budgets[k] if k < len(budgets) else 0
 
 
 def frames_at(a, stage: Path, keys: list[str]) -> list:
@@ -236,6 +259,9 @@ def main(argv=None) -> int:
                     help="held-out deepmd/npy systems: every iteration's model is scored on them (heldout.csv)")
     ap.add_argument("--iterations", type=int, default=4)
     ap.add_argument("--budget", type=int, default=20, help="frames labelled per iteration")
+    ap.add_argument("--budgets-from", type=Path,
+                    help="another arm's work directory: label as many frames per iteration as it did (equal budgets), "
+                         "then explore once more with the last model")
     ap.add_argument("--min-distance", type=float, default=0.1, help="de-duplication radius (scaled PCA fingerprint)")
     ap.add_argument("--target", type=float, default=0.995, help="stop when the mean frame coverage reaches this")
     ap.add_argument("--steps", type=int, default=20000, help="training steps per iteration")
@@ -263,6 +289,12 @@ def main(argv=None) -> int:
         a.steps = min(a.steps, 20)
         a.budget = min(a.budget, 3)
         a.sample_every = min(a.sample_every, 10)
+    a.budgets = None
+    if a.budgets_from:
+        a.budgets = budgets_of(a.budgets_from)
+        if not a.budgets:
+            ap.error(f"--budgets-from {a.budgets_from}: no labelled iteration there (iter_*/record.json)")
+        a.iterations = len(a.budgets) + 1
     a.monitor = X.MonitorSettings(every=10, threshold=a.threshold, max_frames=max(3, a.budget), min_gap=20 if a.quick else 100)
     a.limits = frame_filter.FrameLimits(a.max_volume_change, a.min_contact)
     a.machine_desc = json.loads(a.machine.read_text()) if a.machine else None
