@@ -163,6 +163,11 @@ def shape_prob(names):
 SHAPE_FORCE_WEIGHT = 20.0
 
 
+# energy 8, force 1, virial 40, constant: the loss of stage sevennet_shape and of the long stage's tail
+SHAPE_LOSS = {"start_pref_e": 8, "limit_pref_e": 8, "start_pref_f": 1, "limit_pref_f": 1,
+              "start_pref_v": 40.0, "limit_pref_v": 40.0}
+
+
 def sevennet_shape(sel, data="data-sevennet"):
     """Stage `sevennet_shape` (--init-model from stage sevennet): the strained 0 K cells drawn in
     30 % of the batches and the virial weighted 40x stage sevennet's, so that the stress
@@ -173,8 +178,7 @@ def sevennet_shape(sel, data="data-sevennet"):
     c["_comment"] = ("LLZO model on SevenNet-0 labels, stage sevennet_shape (--init-model from stage sevennet): "
                      "written by make_input.py.")
     c["learning_rate"] = {"type": "exp", "start_lr": 1e-4, "stop_lr": 2e-6, "decay_steps": 100}
-    c["loss"].update({"start_pref_e": 8, "limit_pref_e": 8, "start_pref_f": 1, "limit_pref_f": 1,
-                      "start_pref_v": 40.0, "limit_pref_v": 40.0})
+    c["loss"].update(SHAPE_LOSS)
     c["training"]["training_data"]["auto_prob"] = shape_prob(c["training"]["training_data"]["systems"])
     c["training"].update({"numb_steps": 1500, "seed": 103, "disp_file": "lcurve_sevennet_shape.out",
                           "save_freq": 500, "save_ckpt": "checkpoints/sevennet_shape.ckpt"})
@@ -232,8 +236,7 @@ def sevennet_long_tail(sel, data="data-sevennet"):
     c["_comment"] = ("LLZO model on SevenNet-0 labels, stage sevennet_long_tail (--init-model from step 10000 of "
                      "stage sevennet_long): written by make_input.py.")
     c["learning_rate"] = {"type": "exp", "start_lr": 1e-4, "stop_lr": 1e-6, "decay_steps": 100}
-    c["loss"].update({"start_pref_e": 8, "limit_pref_e": 8, "start_pref_f": 1, "limit_pref_f": 1,
-                      "start_pref_v": 40.0, "limit_pref_v": 40.0})
+    c["loss"].update(SHAPE_LOSS)
     c["training"].update({"numb_steps": 3000, "seed": 113, "disp_file": "lcurve_sevennet_long_tail.out",
                           "disp_freq": 500, "save_freq": 500, "save_ckpt": "checkpoints/sevennet_long_tail.ckpt"})
     return c
