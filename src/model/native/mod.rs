@@ -17,7 +17,8 @@
 //! distance go through the TorchScript model (`torch.rs`).
 //!
 //! Layout: `weights/` reads the model; `env.rs` (switch, env rows), `mlp.rs` and `tanh.rs`
-//! are the primitives, `real.rs` the arithmetic type; `se_a.rs` and `se_e3.rs` the descriptors, `fitting.rs` the fitting
+//! are the primitives, `real.rs` the arithmetic type, `simd.rs` the AVX2 builds of the per-pair
+//! loops; `se_a.rs` and `se_e3.rs` the descriptors, `fitting.rs` the fitting
 //! nets, each forward and backward; `kernel.rs` the recipe for a chunk of atoms.
 
 mod env;
@@ -27,6 +28,7 @@ mod mlp;
 pub mod real;
 mod se_a;
 mod se_e3;
+mod simd;
 pub mod tanh;
 #[cfg(test)]
 mod test_support;

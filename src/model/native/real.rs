@@ -45,9 +45,11 @@ pub trait Real:
     /// its transpose: `(1, m)`).
     fn gemm(n: usize, m: usize, k: usize, a: &[Self], b: &[Self], rsb: isize, csb: isize, c: &mut [Self]);
     fn tanh_in_place(v: &mut [Self]);
+    /// `self · b + c`, in one rounding when `FUSED` (the AVX2 + FMA build, `simd.rs`).
+    fn madd<const FUSED: bool>(self, b: Self, c: Self) -> Self;
     /// `a · b` and `(a · b, a · c)` returned in f64, where they go to the forces (`dot.rs`).
-    fn dot(a: &[Self], b: &[Self]) -> f64;
-    fn dot2(a: &[Self], b: &[Self], c: &[Self]) -> (f64, f64);
+    fn dot<const FUSED: bool>(a: &[Self], b: &[Self]) -> f64;
+    fn dot2<const FUSED: bool>(a: &[Self], b: &[Self], c: &[Self]) -> (f64, f64);
 }
 
 /// The sizes `gemm` relies on; its callers build the matrices from the same widths.
@@ -80,12 +82,19 @@ impl Real for f64 {
         tanh::tanh_in_place(v)
     }
     #[inline(always)]
-    fn dot(a: &[f64], b: &[f64]) -> f64 {
-        dot::dot(a, b)
+    fn madd<const FUSED: bool>(self, b: f64, c: f64) -> f64 {
+        match FUSED {
+            true => self.mul_add(b, c),
+            false => self * b + c,
+        }
     }
     #[inline(always)]
-    fn dot2(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
-        dot::dot2(a, b, c)
+    fn dot<const FUSED: bool>(a: &[f64], b: &[f64]) -> f64 {
+        dot::dot::<FUSED>(a, b)
+    }
+    #[inline(always)]
+    fn dot2<const FUSED: bool>(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
+        dot::dot2::<FUSED>(a, b, c)
     }
 }
 
@@ -112,12 +121,19 @@ impl Real for f32 {
         tanh::tanh_in_place_f32(v)
     }
     #[inline(always)]
-    fn dot(a: &[f32], b: &[f32]) -> f64 {
-        dot::dot_f32(a, b)
+    fn madd<const FUSED: bool>(self, b: f32, c: f32) -> f32 {
+        match FUSED {
+            true => self.mul_add(b, c),
+            false => self * b + c,
+        }
     }
     #[inline(always)]
-    fn dot2(a: &[f32], b: &[f32], c: &[f32]) -> (f64, f64) {
-        dot::dot2_f32(a, b, c)
+    fn dot<const FUSED: bool>(a: &[f32], b: &[f32]) -> f64 {
+        dot::dot_f32::<FUSED>(a, b)
+    }
+    #[inline(always)]
+    fn dot2<const FUSED: bool>(a: &[f32], b: &[f32], c: &[f32]) -> (f64, f64) {
+        dot::dot2_f32::<FUSED>(a, b, c)
     }
 }
 

@@ -7,7 +7,8 @@
 use super::env::{se_a_row, se_a_row_backward};
 use super::mlp::{self, Acts};
 use super::real::Real;
-use super::weights::{Embedding, SeAWeights};
+use super::simd::dispatch;
+use super::weights::{Embedding, SeAWeights, Table};
 
 /// One neighbor pair of the chunk.
 #[derive(Debug, Clone, Copy)]
@@ -57,8 +58,42 @@ fn embed<R: Real>(e: &Embedding<R>, grp: &mut Group<R>) {
         Embedding::Table(t) => {
             grp.g.resize(n * t.m, R::ZERO);
             grp.dg.resize(n * t.m, R::ZERO);
-            for (k, &s) in grp.s.iter().enumerate() {
-                t.eval(s, &mut grp.g[k * t.m..(k + 1) * t.m], &mut grp.dg[k * t.m..(k + 1) * t.m]);
+            table_rows(t, &grp.s, &mut grp.g, &mut grp.dg);
+        }
+    }
+}
+
+dispatch!(
+    /// G and dG/ds of every s from table `t` into the rows of `g`, `dg`.
+    fn table_rows = table_rows_body(t: &Table<R>, s: &[f64], g: &mut [R], dg: &mut [R])
+);
+
+#[inline(always)]
+fn table_rows_body<R: Real, const FUSED: bool>(t: &Table<R>, s: &[f64], g: &mut [R], dg: &mut [R]) {
+    for ((&s, g), dg) in s.iter().zip(g.chunks_exact_mut(t.m)).zip(dg.chunks_exact_mut(t.m)) {
+        t.eval::<FUSED>(s, g, dg);
+    }
+}
+
+dispatch!(
+    /// `S += rr^T G` (se_e2_r: `S += G`) of each pair into its center's row of `s_mat`.
+    fn accumulate_s = accumulate_s_body(pairs: &[Pair], rr: &[f64], gg: &[R], s_mat: &mut [R], m1: usize, radial: bool)
+);
+
+#[inline(always)]
+fn accumulate_s_body<R: Real, const FUSED: bool>(pairs: &[Pair], rr: &[f64], gg: &[R], s_mat: &mut [R], m1: usize, radial: bool) {
+    let sm = 4 * m1;
+    for (e, p) in pairs.iter().enumerate() {
+        let srow = &mut s_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
+        let grow = &gg[e * m1..(e + 1) * m1];
+        if radial {
+            srow[..m1].iter_mut().zip(grow).for_each(|(s, &gv)| *s += gv);
+            continue;
+        }
+        for c in 0..4 {
+            let rk = R::of(rr[4 * e + c]);
+            for (s, &gv) in srow[c * m1..(c + 1) * m1].iter_mut().zip(grow) {
+                *s = rk.madd::<FUSED>(gv, *s);
             }
         }
     }
@@ -163,20 +198,7 @@ pub fn forward_embedding<R: Real>(w: &SeAWeights<R>, na: usize, sc: &mut Scratch
         }
         embed(&w.embedding[k], g);
         let gg = g.embedding_output(&w.embedding[k]);
-        for (e, p) in g.pairs.iter().enumerate() {
-            let srow = &mut sc.s_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
-            let grow = &gg[e * m1..(e + 1) * m1];
-            if w.radial {
-                srow[..m1].iter_mut().zip(grow).for_each(|(s, &gv)| *s += gv);
-                continue;
-            }
-            for c in 0..4 {
-                let rk = R::of(g.rr[4 * e + c]);
-                for (s, &gv) in srow[c * m1..(c + 1) * m1].iter_mut().zip(grow) {
-                    *s += rk * gv;
-                }
-            }
-        }
+        accumulate_s(&g.pairs, &g.rr, gg, &mut sc.s_mat, m1, w.radial);
     }
 }
 
@@ -279,20 +301,37 @@ fn backward_embedding<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>)
         }
         // dE/ds = Σ_c rr_c (dS_c · dG/ds): no per-pair dE/dG needed
         Embedding::Table(_) => {
-            let (m1, sm) = (w.m1, 4 * w.m1);
             let g = &sc.groups[k];
-            for (e, p) in g.pairs.iter().enumerate() {
-                let ds = &sc.ds_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
-                let (grow, dgrow) = (&g.g[e * m1..(e + 1) * m1], &g.dg[e * m1..(e + 1) * m1]);
-                let mut dx = 0.0;
-                for c in 0..4 {
-                    let (a, b) = R::dot2(&ds[c * m1..(c + 1) * m1], grow, dgrow);
-                    sc.drr[4 * e + c] = a;
-                    dx += g.rr[4 * e + c] * b;
-                }
-                sc.dsdx.push(dx);
-            }
+            sc.dsdx.resize(n, 0.0);
+            table_backward(&g.pairs, &g.rr, &g.g, &g.dg, &sc.ds_mat, w.m1, &mut sc.drr, &mut sc.dsdx);
         }
+    }
+}
+
+dispatch!(
+    /// Per pair, from its center's dE/dS and its table rows G, dG/ds: dE/d(rr) through S
+    /// into `drr` (`n × 4`) and dE/ds through G into `dsdx` (`n`).
+    fn table_backward = table_backward_body(
+        pairs: &[Pair], rr: &[f64], g: &[R], dg: &[R], ds_mat: &[R], m1: usize, drr: &mut [f64], dsdx: &mut [f64],
+    )
+);
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn table_backward_body<R: Real, const FUSED: bool>(
+    pairs: &[Pair], rr: &[f64], g: &[R], dg: &[R], ds_mat: &[R], m1: usize, drr: &mut [f64], dsdx: &mut [f64],
+) {
+    let sm = 4 * m1;
+    for (e, p) in pairs.iter().enumerate() {
+        let ds = &ds_mat[p.li as usize * sm..(p.li as usize + 1) * sm];
+        let (grow, dgrow) = (&g[e * m1..(e + 1) * m1], &dg[e * m1..(e + 1) * m1]);
+        let mut dx = 0.0;
+        for c in 0..4 {
+            let (a, b) = R::dot2::<FUSED>(&ds[c * m1..(c + 1) * m1], grow, dgrow);
+            drr[4 * e + c] = a;
+            dx += rr[4 * e + c] * b;
+        }
+        dsdx[e] = dx;
     }
 }
 
@@ -313,7 +352,7 @@ fn radial_backward_embedding<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scra
         }
         Embedding::Table(_) => {
             for (e, p) in g.pairs.iter().enumerate() {
-                sc.dsdx.push(R::dot(ds_of(p), &g.dg[e * m1..(e + 1) * m1]));
+                sc.dsdx.push(R::dot::<false>(ds_of(p), &g.dg[e * m1..(e + 1) * m1]));
             }
         }
     }
@@ -337,7 +376,7 @@ fn through_g<R: Real>(w: &SeAWeights<R>, k: usize, sc: &mut Scratch<R>) {
             for (dgv, &dsv) in dg.iter_mut().zip(dsk) {
                 *dgv += rk * dsv;
             }
-            sc.drr[4 * e + c] = R::dot(dsk, grow);
+            sc.drr[4 * e + c] = R::dot::<false>(dsk, grow);
         }
     }
 }
@@ -416,6 +455,55 @@ mod tests {
             grad[base[p.li as usize] + p.j as usize] = *g;
         }
         (e, grad)
+    }
+
+    /// The per-pair loops of the AVX2 + FMA build (`simd.rs`, taken on CPUs that have them)
+    /// give the baseline build's table rows, S sums and gradients to a rounding per product.
+    #[test]
+    fn simd_build_matches_the_baseline() {
+        let mut rng = Lcg(5);
+        let (m, rows) = (11, 30); // two AVX2 vectors and a tail; 20 fine + 10 coarse rows
+        let t = Table::<f64> {
+            data: (0..rows * 6 * m).map(|_| rng.next()).collect(),
+            m,
+            lower: 0.0,
+            upper: 2.0,
+            max: 4.0,
+            stride0: 0.1,
+            stride1: 0.2,
+            nfine: 20,
+            last: rows as i64 - 1,
+            rows,
+            exact: None,
+        };
+        let n = 13;
+        let s: Vec<f64> = (0..n).map(|_| 2.0 + 2.1 * rng.next()).collect(); // both grids and beyond
+        let pairs: Vec<Pair> = (0..n).map(|k| Pair { li: (k % 3) as u32, j: k as u32, block: 0, d: [0.0; 3] }).collect();
+        let rr: Vec<f64> = (0..4 * n).map(|_| rng.next()).collect();
+        let ds_mat: Vec<f64> = (0..3 * 4 * m).map(|_| rng.next()).collect();
+        let baseline = || {
+            let (mut g, mut dg, mut s_mat) = (vec![0.0; n * m], vec![0.0; n * m], vec![0.0; 3 * 4 * m]);
+            let (mut drr, mut dsdx) = (vec![0.0; 4 * n], vec![0.0; n]);
+            table_rows_body::<f64, false>(&t, &s, &mut g, &mut dg);
+            accumulate_s_body::<f64, false>(&pairs, &rr, &g, &mut s_mat, m, false);
+            table_backward_body::<f64, false>(&pairs, &rr, &g, &dg, &ds_mat, m, &mut drr, &mut dsdx);
+            [g, dg, s_mat, drr, dsdx]
+        };
+        let dispatched = || {
+            let (mut g, mut dg, mut s_mat) = (vec![0.0; n * m], vec![0.0; n * m], vec![0.0; 3 * 4 * m]);
+            let (mut drr, mut dsdx) = (vec![0.0; 4 * n], vec![0.0; n]);
+            table_rows(&t, &s, &mut g, &mut dg);
+            accumulate_s(&pairs, &rr, &g, &mut s_mat, m, false);
+            table_backward(&pairs, &rr, &g, &dg, &ds_mat, m, &mut drr, &mut dsdx);
+            [g, dg, s_mat, drr, dsdx]
+        };
+        let (a, b) = (baseline(), dispatched());
+        for (what, (x, y)) in ["G", "dG/ds", "S", "dE/drr", "dE/ds"].iter().zip(a.iter().zip(&b)) {
+            assert!(x.iter().any(|v| v.abs() > 0.1), "{what}: a nontrivial result");
+            for (u, v) in x.iter().zip(y) {
+                assert!((u - v).abs() <= 1e-13 * (1.0 + u.abs()), "{what}: baseline {u}, dispatched {v}");
+            }
+        }
     }
 
     #[test]

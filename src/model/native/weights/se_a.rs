@@ -48,21 +48,22 @@ impl<R: Real> Table<R> {
     }
 
     /// G(s) and dG/ds into `g`, `dg` (`m` values each).
-    #[inline]
-    pub fn eval(&self, s: f64, g: &mut [R], dg: &mut [R]) {
+    #[inline(always)]
+    pub fn eval<const FUSED: bool>(&self, s: f64, g: &mut [R], dg: &mut [R]) {
         match &self.exact {
             Some(net) if !(s >= self.lower && s < self.upper) => {
                 let [v, d, _] = tabulate::value_slope_curvature(net, s);
                 g.iter_mut().zip(&v).for_each(|(a, &b)| *a = R::of(b));
                 dg.iter_mut().zip(&d).for_each(|(a, &b)| *a = R::of(b));
             }
-            _ => self.interpolate(s, g, dg),
+            _ => self.interpolate::<FUSED>(s, g, dg),
         }
     }
 
-    /// The table's polynomial at s (its end values beyond the range).
-    #[inline]
-    pub fn interpolate(&self, s: f64, g: &mut [R], dg: &mut [R]) {
+    /// The table's polynomial at s (its end values beyond the range), each Horner step
+    /// fused when `FUSED`.
+    #[inline(always)]
+    pub fn interpolate<const FUSED: bool>(&self, s: f64, g: &mut [R], dg: &mut [R]) {
         let (idx, t) = self.locate(s);
         let t = R::of(t);
         let [two, three, four, five] = [2.0, 3.0, 4.0, 5.0].map(R::of);
@@ -74,9 +75,12 @@ impl<R: Real> Table<R> {
         let (a2, rest) = rest.split_at(m);
         let (a3, rest) = rest.split_at(m);
         let (a4, a5) = rest.split_at(m);
+        let (g, dg) = (&mut g[..m], &mut dg[..m]);
+        let (a0, a1, a2, a3, a4, a5) = (&a0[..m], &a1[..m], &a2[..m], &a3[..m], &a4[..m], &a5[..m]);
         for c in 0..m {
-            g[c] = a0[c] + (a1[c] + (a2[c] + (a3[c] + (a4[c] + a5[c] * t) * t) * t) * t) * t;
-            dg[c] = a1[c] + (two * a2[c] + (three * a3[c] + (four * a4[c] + five * a5[c] * t) * t) * t) * t;
+            let h = |p: R, a: R| p.madd::<FUSED>(t, a);
+            g[c] = h(h(h(h(h(a5[c], a4[c]), a3[c]), a2[c]), a1[c]), a0[c]);
+            dg[c] = h(h(h(h(five * a5[c], four * a4[c]), three * a3[c]), two * a2[c]), a1[c]);
         }
     }
 }

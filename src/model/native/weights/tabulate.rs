@@ -113,7 +113,7 @@ fn error(table: &Table, net: &Mlp) -> f64 {
     let (mut worst, mut scale) = (0.0f64, 0.0f64);
     for (k, at) in (0..table.rows).flat_map(|k| PEAKS.map(|p| (k, p))) {
         let s = table.lower + (k as f64 + at) * table.stride0;
-        table.interpolate(s, &mut g, &mut dg);
+        table.interpolate::<false>(s, &mut g, &mut dg);
         let [v, d, _] = value_slope_curvature(net, s);
         for c in 0..m {
             worst = worst.max((g[c] - v[c]).abs()).max((dg[c] - d[c]).abs());
@@ -173,7 +173,7 @@ mod tests {
         let (mut g, mut dg) = (vec![0.0; m], vec![0.0; m]);
         for k in 0..997 {
             let s = -1.0 + 5.0 * k as f64 / 996.0; // beyond both ends too
-            t.eval(s, &mut g, &mut dg);
+            t.eval::<false>(s, &mut g, &mut dg);
             let [v, d, _] = value_slope_curvature(&n, s);
             for c in 0..m {
                 assert!((g[c] - v[c]).abs() < 1e-12 && (dg[c] - d[c]).abs() < 1e-12, "s = {s}, output {c}: {} {} / {} {} err {err:e}", g[c], v[c], dg[c], d[c]);
