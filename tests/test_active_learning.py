@@ -150,3 +150,15 @@ def test_budgets_follow_another_arm(tmp_path):
     a = argparse.Namespace(budget=20, budgets=[30, 2, 6])
     assert [active_learning.budget_at(a, k) for k in range(4)] == [30, 2, 6, 0]
     assert active_learning.budget_at(argparse.Namespace(budget=20, budgets=None), 5) == 20
+
+
+def test_budgets_from_the_committed_table():
+    """A fresh clone has no coverage-arm directory: the budgets come from the committed
+    al_iterations.csv, the steps of the coverage arm's labelled_before column (30 + 2 + 6 + 5 + 20
+    = 63 frames, the committed run's five labelled iterations)."""
+    table = ROOT / "examples" / "active_learning" / "results" / "al_iterations.csv"
+    budgets = active_learning.budgets_of(table)
+    assert budgets == [30, 2, 6, 5, 20]
+    with open(table, newline="") as f:
+        last = [r for r in csv.DictReader(f) if r["arm"] == "coverage"][-1]
+    assert sum(budgets) == int(last["labelled_before"])

@@ -11,8 +11,8 @@ held-out set is every system of `<data>/test/` (crystal, hot MD, amorphous, slab
 never trained on. The Data 0 model is `<work>/data0/model.pth` (trained once, `--data0-steps`,
 seed 1); for the deviation criterion three more members are trained on Data 0 with other seeds.
 The random and deviation arms label as many frames per iteration as the coverage arm did
-(`--budgets-from runs/coverage`, when that arm has run), then explore once more with their last
-model. Everything resumes: a finished model is not trained again, finished iterations are skipped.
+(`--budgets-from runs/coverage` when that arm has run in this clone, else the committed
+`results/al_iterations.csv`), then explore once more with their last model. Everything resumes: a finished model is not trained again, finished iterations are skipped.
 When the loop ends, its last model is checked as a shipping candidate against the labels' method
 (`models/llzo/shipping_checks.py`: 0 K lattice and c/a, E(V), E(c/a), Li-disordered cells) into
 `<work>/candidate/`, unless `--no-validate`.
@@ -30,6 +30,8 @@ from llzo_dp_tools.structures import _atomic_write_text as write_whole
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+# the coverage arm's committed per-iteration table (plots.py): the other arms' label budgets
+COMMITTED_TABLE = HERE / "results" / "al_iterations.csv"
 
 
 def data0_systems(data: Path) -> list[Path]:
@@ -73,10 +75,14 @@ def main(argv=None) -> int:
             "--criterion", a.criterion, *protocol, *rest]
     if members:
         args += ["--ensemble", *map(str, members)]
-    coverage_arm = runs / "coverage"
-    if a.criterion != "coverage" and (coverage_arm / "iter_000" / "record.json").exists() and "--budgets-from" not in rest:
-        # equal label budgets: as many frames per iteration as the coverage arm labelled
-        args += ["--budgets-from", str(coverage_arm)]
+    if a.criterion != "coverage" and "--budgets-from" not in rest:
+        # equal label budgets: as many frames per iteration as the coverage arm labelled, in
+        # this clone's run or else in the committed one
+        coverage_arm = runs / "coverage"
+        if (coverage_arm / "iter_000" / "record.json").exists():
+            args += ["--budgets-from", str(coverage_arm)]
+        elif COMMITTED_TABLE.exists():
+            args += ["--budgets-from", str(COMMITTED_TABLE)]
     rc = active_learning.main(args)
     if rc == 0 and not a.no_validate:
         validate(work, a.method)

@@ -102,7 +102,14 @@ def choose(k: int, a, stage: Path, names: list[str]) -> tuple[list[str], dict[st
 
 def budgets_of(work: Path) -> list[int]:
     """The frames another arm labelled per iteration (its records' `chosen`, up to the iteration
-    that converged or chose none: that one labels nothing)."""
+    that converged or chose none: that one labels nothing). `work` may also be the table
+    `plots.py` writes (`al_iterations.csv`): there the coverage arm's budgets are the steps of its
+    `labelled_before` column, so a fresh clone can match the committed run without its directory."""
+    if Path(work).is_file():
+        with open(work, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("arm", "coverage") == "coverage"]
+        labelled = [int(r["labelled_before"]) for r in sorted(rows, key=lambda r: int(r["iteration"]))]
+        return [b - a for a, b in zip(labelled, labelled[1:])]
     budgets = []
     for rec in sorted(Path(work).glob("iter_*/record.json")):
         r = json.loads(rec.read_text())
@@ -260,7 +267,8 @@ def main(argv=None) -> int:
     ap.add_argument("--iterations", type=int, default=4)
     ap.add_argument("--budget", type=int, default=20, help="frames labelled per iteration")
     ap.add_argument("--budgets-from", type=Path,
-                    help="another arm's work directory: label as many frames per iteration as it did (equal budgets), "
+                    help="another arm's work directory, or the al_iterations.csv of the coverage arm: label as many "
+                         "frames per iteration as it did (equal budgets), "
                          "then explore once more with the last model")
     ap.add_argument("--min-distance", type=float, default=0.1, help="de-duplication radius (scaled PCA fingerprint)")
     ap.add_argument("--target", type=float, default=0.995, help="stop when the mean frame coverage reaches this")
@@ -293,7 +301,8 @@ def main(argv=None) -> int:
     if a.budgets_from:
         a.budgets = budgets_of(a.budgets_from)
         if not a.budgets:
-            ap.error(f"--budgets-from {a.budgets_from}: no labelled iteration there (iter_*/record.json)")
+            ap.error(f"--budgets-from {a.budgets_from}: no labelled iteration there (iter_*/record.json, "
+                     "or rows of the coverage arm in an al_iterations.csv)")
         a.iterations = len(a.budgets) + 1
     a.monitor = X.MonitorSettings(every=10, threshold=a.threshold, max_frames=max(3, a.budget), min_gap=20 if a.quick else 100)
     a.limits = frame_filter.FrameLimits(a.max_volume_change, a.min_contact)
