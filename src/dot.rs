@@ -5,9 +5,9 @@
 //! native evaluator's loops (`model/native/simd.rs`); they are `inline(always)` so that they
 //! are compiled with the features of the loop that calls them.
 
-/// `a·b + c`, fused when `FUSED`.
+/// `a·b + c`, fused when `FUSED` (also `Real::madd`).
 #[inline(always)]
-fn madd<const FUSED: bool>(a: f64, b: f64, c: f64) -> f64 {
+pub fn madd<const FUSED: bool>(a: f64, b: f64, c: f64) -> f64 {
     if FUSED {
         a.mul_add(b, c)
     } else {
@@ -16,7 +16,7 @@ fn madd<const FUSED: bool>(a: f64, b: f64, c: f64) -> f64 {
 }
 
 #[inline(always)]
-fn madd_f32<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub fn madd_f32<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED {
         a.mul_add(b, c)
     } else {

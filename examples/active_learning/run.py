@@ -12,7 +12,8 @@ never trained on. The Data 0 model is `<work>/data0/model.pth` (trained once, `-
 seed 1); for the deviation criterion three more members are trained on Data 0 with other seeds.
 The random and deviation arms label as many frames per iteration as the coverage arm did
 (`--budgets-from runs/coverage` when that arm has run in this clone, else the committed
-`results/al_iterations.csv`), then explore once more with their last model. Everything resumes: a finished model is not trained again, finished iterations are skipped.
+`results/al_iterations.csv`), then explore once more with their last model. Everything resumes:
+a finished model is not trained again, finished iterations are skipped.
 When the loop ends, its last model is checked as a shipping candidate against the labels' method
 (`models/llzo/shipping_checks.py`: 0 K lattice and c/a, E(V), E(c/a), Li-disordered cells) into
 `<work>/candidate/`, unless `--no-validate`.

@@ -83,10 +83,7 @@ impl Real for f64 {
     }
     #[inline(always)]
     fn madd<const FUSED: bool>(self, b: f64, c: f64) -> f64 {
-        match FUSED {
-            true => self.mul_add(b, c),
-            false => self * b + c,
-        }
+        dot::madd::<FUSED>(self, b, c)
     }
     #[inline(always)]
     fn dot<const FUSED: bool>(a: &[f64], b: &[f64]) -> f64 {
@@ -122,10 +119,7 @@ impl Real for f32 {
     }
     #[inline(always)]
     fn madd<const FUSED: bool>(self, b: f32, c: f32) -> f32 {
-        match FUSED {
-            true => self.mul_add(b, c),
-            false => self * b + c,
-        }
+        dot::madd_f32::<FUSED>(self, b, c)
     }
     #[inline(always)]
     fn dot<const FUSED: bool>(a: &[f32], b: &[f32]) -> f64 {
