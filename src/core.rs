@@ -566,8 +566,11 @@ impl Core {
 
     /// After the reductions: (dump this frame, log line).
     pub fn finish_coverage(&mut self, step: i64, rank0: bool) -> Result<(bool, String)> {
+        let t = Instant::now();
         let m = self.monitor.as_mut().ok_or_else(|| Error::Internal("coverage monitor is off".into()))?;
-        m.finish(step, rank0)
+        let done = m.finish(step, rank0);
+        self.timing.coverage += t.elapsed().as_secs_f64();
+        done
     }
 
     /// Overall coverage then per element of the last monitored frame.

@@ -11,6 +11,7 @@ pub struct Timing {
     pub rebuild: f64,
     /// Positions gathered and the list cut to the model cutoff (every step).
     pub prepare: f64,
+    /// The coverage monitor: this rank's features and grids, and the frame's summary.
     pub coverage: f64,
     pub model: f64,
     pub deviation: f64,

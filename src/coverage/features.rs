@@ -126,6 +126,8 @@ struct RadialTable {
     k_n: usize,
     inv_h: f64,
     nodes: Vec<f64>,
+    /// The last interval (number of nodes - 2), kept to spare a division per neighbor.
+    last: usize,
 }
 
 impl RadialTable {
@@ -141,20 +143,27 @@ impl RadialTable {
         for (i, node) in nodes.chunks_mut(2 * k_n).enumerate() {
             radial_weights(params, i as f64 * h, h, node);
         }
-        RadialTable { k_n, inv_h: 1.0 / h, nodes }
+        RadialTable { k_n, inv_h: 1.0 / h, nodes, last: intervals - 1 }
+    }
+
+    /// Where `r` (0 <= r < rcut) falls: the first value of its node pair in `nodes` and the
+    /// four cubic Hermite coefficients (value and slope at either node).
+    #[inline(always)]
+    fn coefficients(&self, r: f64) -> (usize, [f64; 4]) {
+        let u = r * self.inv_h;
+        // u >= 0: the signed conversion is one instruction, the unsigned one several
+        let i = ((u as i64) as usize).min(self.last);
+        let t = u - i as f64;
+        let (t2, s) = (t * t, 1.0 - t);
+        (2 * self.k_n * i, [(1.0 + 2.0 * t) * s * s, t * s * s, t2 * (3.0 - 2.0 * t), -t2 * s])
     }
 
     /// The K weights at `r` (0 <= r < rcut) into `w`; `K` is `k_n` when it is not 0.
     #[inline(always)]
     fn eval<const K: usize>(&self, r: f64, w: &mut [f64]) {
         let k_n = if K > 0 { K } else { self.k_n };
-        let u = r * self.inv_h;
-        let last = self.nodes.len() / (2 * k_n) - 2;
-        let i = (u as usize).min(last);
-        let t = u - i as f64;
-        let (t2, s) = (t * t, 1.0 - t);
-        let (h00, h10, h01, h11) = ((1.0 + 2.0 * t) * s * s, t * s * s, t2 * (3.0 - 2.0 * t), -t2 * s);
-        let (node, w) = (&self.nodes[2 * k_n * i..2 * k_n * (i + 2)], &mut w[..k_n]);
+        let (at, [h00, h10, h01, h11]) = self.coefficients(r);
+        let (node, w) = (&self.nodes[at..at + 4 * k_n], &mut w[..k_n]);
         for k in 0..k_n {
             w[k] = h00 * node[k] + h10 * node[k_n + k] + h01 * node[2 * k_n + k] + h11 * node[3 * k_n + k];
         }
@@ -204,23 +213,22 @@ impl Featurizer {
         if nb.nloc == 0 {
             return Ok(());
         }
-        let scratch_len = params.n_types * params.n_radial * 10 + params.n_radial;
-        // the default K compiled with K known, so the per-neighbor updates unroll into vector
-        // code, in AVX2 + FMA when the CPU has them
+        // the default K runs bucketed by element with its sums in registers, in AVX2 + FMA
+        // when the CPU has them; any other K the plain way
         let atom = match params.n_radial {
             8 if avx2_fma() => Self::atom_features_8_avx2,
-            8 => Self::atom_features::<8>,
-            _ => Self::atom_features::<0>,
+            8 => Self::atom_features_8,
+            _ => |f: &Self, nb: &Neighborhood, i, neigh: &[i64], s: &mut AtomScratch, row: &mut [f64]| f.atom_features::<0>(nb, i, neigh, s, row),
         };
         out.par_chunks_mut(p).enumerate().for_each_init(
-            || vec![0.0f64; scratch_len],
+            || AtomScratch::new(params),
             |scratch, (i, row)| atom(self, nb, i, &nb.nlist[i * width..(i + 1) * width], scratch, row),
         );
         Ok(())
     }
 
-    /// `atom_features::<8>` compiled for AVX2 + FMA; only chosen after `avx2_fma()`.
-    fn atom_features_8_avx2(&self, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut [f64], row: &mut [f64]) {
+    /// `atom_features_8` compiled for AVX2 + FMA; only chosen after `avx2_fma()`.
+    fn atom_features_8_avx2(&self, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut AtomScratch, row: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `compute` picks this function only when `avx2_fma()` found both features
         // on this CPU, which is all `with_avx2_fma` requires.
@@ -228,18 +236,46 @@ impl Featurizer {
             with_avx2_fma(self, nb, i, neigh, scratch, row)
         }
         #[cfg(not(target_arch = "x86_64"))]
-        self.atom_features::<8>(nb, i, neigh, scratch, row)
+        self.atom_features_8(nb, i, neigh, scratch, row)
+    }
+
+    /// One atom's row for K = 8, the same sums as `atom_features` in the same order: the
+    /// neighbors within the cutoff are first sorted into one list per element, then each
+    /// element's 10 x 8 sums run over its list in registers (half of the Gaussians at a
+    /// time, so that they fit in sixteen AVX2 registers) instead of in memory.
+    #[inline(always)]
+    fn atom_features_8(&self, nb: &Neighborhood, i: usize, neigh: &[i64], s: &mut AtomScratch, row: &mut [f64]) {
+        let rc2 = self.params.rcut * self.params.rcut;
+        let xi = [nb.coords[3 * i], nb.coords[3 * i + 1], nb.coords[3 * i + 2]];
+        s.near.iter_mut().for_each(Vec::clear);
+        for &j in neigh {
+            if j < 0 {
+                continue;
+            }
+            let j = j as usize;
+            let d = [nb.coords[3 * j] - xi[0], nb.coords[3 * j + 1] - xi[1], nb.coords[3 * j + 2] - xi[2]];
+            let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            if r2 >= rc2 || r2 <= 0.0 {
+                continue;
+            }
+            let r = r2.sqrt();
+            let inv = 1.0 / r;
+            let u = [d[0] * inv, d[1] * inv, d[2] * inv];
+            let (at, h) = self.table.coefficients(r);
+            s.near[nb.types[j] as usize].push(Near { at, h, v: angular(u) }); // types checked in `Neighborhood::check`
+        }
+        for (near, acc) in s.near.iter().zip(s.acc.chunks_exact_mut(10 * 8)) {
+            accumulate_8(&self.table.nodes, near, acc);
+        }
+        invariants::<8>(&self.params, &s.acc, row);
     }
 
     /// One atom's row; `K` is `params.n_radial` when it is not 0.
     #[inline(always)]
-    fn atom_features<const K: usize>(&self, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut [f64], row: &mut [f64]) {
+    fn atom_features<const K: usize>(&self, nb: &Neighborhood, i: usize, neigh: &[i64], s: &mut AtomScratch, row: &mut [f64]) {
         let params = &self.params;
         let k_n = if K > 0 { K } else { params.n_radial };
-        let nch = params.n_types * k_n;
-        // acc[(e 10 + q) K + k]: for element e the 10 values q = A0, A1 (x y z), A2 (xx yy
-        // zz xy xz yz), each over the K Gaussians (contiguous, so the update vectorizes)
-        let (acc, w) = scratch.split_at_mut(10 * nch);
+        let (acc, w) = (&mut s.acc, &mut s.w);
         acc.fill(0.0);
         let rc2 = params.rcut * params.rcut;
         let xi = [nb.coords[3 * i], nb.coords[3 * i + 1], nb.coords[3 * i + 2]];
@@ -257,8 +293,7 @@ impl Featurizer {
             let inv = 1.0 / r;
             let u = [d[0] * inv, d[1] * inv, d[2] * inv];
             self.table.eval::<K>(r, w);
-            let third = 1.0 / 3.0;
-            let v = [1.0, u[0], u[1], u[2], u[0] * u[0] - third, u[1] * u[1] - third, u[2] * u[2] - third, u[0] * u[1], u[0] * u[2], u[1] * u[2]];
+            let v = angular(u);
             let base = nb.types[j] as usize * 10 * k_n; // checked in `Neighborhood::check`
             // indices below 10 k_n of slices of that length: no bounds checks, vector code
             let (a, w) = (&mut acc[base..base + 10 * k_n], &w[..k_n]);
@@ -294,8 +329,69 @@ fn avx2_fma() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn with_avx2_fma(f: &Featurizer, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut [f64], row: &mut [f64]) {
-    f.atom_features::<8>(nb, i, neigh, scratch, row)
+fn with_avx2_fma(f: &Featurizer, nb: &Neighborhood, i: usize, neigh: &[i64], scratch: &mut AtomScratch, row: &mut [f64]) {
+    f.atom_features_8(nb, i, neigh, scratch, row)
+}
+
+/// Per-thread buffers of `Featurizer::compute`.
+struct AtomScratch {
+    /// acc[(e 10 + q) K + k]: for element e the 10 values q = A0, A1 (x y z), A2 (xx yy zz
+    /// xy xz yz), each over the K Gaussians (contiguous, so the updates vectorize).
+    acc: Vec<f64>,
+    /// The K radial weights of one neighbor.
+    w: Vec<f64>,
+    /// Per element, its neighbors within the cutoff (`atom_features_8`).
+    near: Vec<Vec<Near>>,
+}
+
+impl AtomScratch {
+    fn new(params: &FeatureParams) -> AtomScratch {
+        let (ne, k_n) = (params.n_types, params.n_radial);
+        AtomScratch { acc: vec![0.0; ne * 10 * k_n], w: vec![0.0; k_n], near: vec![Vec::new(); ne] }
+    }
+}
+
+/// A neighbor as the sums need it: where its distance falls in the radial table
+/// (`RadialTable::coefficients`) and its 10 angular factors.
+#[derive(Debug, Clone, Copy)]
+struct Near {
+    at: usize,
+    h: [f64; 4],
+    v: [f64; 10],
+}
+
+/// The factors of A0, A1 and A2 for the unit vector `u` (order of `AtomScratch::acc`).
+#[inline(always)]
+fn angular(u: [f64; 3]) -> [f64; 10] {
+    let third = 1.0 / 3.0;
+    [1.0, u[0], u[1], u[2], u[0] * u[0] - third, u[1] * u[1] - third, u[2] * u[2] - third, u[0] * u[1], u[0] * u[2], u[1] * u[2]]
+}
+
+/// One element's 10 x 8 sums over its neighbors `near` into `acc`, each Gaussian's weight
+/// interpolated from `nodes` as `RadialTable::eval` does. Four Gaussians at a time: the
+/// 40 running sums then stay in registers.
+#[inline(always)]
+fn accumulate_8(nodes: &[f64], near: &[Near], acc: &mut [f64]) {
+    for half in 0..2 {
+        let mut sums = [[0.0f64; 4]; 10];
+        for n in near {
+            let node: &[f64; 32] = nodes[n.at..n.at + 32].try_into().expect("two table nodes of 2 x 8 values");
+            let [h00, h10, h01, h11] = n.h;
+            let mut w = [0.0f64; 4];
+            for (k, w) in w.iter_mut().enumerate() {
+                let k = 4 * half + k;
+                *w = h00 * node[k] + h10 * node[8 + k] + h01 * node[16 + k] + h11 * node[24 + k];
+            }
+            for (s, v) in sums.iter_mut().zip(n.v) {
+                for (s, w) in s.iter_mut().zip(w) {
+                    *s += v * w;
+                }
+            }
+        }
+        for (q, s) in sums.iter().enumerate() {
+            acc[8 * q + 4 * half..8 * q + 4 * half + 4].copy_from_slice(s);
+        }
+    }
 }
 
 /// The feature row from the accumulated A0, A1, A2 (layout of `atom_features`). Each dot
@@ -306,28 +402,34 @@ fn with_avx2_fma(f: &Featurizer, nb: &Neighborhood, i: usize, neigh: &[i64], scr
 fn invariants<const K: usize>(params: &FeatureParams, acc: &[f64], row: &mut [f64]) {
     let k_n = if K > 0 { K } else { params.n_radial };
     let nch = params.n_types * k_n;
-    let block = |e: usize, c: usize| &acc[(e * 10 + c) * k_n..(e * 10 + c + 1) * k_n];
     for e in 0..params.n_types {
-        row[e * k_n..(e + 1) * k_n].copy_from_slice(block(e, 0));
+        row[e * k_n..(e + 1) * k_n].copy_from_slice(&acc[e * 10 * k_n..(e * 10 + 1) * k_n]);
     }
     let (l1, l2) = row[nch..].split_at_mut(params.n_pairs() * k_n);
-    let dot = |e: usize, f: usize, cs: std::ops::Range<usize>, out: &mut [f64]| {
-        out.fill(-0.0); // as `Iterator::sum`
-        for c in cs {
-            for ((o, x), y) in out.iter_mut().zip(block(e, c)).zip(block(f, c)) {
-                *o += x * y;
-            }
-        }
-    };
     let mut q = 0;
     for e in 0..params.n_types {
         for f in e..params.n_types {
             let (o1, o2) = (&mut l1[q * k_n..(q + 1) * k_n], &mut l2[q * k_n..(q + 1) * k_n]);
-            dot(e, f, 4..7, o1); // the diagonal part of A2 : A2, for now in o1
-            dot(e, f, 7..10, o2);
+            let (a, b) = (&acc[e * 10 * k_n..(e + 1) * 10 * k_n], &acc[f * 10 * k_n..(f + 1) * 10 * k_n]);
+            dot_blocks::<K>(a, b, k_n, 4..7, o1); // the diagonal part of A2 : A2, for now in o1
+            dot_blocks::<K>(a, b, k_n, 7..10, o2);
             o2.iter_mut().zip(o1.iter()).for_each(|(o, d)| *o = d + 2.0 * *o);
-            dot(e, f, 1..4, o1);
+            dot_blocks::<K>(a, b, k_n, 1..4, o1);
             q += 1;
+        }
+    }
+}
+
+/// `out[k] = sum over c in cs of a[c K + k] b[c K + k]`, summed from -0.0 in the order of c
+/// as `Iterator::sum` does; `K` is `k_n` when it is not 0.
+#[inline(always)]
+fn dot_blocks<const K: usize>(a: &[f64], b: &[f64], k_n: usize, cs: std::ops::Range<usize>, out: &mut [f64]) {
+    let k_n = if K > 0 { K } else { k_n };
+    let out = &mut out[..k_n];
+    out.fill(-0.0);
+    for c in cs {
+        for ((o, x), y) in out.iter_mut().zip(&a[c * k_n..(c + 1) * k_n]).zip(&b[c * k_n..(c + 1) * k_n]) {
+            *o += x * y;
         }
     }
 }
@@ -422,6 +524,34 @@ mod tests {
             }
         }
         assert_eq!(row.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn per_element_sums_in_registers_match_the_plain_loop_bit_for_bit() {
+        // the K = 8 path (bucketed, sums in registers, AVX2 where there is one) against the
+        // generic loop over neighbors: the same sums in the same order, so the same bits
+        let params = FeatureParams::new(3, 4.0);
+        let f = Featurizer::new(&params).unwrap();
+        let (coords, types) = cluster(60, 5);
+        let n = types.len();
+        let nlist: Vec<i64> = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(|j| j as i64).chain([-1])).collect();
+        let nb = Neighborhood { coords: &coords, types: &types, nloc: n, nlist: &nlist };
+        let mut fast = Vec::new();
+        f.compute(&nb, &mut fast).unwrap();
+        let (p, width) = (params.len(), n);
+        let mut plain = vec![f64::NAN; n * p];
+        let mut s = AtomScratch::new(&params);
+        for (i, row) in plain.chunks_mut(p).enumerate() {
+            f.atom_features::<0>(&nb, i, &nlist[i * width..(i + 1) * width], &mut s, row);
+        }
+        assert!(fast.iter().any(|&x| x != 0.0));
+        assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), plain.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        // and the scalar build of the K = 8 path, where the CPU would have chosen AVX2
+        let mut scalar = vec![f64::NAN; n * p];
+        for (i, row) in scalar.chunks_mut(p).enumerate() {
+            f.atom_features_8(&nb, i, &nlist[i * width..(i + 1) * width], &mut s, row);
+        }
+        assert_eq!(scalar.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), plain.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]

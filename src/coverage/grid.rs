@@ -181,7 +181,7 @@ impl Grid {
     /// Unbounded cell index along component k.
     fn index(&self, k: usize, v: f64) -> i64 {
         let u = (v - self.lo[k]) / self.width[k];
-        let i = if u.is_finite() { u.floor().clamp(-1e9, 1e9) as i64 } else if u > 0.0 { i64::MAX / 2 } else { -1 };
+        let i = if u.is_finite() { floor_clamped(u) } else if u > 0.0 { i64::MAX / 2 } else { -1 };
         // the training maximum sits exactly on the upper edge: it belongs to the last cell;
         // and the extremes, projected again in another order of sums, stay inside
         if i == self.n as i64 && u <= self.n as f64 * (1.0 + 1e-12) {
@@ -253,6 +253,12 @@ impl Grid {
     /// and, when `point_coverage` is given (`[k]`), writes each point's fraction of covered
     /// planes into it.
     pub fn add_points(&self, t: &[f64], occ: &mut [u64], point_coverage: Option<&mut [f64]>) -> Result<()> {
+        self.add_points_with(t, occ, point_coverage, &mut Vec::new())
+    }
+
+    /// `add_points` with the points' test-axis cells in `outer`, a buffer kept from call to
+    /// call (the monitor's per-step path).
+    pub fn add_points_with(&self, t: &[f64], occ: &mut [u64], point_coverage: Option<&mut [f64]>, outer: &mut Vec<u16>) -> Result<()> {
         let rows = self.test_rows();
         let k = t.len() / self.m;
         if !t.len().is_multiple_of(self.m) || occ.len() != rows.len() || point_coverage.as_ref().is_some_and(|c| c.len() != k) {
@@ -260,7 +266,9 @@ impl Grid {
         }
         let m = self.m;
         // test-axis cells of every point and component once
-        let outer: Vec<u16> = t.chunks(m).flat_map(|row| (0..m).map(move |c| self.outer(c, row[c]) as u16)).collect();
+        outer.clear();
+        outer.extend(t.chunks(m).flat_map(|row| (0..m).map(move |c| self.outer(c, row[c]) as u16)));
+        let outer = &outer[..];
         // each component's block of rows is written by one task
         let mut blocks: Vec<&mut [u64]> = Vec::with_capacity(m);
         let mut rest = occ;
@@ -283,11 +291,12 @@ impl Grid {
             }
         });
         if let Some(cov) = point_coverage {
-            let np = self.n_planes() as f64;
-            cov.par_iter_mut().zip(t.par_chunks(m)).for_each_init(
+            let (np, n) = (self.n_planes() as f64, self.n as u16);
+            cov.par_iter_mut().zip(outer.par_chunks(m)).for_each_init(
                 || vec![OUTSIDE; m],
-                |cells, (c, row)| {
-                    self.inner_cells(row, cells);
+                |cells, (c, outer)| {
+                    // the training cells are the middle third of the test axis
+                    cells.iter_mut().zip(outer).for_each(|(c, &o)| *c = if (n..2 * n).contains(&o) { o - n } else { OUTSIDE });
                     *c = self.covered_planes(cells) as f64 / np;
                 },
             );
@@ -301,6 +310,24 @@ impl Grid {
         if points == 0 || occ.len() != self.occupancy_len() {
             return None;
         }
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU has POPCNT, the only feature `plane_coverage_popcnt` is compiled for.
+            return Some(unsafe { self.plane_coverage_popcnt(occ) });
+        }
+        Some(self.count_planes(occ))
+    }
+
+    /// `count_planes` with `count_ones` as one instruction (the x86-64 baseline lacks it).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    fn plane_coverage_popcnt(&self, occ: &[u64]) -> Vec<f64> {
+        self.count_planes(occ)
+    }
+
+    /// The body of `plane_coverage`.
+    #[inline(always)]
+    fn count_planes(&self, occ: &[u64]) -> Vec<f64> {
         let (m, n, test, train) = (self.m, self.n, self.test_rows(), self.train_rows());
         let np = self.n_planes();
         let (mut num_test, mut num_cover) = (vec![0usize; np], vec![0usize; np]);
@@ -316,6 +343,20 @@ impl Grid {
                 let inside = (n..2 * n).contains(&i);
                 let start = test.row(a, i, a + 1);
                 let run = &occ[start..start + partners * test.words];
+                if test.words == 1 {
+                    // one word per row: training cell j is test cell j + N, so the covered cells
+                    // are the test word AND the training word shifted by N (3N <= 64)
+                    let tests = &mut num_test[first..first + partners];
+                    tests.iter_mut().zip(run).for_each(|(t, w)| *t += w.count_ones() as usize);
+                    if inside {
+                        let r = train.row(a, i - n, a + 1);
+                        let covers = num_cover[first..first + partners].iter_mut();
+                        for ((c, w), tr) in covers.zip(run).zip(&self.train_bits[r..r + partners]) {
+                            *c += (w & (tr << n)).count_ones() as usize;
+                        }
+                    }
+                    continue;
+                }
                 for (q, words) in run.chunks_exact(test.words).enumerate() {
                     let b = a + 1 + q;
                     let (t, c) = (&mut num_test[first + q], &mut num_cover[first + q]);
@@ -334,13 +375,22 @@ impl Grid {
             }
             first += partners;
         }
-        Some(num_cover.iter().zip(&num_test).map(|(&c, &t)| c as f64 / t.max(1) as f64).collect())
+        num_cover.iter().zip(&num_test).map(|(&c, &t)| c as f64 / t.max(1) as f64).collect()
     }
 
     /// The coverage rate: P averaged over planes.
     pub fn coverage(&self, occ: &[u64], points: u64) -> Option<f64> {
         self.plane_coverage(occ, points).map(|p| p.iter().sum::<f64>() / p.len() as f64)
     }
+}
+
+/// `floor(u)` clamped to +-1e9 for a finite `u`, without the call to `floor` that the
+/// x86-64 baseline (no SSE4.1 rounding) makes: a truncation, one lower below zero.
+#[inline(always)]
+fn floor_clamped(u: f64) -> i64 {
+    let u = u.clamp(-1e9, 1e9);
+    let t = u as i64;
+    t - ((t as f64) > u) as i64
 }
 
 /// Sets the bits of a point's cells (`OUTSIDE` components skipped) in a train-layout bitmap.
@@ -468,6 +518,13 @@ mod tests {
             for (c, p) in cov.iter().zip(test.chunks(m)) {
                 assert_eq!(*c, g.point_coverage(p));
             }
+        }
+    }
+
+    #[test]
+    fn floor_without_the_library_call() {
+        for u in [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.999999999, -2.000000001, 1e-300, -1e-300, 4.5e15, -4.5e15, 1e9, -1e9, 3e12, -7e20] {
+            assert_eq!(floor_clamped(u), u.floor().clamp(-1e9, 1e9) as i64, "{u}");
         }
     }
 

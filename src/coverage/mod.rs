@@ -89,14 +89,14 @@ fn check_rows(features: &[f64], center_types: &[i64], p: usize, n_types: usize) 
 pub struct Scratch {
     /// Indices of the element's atoms.
     atoms: Vec<usize>,
-    /// Their feature rows minus the training mean, `[n_e * p]`.
-    centered: Vec<f64>,
     /// The element's `Pca::scaled_components`.
     weights: Vec<f64>,
     /// Their projections, `[n_e * m]`.
     projected: Vec<f64>,
     /// Their fraction of covered planes.
     covered: Vec<f64>,
+    /// Their cells on the grids' test axes.
+    cells: Vec<u16>,
 }
 
 /// Rows of atoms per GEMM task: large enough for the product to run at full rate.
@@ -107,18 +107,23 @@ impl Scratch {
     fn project_element(&mut self, r: &ElementReference, e: usize, features: &[f64], center_types: &[i64], p: usize) {
         self.atoms.clear();
         self.atoms.extend(center_types.iter().enumerate().filter(|(_, &ty)| ty as usize == e).map(|(i, _)| i));
-        self.centered.clear();
-        for &i in &self.atoms {
-            self.centered.extend(features[i * p..(i + 1) * p].iter().zip(&r.pca.mean).map(|(x, m)| x - m));
-        }
         r.pca.scaled_components(&mut self.weights);
         let m = r.pca.m;
         self.projected.clear();
         self.projected.resize(self.atoms.len() * m, 0.0);
         let w = &self.weights;
-        self.projected.par_chunks_mut(PROJECT_CHUNK * m).zip(self.centered.par_chunks(PROJECT_CHUNK * p)).for_each(|(out, x)| {
-            r.pca.project_centered(x, w, out);
-        });
+        // each task centers its own rows into a buffer that stays in cache, instead of all
+        // rows being centered into one array first (as large as the features)
+        self.projected.par_chunks_mut(PROJECT_CHUNK * m).zip(self.atoms.par_chunks(PROJECT_CHUNK)).for_each_init(
+            || Vec::with_capacity(PROJECT_CHUNK * p),
+            |centered, (out, atoms)| {
+                centered.clear();
+                for &i in atoms {
+                    centered.extend(features[i * p..(i + 1) * p].iter().zip(&r.pca.mean).map(|(x, m)| x - m));
+                }
+                r.pca.project_centered(centered, w, out);
+            },
+        );
     }
 }
 
@@ -275,7 +280,7 @@ impl Reference {
             s.project_element(r, e, features, center_types, p);
             s.covered.clear();
             s.covered.resize(s.atoms.len(), 0.0);
-            r.grid.add_points(&s.projected, &mut occ.bits[range], Some(&mut s.covered))?;
+            r.grid.add_points_with(&s.projected, &mut occ.bits[range], Some(&mut s.covered), &mut s.cells)?;
             for (&i, &c) in s.atoms.iter().zip(&s.covered) {
                 atom_coverage[i] = c;
             }
