@@ -173,6 +173,11 @@ def test_equal_time_tc_interpolates_the_pooled_fraction():
     # the crossing next to a rung that never switched: flagged
     et = analyze.equal_time_tc([dict(name="heating", rows=[row(800, 1.0, float("nan")), row(850, 0.2, 0.1)])])
     assert et["tc"] == pytest.approx(800 + 0.5 / 0.8 * 50) and et["incomplete_errors"]
+    # neither end point switched (900 K and 1000 K rungs without block errors): no error, not "± 0"
+    et = analyze.equal_time_tc([dict(name="heating", rows=[row(900, 0.6, float("nan")), row(1000, 0.0, float("nan"))])])
+    text = analyze.equal_time_text(et)
+    assert et["tc"] == pytest.approx(900 + 0.1 / 0.6 * 100) and et["err"] is None
+    assert "±" not in text and "no error estimate" in text and text.startswith("917 K")
 
 
 def test_thermal_expansion_needs_rungs_far_enough_apart():

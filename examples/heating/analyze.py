@@ -138,7 +138,8 @@ def equal_time_tc(branches):
     """Tc of the simulated cell where it spends equal time ordered and disordered: the pooled
     fraction of time ordered (pooled_time_ordered) crosses 1/2 between two neighbouring rung
     temperatures, linearly interpolated; its error from the two fractions' errors (an
-    unknown error counts as 0 and is flagged). No crossing: a bound."""
+    unknown error counts as 0 and is flagged; with both unknown there is none). No crossing: a
+    bound."""
     pts = pooled_time_ordered(branches)
     ts = sorted(pts)
     res = dict(points={f"{t:g}": list(v) for t, v in pts.items()}, tc=None, err=None, between=None, bound=None,
@@ -149,10 +150,12 @@ def equal_time_tc(branches):
         (f1, e1), (f2, e2) = pts[t1], pts[t2]
         if f1 >= 0.5 > f2:
             span, df = t2 - t1, f1 - f2
-            e1, e2 = (0.0 if not math.isfinite(e) else e for e in (e1, e2))
+            known = [math.isfinite(e) for e in (e1, e2)]
+            e1, e2 = (e if ok else 0.0 for e, ok in zip((e1, e2), known))
+            err = math.hypot(span * (0.5 - f2) / df ** 2 * e1, span * (f1 - 0.5) / df ** 2 * e2)
+            # neither end point has an error: there is no error estimate at all, not a zero one
             res.update(tc=t1 + (f1 - 0.5) / df * span, between=[t1, t2],
-                       err=math.hypot(span * (0.5 - f2) / df ** 2 * e1, span * (f1 - 0.5) / df ** 2 * e2),
-                       incomplete_errors=not (math.isfinite(pts[t1][1]) and math.isfinite(pts[t2][1])))
+                       err=err if any(known) else None, incomplete_errors=not all(known))
             return res
     if all(pts[t][0] < 0.5 for t in ts):
         res["bound"] = f"below {ts[0]:g} K (disordered most of the time at every rung)"
@@ -166,8 +169,11 @@ def equal_time_tc(branches):
 def equal_time_text(et):
     if et["tc"] is None:
         return f"none yet: {et['bound']}" if et["bound"] else "none yet (no rung with a block series)"
+    between = f"between {et['between'][0]:g} and {et['between'][1]:g} K"
+    if et["err"] is None:
+        return f"{et['tc']:.0f} K ({between}; no error estimate: neither end point ever switched)"
     flag = " (an end point never switched: error incomplete)" if et["incomplete_errors"] else ""
-    return f"{et['tc']:.0f} ± {et['err']:.0f} K (between {et['between'][0]:g} and {et['between'][1]:g} K){flag}"
+    return f"{et['tc']:.0f} ± {et['err']:.0f} K ({between}){flag}"
 
 
 def expansion(rows, phase):
