@@ -227,6 +227,22 @@ impl Reference {
         TestOccupancy { bits: vec![0; len], ranges, atoms: vec![0; self.elements.len()] }
     }
 
+    /// Empties `occ` for the next frame, keeping the allocation: only the rows the last
+    /// frame touched are zeroed (`Grid::clear_occupancy`).
+    pub fn clear_occupancy(&self, occ: &mut TestOccupancy) {
+        if occ.ranges.len() != self.elements.len() {
+            return occ.clear();
+        }
+        for (r, range) in self.elements.iter().zip(&occ.ranges) {
+            match (r, range) {
+                (Some(r), Some(range)) => r.grid.clear_occupancy(&mut occ.bits[range.clone()]),
+                (_, Some(range)) => occ.bits[range.clone()].fill(0),
+                _ => {}
+            }
+        }
+        occ.atoms.fill(0);
+    }
+
     fn max_m(&self) -> usize {
         self.elements.iter().flatten().map(|e| e.pca.m).max().unwrap_or(0)
     }
@@ -443,5 +459,10 @@ mod tests {
         let merged = r.summarize(&a);
         assert_eq!(merged.per_element, whole.per_element);
         assert_eq!(ac, whole.atom_coverage);
+        // the merged occupancy cleared for the next frame (only its touched rows) = a new one
+        r.clear_occupancy(&mut a);
+        assert_eq!(a, r.new_occupancy());
+        r.add_atoms(&f, &t, &mut a, &mut ac).unwrap();
+        assert_eq!(r.summarize(&a).per_element, whole.per_element);
     }
 }

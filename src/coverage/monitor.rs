@@ -110,7 +110,7 @@ impl Monitor {
         let scratch = &mut self.scratch;
         self.pool.install(|| -> Result<()> {
             featurizer.compute(&nb, features)?;
-            occ.clear();
+            reference.clear_occupancy(occ);
             atom_coverage.clear();
             atom_coverage.resize(nloc, 0.0);
             reference.add_atoms_with(features, &types[..nloc], occ, atom_coverage, scratch)
